@@ -1,0 +1,98 @@
+// Batched evaluation of a learned Lagrangian: L, ∇L, M, C·q̇, the full
+// Hessian, the energy, accelerations and exact loss gradients (MATH.md §1–4).
+//
+// Shapes (all row-major, sample-major, B = number of samples):
+//   states   B × 2n   each row [q_1 … q_n, q̇_1 … q̇_n]
+//   tau      B × n    generalized forces, or empty for none
+//   acc      B × n    q̈
+//   M        B × n × n,  Cv, f  B × n,   H  B × 2n × 2n,   grad  B × 2n
+//   status   B        SolveStatus per sample;  pivot  B  its smallest pivot
+//                     (Cholesky: pivot of L; LU: |U_jj|; pinv: eigenvalue)
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "lnn/model.hpp"
+#include "lnn/solve.hpp"
+
+namespace lnn {
+
+enum class Device : std::uint8_t { cpu, cuda };
+enum class Loss : std::uint8_t {
+  l1,   // mean over solved samples and coordinates of |q̈ − target|
+  mse,  // mean of (q̈ − target)²
+};
+std::string_view to_string(Device d);
+std::string_view to_string(Loss l);
+Device parse_device(std::string_view name);
+Loss parse_loss(std::string_view name);
+
+struct EngineOptions {
+  Device device = Device::cpu;
+  SolveOptions solve;
+  // Samples processed together; bounds the workspace (≈ (n+3)·Σm_l·chunk
+  // values). Results do not depend on it beyond rounding.
+  int chunk = 512;
+};
+
+// Counts of per-sample solve outcomes in one call.
+struct SolveReport {
+  std::size_t samples = 0;
+  std::size_t not_positive_definite = 0;
+  std::size_t singular = 0;
+  std::size_t failures() const { return not_positive_definite + singular; }
+};
+
+template <class T>
+struct LossResult {
+  double loss = 0.0;  // mean over the samples that solved
+  SolveReport solve;  // failed samples contribute nothing to loss or gradient
+};
+
+template <class T>
+class Engine {
+ public:
+  // The engine keeps a reference to the model: parameter updates are seen by
+  // the next call. Throws InvalidArgument / BackendError.
+  Engine(const Model<T>& model, EngineOptions options = {});
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const Model<T>& model() const;
+  const EngineOptions& options() const;
+
+  void lagrangian(std::span<const T> states, std::span<T> L);
+  void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad);
+  // M = ∂²L/∂q̇∂q̇, Cv = (∂²L/∂q̇∂q) q̇, f = ∂L/∂q; any may be empty to skip.
+  void euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
+                            std::span<T> f);
+  void hessian(std::span<const T> states, std::span<T> H);
+  // E = q̇·∂L/∂q̇ − L.
+  void energy(std::span<const T> states, std::span<T> E);
+  // q̈ = M⁻¹(f − C q̇ + τ). Samples whose solve failed get NaN in acc and
+  // their status; they are counted in the report, never silently zeroed.
+  SolveReport accelerations(std::span<const T> states, std::span<const T> tau,
+                            std::span<T> acc, std::span<SolveStatus> status = {},
+                            std::span<T> pivot = {});
+  // Loss on accelerations against targets (B × n) and its exact gradient
+  // (MATH.md §4) w.r.t. every parameter (param_grad: parameter_count(),
+  // overwritten) and, if not empty, the input states (input_grad: B × 2n).
+  LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
+                              std::span<const T> targets, Loss loss, std::span<T> param_grad,
+                              std::span<T> input_grad = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class Engine<float>;
+extern template class Engine<double>;
+
+}  // namespace lnn

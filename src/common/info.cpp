@@ -1,0 +1,8 @@
+#include "lnn/info.hpp"
+
+#include <omp.h>
+
+namespace lnn {
+std::string version() { return LNN_VERSION; }
+int cpu_threads() { return omp_get_max_threads(); }
+}  // namespace lnn

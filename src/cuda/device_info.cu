@@ -1,0 +1,34 @@
+// The CUDA device query behind `lnn info` and Device::cuda checks.
+#include <cuda_runtime.h>
+
+#include "lnn/info.hpp"
+
+namespace lnn {
+
+bool cuda_compiled() { return true; }
+
+std::vector<GpuInfo> cuda_devices(std::string* why_none) {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    if (why_none) *why_none = std::string("CUDA runtime: ") + cudaGetErrorString(err);
+    cudaGetLastError();  // clear the sticky error for later callers
+    return {};
+  }
+  std::vector<GpuInfo> out;
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    GpuInfo g;
+    g.index = i;
+    g.name = prop.name;
+    g.compute_major = prop.major;
+    g.compute_minor = prop.minor;
+    g.memory_gib = static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
+    out.push_back(g);
+  }
+  if (out.empty() && why_none) *why_none = "no CUDA device visible";
+  return out;
+}
+
+}  // namespace lnn
