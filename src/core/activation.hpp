@@ -38,6 +38,16 @@ LNN_HD ActivationDerivs<T> silu_derivs(T a) {
           T(3) * ds * one_2s + a * (ds * one_2s * one_2s - T(2) * ds * ds)};
 }
 
+// tanh(u) and 1 − tanh²(u), the latter without cancellation at large |u|.
+template <class T>
+LNN_HD void tanh_sech2(T u, T& t, T& h) {
+  const T e = std::exp(T(-2) * std::fabs(u));  // in (0, 1]
+  const T one_e = T(1) + e;
+  t = (T(1) - e) / one_e;
+  if (u < T(0)) t = -t;
+  h = T(4) * e / (one_e * one_e);
+}
+
 template <class T>
 LNN_HD ActivationDerivs<T> activation_derivs(Activation act, T a) {
   switch (act) {
@@ -49,8 +59,8 @@ LNN_HD ActivationDerivs<T> activation_derivs(Activation act, T a) {
       return {f, s, ds, ds * (T(1) - T(2) * s)};
     }
     case Activation::tanh: {
-      const T t = std::tanh(a);
-      const T h = T(1) - t * t;
+      T t, h;
+      tanh_sech2(a, t, h);
       return {t, h, T(-2) * t * h, h * (T(6) * t * t - T(2))};
     }
     case Activation::silu:
@@ -68,8 +78,8 @@ LNN_HD ActivationDerivs<T> activation_derivs(Activation act, T a) {
       const T u1 = c * (T(1) + T(3) * k * a * a);
       const T u2 = c * T(6) * k * a;
       const T u3 = c * T(6) * k;
-      const T t = std::tanh(u);
-      const T h = T(1) - t * t;
+      T t, h;
+      tanh_sech2(u, t, h);
       const T f = T(0.5) * a * (T(1) + t);
       const T d1 = T(0.5) * (T(1) + t) + T(0.5) * a * h * u1;
       const T d2 = h * u1 + T(0.5) * a * h * (u2 - T(2) * t * u1 * u1);

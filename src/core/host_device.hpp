@@ -8,3 +8,11 @@
 #else
 #define LNN_HD inline
 #endif
+
+// A per-sample loop body that the CPU backend calls from an OpenMP loop and
+// the CUDA backend from a kernel (nvcc --extended-lambda).
+#if defined(__CUDACC__)
+#define LNN_LAMBDA __host__ __device__
+#else
+#define LNN_LAMBDA
+#endif

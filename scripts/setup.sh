@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lnn needs, only those missing. Safe to rerun.
+set -euo pipefail
+packages=(build-essential cmake pkg-config python3 libopenblas-dev nlohmann-json3-dev libcli11-dev
+          librandom123-dev libgtest-dev libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

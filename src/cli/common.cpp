@@ -1,0 +1,145 @@
+#include "cli/common.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <system_error>
+
+namespace lnn::cli {
+
+std::string in_quotes(std::string_view s) {
+  constexpr std::size_t kMax = 40;
+  if (s.size() > kMax) return "'" + std::string(s.substr(0, kMax)) + "...'";
+  return "'" + std::string(s) + "'";
+}
+
+std::string_view trim(std::string_view s) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string> split_list(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  for (;;) {
+    const std::size_t pos = text.find(sep);
+    out.emplace_back(trim(text.substr(0, pos)));
+    if (pos == std::string_view::npos) break;
+    text.remove_prefix(pos + 1);
+  }
+  return out;
+}
+
+std::vector<int> parse_int_list(std::string_view text, std::string_view what) {
+  const std::string prefix = what.empty() ? std::string() : std::string(what) + ": ";
+  std::vector<int> out;
+  for (const std::string& field : split_list(text)) {
+    int v = 0;
+    const char* last = field.data() + field.size();
+    const auto r = std::from_chars(field.data(), last, v);
+    if (field.empty() || r.ec != std::errc() || r.ptr != last) {
+      throw InvalidArgument(prefix + in_quotes(field) +
+                            " is not an integer (expected a list such as 128,128,128)");
+    }
+    if (v <= 0) throw InvalidArgument(prefix + "widths must be positive");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::string join_ints(const std::vector<int>& values) {
+  std::string out;
+  for (int v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+ModelSpec SpecFlags::spec() const {
+  ModelSpec s;
+  s.n = n;
+  s.hidden = parse_int_list(hidden, "--hidden");
+  s.activation = parse_activation(activation);
+  const std::vector<std::string> names = split_list(embedding);
+  if (names.size() != 1 && names.size() != static_cast<std::size_t>(n)) {
+    throw InvalidArgument("--embedding: " + std::to_string(names.size()) +
+                          " names given; give one for all coordinates or one per coordinate (n = " +
+                          std::to_string(n) + ")");
+  }
+  for (int j = 0; j < n; ++j) {
+    s.embedding.push_back(parse_embedding(names.size() == 1 ? names[0] : names[j]));
+  }
+  s.validate();
+  return s;
+}
+
+Init SpecFlags::init_scheme() const { return parse_init(init); }
+
+std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags) {
+  std::vector<CLI::Option*> opts;
+  opts.push_back(sub.add_option("--n", flags.n, "Degrees of freedom (states have 2n values)")
+                     ->capture_default_str()
+                     ->check(CLI::PositiveNumber));
+  opts.push_back(
+      sub.add_option("--hidden", flags.hidden, "Hidden-layer widths, e.g. 128,128,128")
+          ->capture_default_str()
+          ->check(parsed_by([](const std::string& t) { parse_int_list(t, ""); }, "WIDTHS")));
+  opts.push_back(
+      sub.add_option("--activation", flags.activation,
+                     "softplus | tanh | silu | gelu | xtanh_half (relu is refused)")
+          ->capture_default_str()
+          ->check(parsed_by([](const std::string& t) { parse_activation(t); }, "ACTIVATION")));
+  opts.push_back(
+      sub.add_option("--embedding", flags.embedding,
+                     "plain | angle, for all coordinates, or one per coordinate (angle,plain)")
+          ->capture_default_str()
+          ->check(parsed_by(
+              [](const std::string& t) {
+                for (const std::string& e : split_list(t)) parse_embedding(e);
+              },
+              "EMBEDDING")));
+  opts.push_back(sub.add_option("--init", flags.init, "Initialization: lnn | xavier | he")
+                     ->capture_default_str()
+                     ->check(parsed_by([](const std::string& t) { parse_init(t); }, "INIT")));
+  opts.push_back(sub.add_option("--seed", flags.seed, "Seed of the initialization")
+                     ->capture_default_str()
+                     ->check(CLI::Validator(
+                         [](std::string& t) -> std::string {
+                           return trim(t).starts_with('-') ? "must be a non-negative integer" : "";
+                         },
+                         "SEED")));
+  return opts;
+}
+
+Precision parse_precision(std::string_view name) {
+  if (name == "f32") return Precision::f32;
+  if (name == "f64") return Precision::f64;
+  throw InvalidArgument("unknown precision '" + std::string(name) + "' (accepted: f32, f64)");
+}
+
+std::string_view precision_name(Precision p) { return p == Precision::f32 ? "f32" : "f64"; }
+
+std::string describe(const ModelSpec& spec) {
+  std::string emb;
+  bool all_plain = true;
+  for (int j = 0; j < spec.n; ++j) {
+    emb += (j ? "," : "") + std::string(to_string(spec.embedding_of(j)));
+    all_plain = all_plain && spec.embedding_of(j) == Embedding::plain;
+  }
+  return "n=" + std::to_string(spec.n) + ", hidden " + join_ints(spec.hidden) + ", " +
+         std::string(to_string(spec.activation)) + ", embedding " + (all_plain ? "plain" : emb) +
+         ", " + std::to_string(spec.parameter_count()) + " parameters";
+}
+
+std::string format(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  va_list copy;
+  va_copy(copy, args);
+  const int size = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  std::string out(size > 0 ? static_cast<std::size_t>(size) : 0U, '\0');
+  if (size > 0) std::vsnprintf(out.data(), out.size() + 1, fmt, args);
+  va_end(args);
+  return out;
+}
+
+}  // namespace lnn::cli

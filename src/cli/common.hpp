@@ -1,0 +1,131 @@
+// Helpers shared by the `lnn` subcommands: CSV input and output, atomic file
+// writes, list parsing, the model-spec flags of `init` and `throughput`.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lnn/errors.hpp"
+#include "lnn/model.hpp"
+#include "lnn/model_file.hpp"
+
+namespace lnn::cli {
+
+// Each subcommand registers itself on the top-level app (one file each).
+void add_info_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_init_command(CLI::App& app);
+void add_throughput_command(CLI::App& app);
+
+// 'text' in quotes, shortened when long (for messages).
+std::string in_quotes(std::string_view s);
+// "a, b,c" -> {"a", "b", "c"} (fields trimmed of blanks).
+std::vector<std::string> split_list(std::string_view text, char sep = ',');
+std::string_view trim(std::string_view s);
+// "128,128,128" -> {128, 128, 128}; throws InvalidArgument naming `what`.
+std::vector<int> parse_int_list(std::string_view text, std::string_view what);
+std::string join_ints(const std::vector<int>& values);
+
+// A numeric CSV read row by row: `rows` × `cols` values, row-major.
+template <class T>
+struct CsvTable {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<T> values;
+};
+
+// Reads `path` ("-" = standard input). Blank lines and lines whose first
+// non-blank character is '#' are skipped; the first remaining line is skipped
+// as a header when none of its fields is a number. Every other line must hold
+// exactly `cols` finite numbers. Throws FileError naming the file and, for a
+// bad row, its line number; an input without data rows is an error. `what`
+// describes the columns in messages (e.g. "2n = 4 values").
+template <class T>
+CsvTable<T> read_csv(const std::string& path, std::size_t cols, std::string_view what);
+
+// Appends the shortest text that reads back as exactly `v` ("nan" for NaN).
+template <class T>
+void append_number(std::string& out, T v) {
+  if (v != v) {
+    out += "nan";
+    return;
+  }
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Where output for `path` really goes: a symbolic link is followed (so the
+// link survives), and `special` is set when that exists and is not a regular
+// file (a device such as /dev/null, a FIFO, a directory) or lies under /dev/
+// or /proc/ (/dev/stdout): such a path must never be replaced by a rename.
+struct OutputTarget {
+  std::string path;
+  bool special = false;
+};
+OutputTarget resolve_output(const std::string& path);
+
+// Writes `content` to `path` atomically ("<path>.tmp.<pid>", fsync, rename);
+// "-" writes to standard output, and a special file (see resolve_output) is
+// written in place. Throws FileError naming the file.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// The model description flags shared by `init` and `throughput`.
+struct SpecFlags {
+  int n = 2;
+  std::string hidden = "128,128,128";
+  std::string activation = "softplus";
+  std::string embedding = "plain";  // one name for all coordinates, or n names
+  std::string init = "lnn";
+  std::uint64_t seed = 0;
+  // Builds and validates the spec (throws InvalidArgument).
+  ModelSpec spec() const;
+  Init init_scheme() const;
+};
+// Adds --n --hidden --activation --embedding --init --seed to `sub` and
+// returns the options so callers can make them exclusive with others.
+std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags);
+
+// A CLI11 check that runs one of liblnn's parsers on the option's text; the
+// parser's message (e.g. why relu is refused) becomes the usage error.
+template <class Parse>
+CLI::Validator parsed_by(Parse parse, std::string description) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        try {
+          parse(text);
+          return {};
+        } catch (const lnn::Error& e) {
+          return e.what();
+        }
+      },
+      std::move(description));
+}
+
+// "auto" | "f32" | "f64" (validated by the option check).
+Precision parse_precision(std::string_view name);
+std::string_view precision_name(Precision p);
+// A one-line description: "n=2, hidden 128,128,128, softplus, embedding plain".
+std::string describe(const ModelSpec& spec);
+
+// Seconds on a monotonic clock since construction.
+class Stopwatch {
+ public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// printf-style formatting into a std::string.
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace lnn::cli

@@ -1,0 +1,347 @@
+// Per-sample dense solves M x = b for the Euler–Lagrange step (MATH.md §5).
+// M is n×n, symmetric, row-major, runtime n; all storage is the caller's.
+// Since M = Mᵀ, the factor of M also solves Mᵀ x = b: the adjoint (MATH.md §4,
+// λ = M⁻¹ā) calls solve() again on the same factor, which solve() leaves intact.
+//
+// Workspace per sample, solve_workspace(n) = 2n² + 2n values of T and n ints:
+//   cholesky, damped: work[0, n²)   L, lower triangle; iwork: symmetric swaps
+//   lu:               work[0, n²)   L (unit, below the diagonal) and U; iwork: row swaps
+//   pinv:             work[0, n²)   the eigenvectors V as a Householder QR, V = Q·R
+//                     work[n², 2n²) scratch of the Jacobi sweeps
+//                     work[2n², 2n²+n) eigenvalues w, work[2n²+n, 2n²+2n) τ of Q
+// The pinv solve applies Q D⁺ Qᵀ (= V D⁺ Vᵀ) with reflectors in place, so solve()
+// needs no scratch and only reads `work`.
+//
+// "singular" compares the smallest pivot or |eigenvalue| with a relative cutoff.
+// Pivoted Cholesky and the eigenvalues reveal a (near) rank deficiency reliably;
+// partial-pivoting LU usually does, but is not rank-revealing in general.
+#pragma once
+#include <cmath>
+
+#include "core/host_device.hpp"
+#include "lnn/solve.hpp"
+
+namespace lnn::core {
+
+template <class T>
+struct FactorInfo {
+  SolveStatus status;
+  // cholesky/damped: the smallest pivot L_jj² (on not_positive_definite the
+  // offending one); lu: the smallest |u_jj|; pinv: the eigenvalue of smallest |λ|
+  // (signed). On non-finite input: the first non-finite entry of A.
+  T min_pivot;
+};
+
+LNN_HD constexpr int solve_workspace(int n) { return 2 * n * n + 2 * n; }
+LNN_HD constexpr int solve_int_workspace(int n) { return n; }
+
+// Machine epsilon as literals: std::numeric_limits is not device-callable.
+template <class T>
+LNN_HD constexpr T epsilon();
+template <>
+LNN_HD constexpr float epsilon<float>() {
+  return 1.1920928955078125e-7F;
+}
+template <>
+LNN_HD constexpr double epsilon<double>() {
+  return 2.220446049250313080847e-16;
+}
+
+// False for ±inf and NaN (inf − inf and NaN − NaN are NaN).
+template <class T>
+LNN_HD bool is_finite(T x) {
+  return x - x == T(0);
+}
+
+template <class T>
+LNN_HD void swap_entries(T& a, T& b) {
+  const T t = a;
+  a = b;
+  b = t;
+}
+
+// SolveOptions::rcond, where 0 (or less) means n·eps.
+template <class T>
+LNN_HD T resolved_rcond(const SolveOptions& opt, int n) {
+  return opt.rcond > 0.0 ? T(opt.rcond) : T(n) * epsilon<T>();
+}
+
+// ---- Cholesky ----------------------------------------------------------------
+// P (A + shift·I) Pᵀ = L Lᵀ with diagonal pivoting (LAPACK pstrf): step j takes the
+// largest remaining Schur-complement diagonal as pivot d_j = L_jj², so the pivots
+// decrease and a (near) rank deficiency shows in the last ones. Reads the lower
+// triangle of A; piv[j] is the row and column swapped with j at step j.
+// d_j <= 0 or non-finite: not_positive_definite, stop. d_j <= rcond·max_i(A_ii + shift):
+// singular (the factorization continues, so min_pivot is the minimum over all j).
+template <class T>
+LNN_HD FactorInfo<T> cholesky_factor(const T* A, int n, T shift, T rcond, T* L, int* piv) {
+  T scale = T(0);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < i; ++j) L[i * n + j] = A[i * n + j];
+    L[i * n + i] = A[i * n + i] + shift;
+    scale = L[i * n + i] > scale ? L[i * n + i] : scale;
+  }
+  const T cutoff = rcond * scale;
+  FactorInfo<T> info{SolveStatus::ok, T(0)};
+  for (int j = 0; j < n; ++j) {
+    int p = j;
+    for (int i = j + 1; i < n; ++i)
+      if (L[i * n + i] > L[p * n + p]) p = i;
+    piv[j] = p;
+    if (p != j) {  // symmetric swap of j and p within the lower triangle
+      for (int k = 0; k < j; ++k) swap_entries(L[j * n + k], L[p * n + k]);  // rows of L so far
+      swap_entries(L[j * n + j], L[p * n + p]);
+      for (int i = j + 1; i < p; ++i) swap_entries(L[i * n + j], L[p * n + i]);
+      for (int i = p + 1; i < n; ++i) swap_entries(L[i * n + j], L[i * n + p]);
+    }
+    const T d = L[j * n + j];
+    if (j == 0 || d < info.min_pivot) info.min_pivot = d;
+    if (!(d > T(0)) || !is_finite(d)) return {SolveStatus::not_positive_definite, d};
+    if (d <= cutoff) info.status = SolveStatus::singular;
+    const T l = std::sqrt(d);
+    L[j * n + j] = l;
+    for (int i = j + 1; i < n; ++i) L[i * n + j] /= l;
+    for (int c = j + 1; c < n; ++c)  // Schur complement, lower triangle
+      for (int i = c; i < n; ++i) L[i * n + c] -= L[i * n + j] * L[c * n + j];
+  }
+  return info;
+}
+
+// b ← (A + shift·I)⁻¹ b = Pᵀ (L Lᵀ)⁻¹ P b.
+template <class T>
+LNN_HD void cholesky_solve(int n, const T* L, const int* piv, T* b) {
+  for (int j = 0; j < n; ++j) swap_entries(b[j], b[piv[j]]);
+  for (int i = 0; i < n; ++i) {
+    T s = b[i];
+    for (int k = 0; k < i; ++k) s -= L[i * n + k] * b[k];
+    b[i] = s / L[i * n + i];
+  }
+  for (int i = n - 1; i >= 0; --i) {
+    T s = b[i];
+    for (int k = i + 1; k < n; ++k) s -= L[k * n + i] * b[k];
+    b[i] = s / L[i * n + i];
+  }
+  for (int j = n - 1; j >= 0; --j) swap_entries(b[j], b[piv[j]]);
+}
+
+// ---- LU with partial pivoting --------------------------------------------------
+// P A = L U in place in LU; piv[j] is the row swapped with row j at step j.
+// |u_jj| <= rcond·max|A_ij|: singular (a zero column is skipped, as LAPACK getrf does);
+// a non-finite pivot (overflow): singular, stop.
+template <class T>
+LNN_HD FactorInfo<T> lu_factor(const T* A, int n, T rcond, T* LU, int* piv) {
+  T scale = T(0);
+  for (int i = 0; i < n * n; ++i) {
+    LU[i] = A[i];
+    scale = std::fabs(A[i]) > scale ? std::fabs(A[i]) : scale;
+  }
+  const T cutoff = rcond * scale;
+  FactorInfo<T> info{SolveStatus::ok, T(0)};
+  for (int j = 0; j < n; ++j) {
+    int p = j;
+    for (int i = j + 1; i < n; ++i)
+      if (std::fabs(LU[i * n + j]) > std::fabs(LU[p * n + j])) p = i;
+    piv[j] = p;
+    if (p != j)
+      for (int c = 0; c < n; ++c) swap_entries(LU[j * n + c], LU[p * n + c]);
+    const T u = LU[j * n + j];
+    const T au = std::fabs(u);
+    if (j == 0 || au < info.min_pivot) info.min_pivot = au;
+    if (!is_finite(u)) return {SolveStatus::singular, au};
+    if (au <= cutoff) info.status = SolveStatus::singular;
+    if (u == T(0)) continue;
+    for (int i = j + 1; i < n; ++i) {
+      const T l = LU[i * n + j] / u;
+      LU[i * n + j] = l;
+      for (int c = j + 1; c < n; ++c) LU[i * n + c] -= l * LU[j * n + c];
+    }
+  }
+  return info;
+}
+
+// b ← A⁻¹ b from lu_factor.
+template <class T>
+LNN_HD void lu_solve(int n, const T* LU, const int* piv, T* b) {
+  for (int j = 0; j < n; ++j) swap_entries(b[j], b[piv[j]]);
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < i; ++k) b[i] -= LU[i * n + k] * b[k];
+  for (int i = n - 1; i >= 0; --i) {
+    T s = b[i];
+    for (int k = i + 1; k < n; ++k) s -= LU[i * n + k] * b[k];
+    b[i] = s / LU[i * n + i];
+  }
+}
+
+// ---- symmetric eigen-decomposition and pseudo-inverse --------------------------
+constexpr int kJacobiMaxSweeps = 100;
+
+// A = V diag(w) Vᵀ by cyclic Jacobi rotations (Golub & Van Loan §8.5) until
+// off(D) <= eps·‖A‖_F. D (n×n) is scratch that ends ≈ diag(w); the columns of V
+// are the eigenvectors. Returns the number of sweeps (kJacobiMaxSweeps if capped).
+template <class T>
+LNN_HD int jacobi_eigen(const T* A, int n, T* V, T* D, T* w) {
+  T amax = T(0);
+  for (int i = 0; i < n * n; ++i) {
+    D[i] = A[i];
+    V[i] = T(0);
+    amax = std::fabs(A[i]) > amax ? std::fabs(A[i]) : amax;
+  }
+  for (int i = 0; i < n; ++i) V[i * n + i] = T(1);
+  // Norms of A/amax, so that squares cannot overflow.
+  const T inv = amax > T(0) ? T(1) / amax : T(1);
+  T norm2 = T(0);
+  for (int i = 0; i < n * n; ++i) norm2 += (A[i] * inv) * (A[i] * inv);
+  const T tol2 = epsilon<T>() * epsilon<T>() * norm2;
+  int sweep = 0;
+  for (; sweep < kJacobiMaxSweeps; ++sweep) {
+    T off2 = T(0);
+    for (int p = 0; p < n; ++p)
+      for (int q = p + 1; q < n; ++q) off2 += T(2) * (D[p * n + q] * inv) * (D[p * n + q] * inv);
+    if (off2 <= tol2) break;
+    for (int p = 0; p < n; ++p)
+      for (int q = p + 1; q < n; ++q) {
+        const T apq = D[p * n + q];
+        if (apq == T(0)) continue;
+        // J = [[c, s], [−s, c]] on (p, q) zeroes d_pq of Jᵀ D J; t = s/c is the
+        // smaller root of t² + 2θt − 1 = 0.
+        const T app = D[p * n + p], aqq = D[q * n + q];
+        const T theta = (aqq - app) / (T(2) * apq);
+        const T at = std::fabs(theta);
+        const T root =
+            at > T(1) ? at * std::sqrt(T(1) + T(1) / (at * at)) : std::sqrt(T(1) + at * at);
+        const T t = (theta < T(0) ? T(-1) : T(1)) / (at + root);
+        const T c = T(1) / std::sqrt(T(1) + t * t), s = t * c;
+        D[p * n + p] = app - t * apq;
+        D[q * n + q] = aqq + t * apq;
+        D[p * n + q] = D[q * n + p] = T(0);
+        for (int r = 0; r < n; ++r) {
+          if (r != p && r != q) {
+            const T arp = D[r * n + p], arq = D[r * n + q];
+            D[r * n + p] = D[p * n + r] = c * arp - s * arq;
+            D[r * n + q] = D[q * n + r] = s * arp + c * arq;
+          }
+          const T vrp = V[r * n + p], vrq = V[r * n + q];
+          V[r * n + p] = c * vrp - s * vrq;
+          V[r * n + q] = s * vrp + c * vrq;
+        }
+      }
+  }
+  for (int i = 0; i < n; ++i) w[i] = D[i * n + i];
+  return sweep;
+}
+
+// Householder QR in place (LAPACK geqr2 layout): Q = H_0 ⋯ H_{n−1},
+// H_j = I − τ_j v vᵀ with v_j = 1 and v_i (i > j) below the diagonal; R on and above.
+template <class T>
+LNN_HD void householder_qr(T* R, int n, T* tau) {
+  for (int j = 0; j < n; ++j) {
+    T x2 = T(0);
+    for (int i = j + 1; i < n; ++i) x2 += R[i * n + j] * R[i * n + j];
+    const T alpha = R[j * n + j];
+    if (x2 == T(0)) {
+      tau[j] = T(0);
+      continue;
+    }
+    const T norm = std::sqrt(alpha * alpha + x2);
+    const T beta = alpha >= T(0) ? -norm : norm;
+    tau[j] = (beta - alpha) / beta;
+    const T inv = T(1) / (alpha - beta);
+    for (int i = j + 1; i < n; ++i) R[i * n + j] *= inv;
+    R[j * n + j] = beta;
+    for (int c = j + 1; c < n; ++c) {
+      T s = R[j * n + c];
+      for (int i = j + 1; i < n; ++i) s += R[i * n + j] * R[i * n + c];
+      s *= tau[j];
+      R[j * n + c] -= s;
+      for (int i = j + 1; i < n; ++i) R[i * n + c] -= s * R[i * n + j];
+    }
+  }
+}
+
+// y ← H_j y for a reflector stored by householder_qr.
+template <class T>
+LNN_HD void apply_reflector(int n, const T* QR, const T* tau, int j, T* y) {
+  T s = y[j];
+  for (int i = j + 1; i < n; ++i) s += QR[i * n + j] * y[i];
+  s *= tau[j];
+  y[j] -= s;
+  for (int i = j + 1; i < n; ++i) y[i] -= s * QR[i * n + j];
+}
+
+// Eigenvalues with |λ| at or below this are dropped by the pseudo-inverse.
+template <class T>
+LNN_HD T eigen_cutoff(int n, const T* w, T rcond) {
+  T big = T(0);
+  for (int i = 0; i < n; ++i) big = std::fabs(w[i]) > big ? std::fabs(w[i]) : big;
+  return rcond * big;
+}
+
+// Eigen-decomposition of A into `work` (layout at the top of this file).
+// singular if any |λ| <= rcond·max|λ| (pinv_solve drops those), else ok.
+template <class T>
+LNN_HD FactorInfo<T> pinv_factor(const T* A, int n, T rcond, T* work) {
+  T* QR = work;
+  T* w = work + 2 * n * n;
+  jacobi_eigen(A, n, QR, work + n * n, w);
+  householder_qr(QR, n, w + n);
+  const T cutoff = eigen_cutoff(n, w, rcond);
+  FactorInfo<T> info{SolveStatus::ok, n > 0 ? w[0] : T(0)};
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(w[i]) < std::fabs(info.min_pivot)) info.min_pivot = w[i];
+    if (std::fabs(w[i]) <= cutoff) info.status = SolveStatus::singular;
+  }
+  return info;
+}
+
+// b ← V diag(w)⁺ Vᵀ b, the minimum-norm least-squares solution. Column k of
+// Q = H_0 ⋯ H_{n−1} is ±(eigenvector k) because R ≈ diag(±1), and the signs cancel.
+template <class T>
+LNN_HD void pinv_solve(int n, T rcond, const T* QR, const T* tau, const T* w, T* b) {
+  for (int j = 0; j < n; ++j) apply_reflector(n, QR, tau, j, b);  // Qᵀ b
+  const T cutoff = eigen_cutoff(n, w, rcond);
+  for (int k = 0; k < n; ++k) b[k] = std::fabs(w[k]) > cutoff ? b[k] / w[k] : T(0);
+  for (int j = n - 1; j >= 0; --j) apply_reflector(n, QR, tau, j, b);  // Q y
+}
+
+// ---- dispatch ---------------------------------------------------------------
+// Factor A (n×n, both triangles, read only) with opt.method into work
+// (solve_workspace(n) values) and iwork (solve_int_workspace(n) ints). A non-finite
+// entry anywhere in A fails up front with not_positive_definite for every method
+// (pinv's singular would read as solvable) and min_pivot = that entry.
+template <class T>
+LNN_HD FactorInfo<T> factor(const T* A, int n, const SolveOptions& opt, T* work, int* iwork) {
+  const T rcond = resolved_rcond<T>(opt, n);
+  for (int i = 0; i < n * n; ++i)
+    if (!is_finite(A[i])) return {SolveStatus::not_positive_definite, A[i]};
+  switch (opt.method) {
+    case SolveMethod::cholesky:
+      return cholesky_factor(A, n, T(0), rcond, work, iwork);
+    case SolveMethod::damped:
+      return cholesky_factor(A, n, T(opt.damping), rcond, work, iwork);
+    case SolveMethod::lu:
+      return lu_factor(A, n, rcond, work, iwork);
+    case SolveMethod::pinv:
+      return pinv_factor(A, n, rcond, work);
+  }
+  return {SolveStatus::singular, T(0)};  // not reached
+}
+
+// b ← A⁻¹ b (= A⁻ᵀ b, A symmetric) from a factor() whose status was ok, or for pinv
+// also singular. Reads work and iwork only, so one factor serves any number of solves.
+template <class T>
+LNN_HD void solve(int n, const SolveOptions& opt, const T* work, const int* iwork, T* b) {
+  switch (opt.method) {
+    case SolveMethod::cholesky:
+    case SolveMethod::damped:
+      cholesky_solve(n, work, iwork, b);
+      return;
+    case SolveMethod::lu:
+      lu_solve(n, work, iwork, b);
+      return;
+    case SolveMethod::pinv:
+      pinv_solve(n, resolved_rcond<T>(opt, n), work, work + 2 * n * n + n, work + 2 * n * n, b);
+      return;
+  }
+}
+
+}  // namespace lnn::core

@@ -1,0 +1,508 @@
+// The batched layer algorithm (MATH.md §2–4), written once against a backend:
+//   Backend::gemm        row-major GEMM (CBLAS / cuBLAS)
+//   Backend::for_each    a per-sample loop body (OpenMP loop / kernel)
+//   Backend::sum_rows    a reduction over samples
+//   Backend::Buffer<U>   owning storage the backend's loops can address
+// The per-sample math lives in src/core so both backends run the same lines.
+//
+// Data layout of one chunk of b samples with k tangents (rows of width w_l):
+//   Z[l]  b·(k+1) × w_l   per sample: [z_l ; T_l,1 … T_l,k]   (l = 0 … K)
+//   A[l]  b·(k+1) × m_l   per sample: [a_l ; U_l,1 … U_l,k]   (l = 1 … K)
+//   D1/D2/D3[l], G[l], S[l]   b × m_l   σ', σ'', σ''' at a_l;  g_l;  s_l = σ'⊙g_l
+//   G[0]  b × d0   g_0 = ∂L/∂z_0
+//   H     b × k × k   Σ_l U_lᵀ diag(σ''⊙g) U_l over the seeded directions
+// Sample-major rows keep every per-sample reduction contiguous.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "core/activation.hpp"
+#include "core/embedding.hpp"
+#include "core/small_solve.hpp"
+#include "lnn/engine.hpp"
+#include "lnn/errors.hpp"
+#include "lnn/model.hpp"
+
+namespace lnn::engine {
+
+using core::Seeds;
+
+template <class T, class Backend>
+class LayerAlgorithm {
+  template <class U>
+  using Buffer = typename Backend::template Buffer<U>;
+
+ public:
+  LayerAlgorithm(const Model<T>& model, const EngineOptions& options)
+      : model_(model), options_(options) {
+    const ModelSpec& spec = model.spec();
+    n_ = spec.n;
+    K_ = spec.depth();
+    width_.push_back(spec.input_width());
+    for (int m : spec.hidden) width_.push_back(m);
+    for (int j = 0; j < n_; ++j) angle_.push_back(spec.embedding_of(j) == Embedding::angle ? 1 : 0);
+    if (options.chunk < 1) throw InvalidArgument("engine: chunk must be >= 1");
+  }
+
+  int n() const { return n_; }
+  int chunk() const { return options_.chunk; }
+
+  // ---- forward pass with tangents (MATH.md §2) ---------------------------
+  // states: b × 2n. Fills Z, A, D1..D3 for Seeds `seeds`.
+  void forward(const T* states_in, int b_in, Seeds seeds) {
+    const int b = pad(b_in);
+    reserve(b, seeds);
+    b_ = b_in;
+    bp_ = b;
+    const T* states = states_in;
+    if (b != b_in) {  // zero states fill the padding (see pad())
+      const std::size_t w = 2 * static_cast<std::size_t>(n_);
+      std::copy(states_in, states_in + static_cast<std::size_t>(b_in) * w, X_.begin());
+      std::fill(X_.begin() + static_cast<std::ptrdiff_t>(b_in * w), X_.begin() + static_cast<std::ptrdiff_t>(b * w), T(0));
+      states = X_.data();
+    }
+    const int k = core::tangent_count(seeds, n_);
+    const int R = b * (k + 1);
+    const int n = n_, d0 = width_[0];
+    const unsigned char* angle = angle_.data();
+    T* z0 = Z_[0].data();
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      core::embed_sample(n, angle, seeds, states + static_cast<std::size_t>(s) * 2 * n,
+                         z0 + static_cast<std::size_t>(s) * (k + 1) * d0, d0);
+    });
+    const Activation act = model_.spec().activation;
+    for (int l = 1; l <= K_; ++l) {
+      const int m = width_[l], w = width_[l - 1];
+      Backend::gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, model_.weight(l - 1), w,
+                    T(0), A_[l].data(), m);
+      const T* bias = model_.bias(l - 1);
+      T* A = A_[l].data();
+      T* Z = Z_[l].data();
+      T* D1 = D1_[l].data();
+      T* D2 = D2_[l].data();
+      T* D3 = D3_[l].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
+        T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
+        const std::size_t o = static_cast<std::size_t>(s) * m;
+        for (int i = 0; i < m; ++i) {
+          a[i] += bias[i];
+          const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
+          z[i] = d.f;
+          D1[o + i] = d.d1;
+          D2[o + i] = d.d2;
+          D3[o + i] = d.d3;
+        }
+        for (int r = 1; r <= k; ++r)
+          for (int i = 0; i < m; ++i) z[r * m + i] = D1[o + i] * a[r * m + i];
+      });
+    }
+  }
+
+  // L = w·z_K + c per sample (after forward).
+  void lagrangian(int b, Seeds seeds, T* L) const {
+    const int k = core::tangent_count(seeds, n_);
+    const int m = width_[K_];
+    const T* w = model_.weight(K_);
+    const T c = model_.bias(K_)[0];
+    const T* Z = Z_[K_].data();
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      const T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
+      T acc = c;
+      for (int i = 0; i < m; ++i) acc += w[i] * z[i];
+      L[s] = acc;
+    });
+  }
+
+  // ---- reverse pass: g_l, s_l, g_0 (MATH.md §2) ---------------------------
+  void reverse(int) {
+    const int b = bp_;
+    const T* w = model_.weight(K_);
+    {
+      const int m = width_[K_];
+      T* G = G_[K_].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        for (int i = 0; i < m; ++i) G[static_cast<std::size_t>(s) * m + i] = w[i];
+      });
+    }
+    for (int l = K_; l >= 1; --l) {
+      const int m = width_[l], wd = width_[l - 1];
+      const T* G = G_[l].data();
+      const T* D1 = D1_[l].data();
+      T* S = S_[l].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        const std::size_t o = static_cast<std::size_t>(s) * m;
+        for (int i = 0; i < m; ++i) S[o + i] = D1[o + i] * G[o + i];
+      });
+      Backend::gemm(false, false, b, wd, m, T(1), S, m, model_.weight(l - 1), wd, T(0),
+                    G_[l - 1].data(), wd);
+    }
+  }
+
+  // ∇_x L per sample (b × 2n) after reverse.
+  void input_gradient(const T* states, int b, T* grad) const {
+    const int n = n_, d0 = width_[0];
+    const unsigned char* angle = angle_.data();
+    const T* G0 = G_[0].data();
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      core::embed_gradient(n, angle, states + static_cast<std::size_t>(s) * 2 * n,
+                           G0 + static_cast<std::size_t>(s) * d0,
+                           grad + static_cast<std::size_t>(s) * 2 * n);
+    });
+  }
+
+  // ---- Hessian blocks over the seeded directions ----------------------------
+  // H (b × k × k) = Σ_l U_lᵀ diag(σ''(a_l) ⊙ g_l) U_l; for Seeds::full also the
+  // embedding's own curvature, so that H is ∇²_x L.
+  void hessian_blocks(const T* states, int, Seeds seeds) {
+    const int b = bp_, b_real = b_;
+    const int k = core::tangent_count(seeds, n_);
+    T* H = H_.data();
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      for (int e = 0; e < k * k; ++e) H[static_cast<std::size_t>(s) * k * k + e] = T(0);
+    });
+    for (int l = 1; l <= K_; ++l) {
+      const int m = width_[l];
+      const T* A = A_[l].data();
+      const T* G = G_[l].data();
+      const T* D2 = D2_[l].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;  // skip the value row
+        const std::size_t o = static_cast<std::size_t>(s) * m;
+        T* h = H + static_cast<std::size_t>(s) * k * k;
+        for (int p = 0; p < k; ++p) {
+          for (int q = p; q < k; ++q) {
+            T acc = T(0);
+            for (int i = 0; i < m; ++i) acc += D2[o + i] * G[o + i] * U[p * m + i] * U[q * m + i];
+            h[p * k + q] += acc;
+          }
+        }
+      });
+    }
+    const int n = n_, d0 = width_[0];
+    const unsigned char* angle = angle_.data();
+    const T* G0 = G_[0].data();
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      T* h = H + static_cast<std::size_t>(s) * k * k;
+      for (int p = 0; p < k; ++p)
+        for (int q = 0; q < p; ++q) h[p * k + q] = h[q * k + p];
+      if (seeds == Seeds::full && s < b_real) {
+        const T* x = states + static_cast<std::size_t>(s) * 2 * n;
+        int pos = 0;
+        for (int j = 0; j < n; ++j) {
+          h[j * k + j] += core::embed_curvature(angle, j, pos, x, G0 + static_cast<std::size_t>(s) * d0);
+          pos += angle[j] ? 2 : 1;
+        }
+      }
+    });
+  }
+
+  const T* hessian_data() const { return H_.data(); }
+
+  // ---- Euler–Lagrange solve (MATH.md §1, §5) --------------------------------
+  // After forward/reverse/hessian_blocks with Seeds::euler_lagrange.
+  // acc (b × n); status, pivot (b) may be null.
+  void solve(const T* states, const T* tau, int, T* acc, SolveStatus* status, T* pivot) {
+    const int b = bp_, b_real = b_;
+    const int n = n_, k = n_ + 1, d0 = width_[0];
+    const unsigned char* angle = angle_.data();
+    const SolveOptions opt = options_.solve;
+    const T* H = H_.data();
+    const T* G0 = G_[0].data();
+    T* work = work_.data();
+    int* iwork = iwork_.data();
+    T* Mbuf = M_.data();
+    T* F = F_.data();
+    SolveStatus* st = status_.data();
+    const int ws = core::solve_workspace(n);
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      if (s >= b_real) {  // padding: inactive, never reported
+        st[s] = SolveStatus::singular;
+        return;
+      }
+      const T* h = H + static_cast<std::size_t>(s) * k * k;
+      const T* x = states + static_cast<std::size_t>(s) * 2 * n;
+      T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
+      for (int p = 0; p < n; ++p)
+        for (int q = 0; q < n; ++q) M[p * n + q] = h[p * k + q];
+      T* out = acc + static_cast<std::size_t>(s) * n;
+      // rhs = f − C q̇ + τ, with f = J_φᵀ g_0 (q part)
+      T* g = F + static_cast<std::size_t>(s) * 2 * n;
+      core::embed_gradient(n, angle, x, G0 + static_cast<std::size_t>(s) * d0, g);
+      for (int p = 0; p < n; ++p)
+        out[p] = g[p] - h[p * k + n] + (tau ? tau[static_cast<std::size_t>(s) * n + p] : T(0));
+      T* wk = work + static_cast<std::size_t>(s) * ws;
+      int* iw = iwork + static_cast<std::size_t>(s) * n;
+      const core::FactorInfo<T> info = core::factor(M, n, opt, wk, iw);
+      const bool usable = info.status == SolveStatus::ok ||
+                          (opt.method == SolveMethod::pinv && info.status == SolveStatus::singular);
+      if (usable) {
+        core::solve(n, opt, wk, iw, out);
+      } else {
+        for (int p = 0; p < n; ++p) out[p] = std::numeric_limits<T>::quiet_NaN();
+      }
+      st[s] = info.status;
+      if (status) status[s] = info.status;
+      if (pivot) pivot[s] = info.min_pivot;
+    });
+  }
+
+  // ---- the adjoint (MATH.md §4) ---------------------------------------------
+  // After forward/reverse/hessian_blocks/solve for Seeds::euler_lagrange.
+  // abar (b × n): ∂ℓ/∂q̈ per sample (zero rows for failed samples).
+  // Accumulates parameter gradients into pgrad (model layout); writes the
+  // input gradient (b × 2n) if xbar is not null.
+  void adjoint(const T* states, int, const T* abar, const T* acc, T* pgrad, T* xbar) {
+    const int b = bp_, b_real = b_;
+    const int n = n_, k = n_ + 1, d0 = width_[0];
+    const unsigned char* angle = angle_.data();
+    const SolveOptions opt = options_.solve;
+    const int ws = core::solve_workspace(n);
+    const T* work = work_.data();
+    const int* iwork = iwork_.data();
+    const SolveStatus* st = status_.data();
+    T* SB = Sbar_.data();     // b × k × k: S̄ = H̄ + H̄ᵀ
+    T* LAM = lambda_.data();  // b × n: λ = M⁻¹ā
+    T* GB0 = Gbar_[0].data();
+    // λ, S̄ and ḡ_0. A sample whose solve failed carries zeros; its stored
+    // activations are zeroed too so that 0·NaN cannot reach the shared sums.
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      T* lam = LAM + static_cast<std::size_t>(s) * n;
+      T* sb = SB + static_cast<std::size_t>(s) * k * k;
+      const bool ok = st[s] == SolveStatus::ok;
+      for (int p = 0; p < n; ++p) lam[p] = ok ? abar[static_cast<std::size_t>(s) * n + p] : T(0);
+      if (ok) core::solve(n, opt, work + static_cast<std::size_t>(s) * ws, iwork + static_cast<std::size_t>(s) * n, lam);
+      // M̄ = −λ aᵀ,  c̄ = (Cv)‾ = −λ;  S̄ = H̄ + H̄ᵀ with H̄ = [[M̄, c̄], [0, 0]]
+      const T* a = acc + static_cast<std::size_t>(s) * n;
+      for (int p = 0; p < n; ++p) {
+        for (int q = 0; q < n; ++q)
+          sb[p * k + q] = ok ? -(lam[p] * a[q] + lam[q] * a[p]) : T(0);
+        sb[p * k + n] = -lam[p];
+        sb[n * k + p] = -lam[p];
+      }
+      sb[n * k + n] = T(0);
+      if (s < b_real) {
+        core::embed_force_adjoint(n, angle, states + static_cast<std::size_t>(s) * 2 * n, lam,
+                                  GB0 + static_cast<std::size_t>(s) * d0);
+      } else {
+        for (int i = 0; i < d0; ++i) GB0[static_cast<std::size_t>(s) * d0 + i] = T(0);
+      }
+    });
+    zero_failed(b, k);
+
+    // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, Ū_i = D_i S̄ U_i,
+    // ā += σ'''⊙g⊙e, ḡ += σ''⊙e (D = σ''⊙g). Ū goes to rows 1..k of Adj.
+    for (int l = 1; l <= K_; ++l) {
+      const int m = width_[l];
+      const T* A = A_[l].data();
+      const T* G = G_[l].data();
+      const T* D2 = D2_[l].data();
+      const T* D3 = D3_[l].data();
+      T* ADJ = Adj_[l].data();
+      T* AB = Abar_[l].data();
+      T* GB = Gbar_[l].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        const std::size_t o = static_cast<std::size_t>(s) * m;
+        const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
+        T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
+        const T* sb = SB + static_cast<std::size_t>(s) * k * k;
+        for (int p = 0; p < k; ++p) {
+          T* t = Ub + p * m;
+          for (int i = 0; i < m; ++i) t[i] = T(0);
+          for (int q = 0; q < k; ++q) {
+            const T c = sb[p * k + q];
+            for (int i = 0; i < m; ++i) t[i] += c * U[q * m + i];
+          }
+        }
+        for (int i = 0; i < m; ++i) {
+          T e = T(0);
+          for (int p = 0; p < k; ++p) e += U[p * m + i] * Ub[p * m + i];
+          e *= T(0.5);
+          const T D = D2[o + i] * G[o + i];
+          for (int p = 0; p < k; ++p) Ub[p * m + i] *= D;
+          AB[o + i] = D3[o + i] * G[o + i] * e;
+          GB[o + i] = D2[o + i] * e;
+        }
+      });
+    }
+
+    // Adjoint of the reverse pass, ascending: s̄_l = W_l ḡ_{l−1},
+    // W̄_l += s_l ḡ_{l−1}ᵀ, ḡ_l += σ'⊙s̄_l, ā_l += σ''⊙g_l⊙s̄_l.
+    const std::vector<LayerLayout>& layout = model_.layout();
+    for (int l = 1; l <= K_; ++l) {
+      const int m = width_[l], wd = width_[l - 1];
+      T* SBAR = Sbarl_.data();
+      Backend::gemm(false, true, b, m, wd, T(1), Gbar_[l - 1].data(), wd, model_.weight(l - 1), wd,
+                    T(0), SBAR, m);
+      Backend::gemm(true, false, m, wd, b, T(1), S_[l].data(), m, Gbar_[l - 1].data(), wd, T(1),
+                    pgrad + layout[static_cast<std::size_t>(l - 1)].weight_offset, wd);
+      const T* G = G_[l].data();
+      const T* D1 = D1_[l].data();
+      const T* D2 = D2_[l].data();
+      T* AB = Abar_[l].data();
+      T* GB = Gbar_[l].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        const std::size_t o = static_cast<std::size_t>(s) * m;
+        for (int i = 0; i < m; ++i) {
+          GB[o + i] += D1[o + i] * SBAR[o + i];
+          AB[o + i] += D2[o + i] * G[o + i] * SBAR[o + i];
+        }
+      });
+    }
+    // w̄ = Σ_samples ḡ_K (the output bias c has no effect on the dynamics).
+    Backend::sum_rows(b, width_[K_], Gbar_[K_].data(), static_cast<std::size_t>(width_[K_]),
+                      pgrad + layout[static_cast<std::size_t>(K_)].weight_offset);
+
+    // Adjoint of the forward/tangent pass, descending:
+    //   Ū_l = [Ū from the Hessian terms] + σ'⊙T̄_l
+    //   ā_l += σ''⊙rowsum(U_l⊙T̄_l) + σ'⊙z̄_l
+    //   W̄_l += [ā;Ū] [z;T]_{l−1}ᵀ,  b̄_l += ā_l,  [z̄;T̄]_{l−1} = W_lᵀ [ā;Ū]
+    const int R = b * (k + 1);
+    for (int l = K_; l >= 1; --l) {
+      const int m = width_[l], wd = width_[l - 1];
+      const T* A = A_[l].data();
+      const T* D1 = D1_[l].data();
+      const T* D2 = D2_[l].data();
+      const T* AB = Abar_[l].data();
+      const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
+      T* ADJ = Adj_[l].data();
+      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+        const std::size_t o = static_cast<std::size_t>(s) * m;
+        const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
+        T* adj = ADJ + r0;
+        for (int i = 0; i < m; ++i) adj[i] = AB[o + i];
+        if (ZT) {
+          const T* zt = ZT + r0;
+          const T* a = A + r0;
+          for (int i = 0; i < m; ++i) {
+            T dot = T(0);
+            for (int p = 1; p <= k; ++p) dot += a[p * m + i] * zt[p * m + i];
+            adj[i] += D2[o + i] * dot + D1[o + i] * zt[i];
+          }
+          for (int p = 1; p <= k; ++p)
+            for (int i = 0; i < m; ++i) adj[p * m + i] += D1[o + i] * zt[p * m + i];
+        }
+      });
+      const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
+      Backend::gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
+                    pgrad + lay.weight_offset, wd);
+      Backend::sum_rows(b, m, ADJ, static_cast<std::size_t>(k + 1) * m, pgrad + lay.bias_offset);
+      Backend::gemm(false, false, R, wd, m, T(1), ADJ, m, model_.weight(l - 1), wd, T(0),
+                    ZTbar_[l - 1].data(), wd);
+    }
+
+    if (xbar) {
+      const T* ZT0 = ZTbar_[0].data();
+      const T* G0 = G_[0].data();
+      Backend::for_each(b_real, [=] LNN_LAMBDA(int s) {
+        const T* zt = ZT0 + static_cast<std::size_t>(s) * (k + 1) * d0;
+        core::embed_input_adjoint(n, angle, states + static_cast<std::size_t>(s) * 2 * n, zt,
+                                  zt + static_cast<std::size_t>(k) * d0,
+                                  LAM + static_cast<std::size_t>(s) * n,
+                                  G0 + static_cast<std::size_t>(s) * d0,
+                                  xbar + static_cast<std::size_t>(s) * 2 * n);
+      });
+    }
+  }
+
+ private:
+  // Chunks are padded to a multiple of 32 samples with zero states. BLAS
+  // kernels round a row differently at the ragged edge of a matrix; with
+  // padding every sample's row is computed by the same full-width kernel, so
+  // a sample's result does not depend on its batch, its position or the
+  // chunk size (tested bit-exactly). Padded samples are inactive (status
+  // singular, never reported) and carry zero adjoints.
+  static int pad(int b) { return (b + 7) / 8 * 8; }
+
+  // A failed sample's stored forward/reverse state is zeroed before the
+  // adjoint, so that its (zero) adjoints cannot meet a NaN: 0·NaN would reach
+  // the GEMMs shared by the whole batch.
+  void zero_failed(int b, int k) {
+    const SolveStatus* st = status_.data();
+    for (int l = 0; l <= K_; ++l) {
+      const int m = width_[l];
+      const std::size_t rows = static_cast<std::size_t>(k + 1) * m;
+      T* per_row[2] = {Z_[l].data(), l > 0 ? A_[l].data() : nullptr};
+      T* per_sample[5] = {G_[l].data(), l > 0 ? S_[l].data() : nullptr,
+                          l > 0 ? D1_[l].data() : nullptr, l > 0 ? D2_[l].data() : nullptr,
+                          l > 0 ? D3_[l].data() : nullptr};
+      for (T* buf : per_row) {
+        if (!buf) continue;
+        Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+          if (st[s] == SolveStatus::ok) return;
+          for (std::size_t i = 0; i < rows; ++i) buf[s * rows + i] = T(0);
+        });
+      }
+      for (T* buf : per_sample) {
+        if (!buf) continue;
+        Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+          if (st[s] == SolveStatus::ok) return;
+          for (int i = 0; i < m; ++i) buf[static_cast<std::size_t>(s) * m + i] = T(0);
+        });
+      }
+    }
+  }
+
+  static void grow(Buffer<T>& buf, std::size_t size) {
+    if (buf.size() < size) buf.resize(size);
+  }
+
+  // Workspaces sized once for the largest chunk and seed count seen.
+  void reserve(int b, Seeds seeds) {
+    const std::size_t k = static_cast<std::size_t>(core::tangent_count(seeds, n_));
+    const std::size_t B = static_cast<std::size_t>(b);
+    const std::size_t L = static_cast<std::size_t>(K_) + 1;
+    if (Z_.size() != L) {
+      Z_.resize(L), A_.resize(L), D1_.resize(L), D2_.resize(L), D3_.resize(L);
+      G_.resize(L), S_.resize(L), Abar_.resize(L), Gbar_.resize(L), Adj_.resize(L),
+          ZTbar_.resize(L);
+    }
+    std::size_t max_m = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::size_t w = static_cast<std::size_t>(width_[l]);
+      max_m = std::max(max_m, w);
+      grow(Z_[l], B * (k + 1) * w);
+      grow(G_[l], B * w);
+      if (l > 0) {
+        grow(A_[l], B * (k + 1) * w);
+        grow(D1_[l], B * w), grow(D2_[l], B * w), grow(D3_[l], B * w), grow(S_[l], B * w);
+      }
+    }
+    grow(H_, B * k * k);
+    grow(X_, B * 2 * static_cast<std::size_t>(n_));
+    if (seeds == Seeds::euler_lagrange) {
+      const std::size_t n = static_cast<std::size_t>(n_);
+      grow(M_, B * n * n);
+      grow(F_, B * 2 * n);
+      grow(work_, B * static_cast<std::size_t>(core::solve_workspace(n_)));
+      if (iwork_.size() < B * n) iwork_.resize(B * n);
+      if (status_.size() < B) status_.resize(B);
+      grow(lambda_, B * n);
+      grow(Sbar_, B * k * k);
+      grow(Sbarl_, B * max_m);
+      for (std::size_t l = 0; l < L; ++l) {
+        const std::size_t w = static_cast<std::size_t>(width_[l]);
+        grow(Gbar_[l], B * w);
+        grow(ZTbar_[l], B * (k + 1) * w);
+        if (l > 0) grow(Abar_[l], B * w), grow(Adj_[l], B * (k + 1) * w);
+      }
+    }
+  }
+
+  const Model<T>& model_;
+  EngineOptions options_;
+  int n_ = 0, K_ = 0;
+  int b_ = 0, bp_ = 0;  // samples in the current chunk, and with padding
+  std::vector<int> width_;  // w_0 = d0, w_l = m_l
+  Buffer<unsigned char> angle_;
+  std::vector<Buffer<T>> Z_, A_, D1_, D2_, D3_, G_, S_, Abar_, Gbar_, Adj_, ZTbar_;
+  Buffer<T> X_, H_, M_, F_, work_, lambda_, Sbar_, Sbarl_;
+  Buffer<int> iwork_;
+  Buffer<SolveStatus> status_;
+};
+
+}  // namespace lnn::engine

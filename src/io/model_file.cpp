@@ -1,0 +1,608 @@
+// Model files in the safetensors format: layout and names in
+// include/lnn/model_file.hpp, user documentation in docs/file-formats.md.
+#include "lnn/model_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "lnn/errors.hpp"
+
+namespace lnn {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "model files hold little-endian tensors; this build assumes a little-endian host");
+
+using json = nlohmann::json;
+
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // the safetensors reference limit
+constexpr std::string_view kFormat = "lnn-model";
+constexpr std::string_view kFormatVersion = "1";
+constexpr std::string_view kReservedPrefix = "lnn.";
+constexpr std::string_view kMetadataKeys[] = {"lnn.format", "lnn.format_version", "lnn.n",
+                                              "lnn.hidden", "lnn.activation",     "lnn.embedding"};
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
+
+std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+template <class Seq>
+std::string bracketed(const Seq& values) {
+  std::string out = "[";
+  for (const auto& v : values) out += (out.size() > 1 ? ", " : "") + std::to_string(v);
+  return out + "]";
+}
+
+std::string_view dtype_name(Precision p) { return p == Precision::f32 ? "F32" : "F64"; }
+std::uint64_t dtype_bytes(Precision p) { return p == Precision::f32 ? 4 : 8; }
+template <class T>
+constexpr Precision precision_of() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  return std::is_same_v<T, float> ? Precision::f32 : Precision::f64;
+}
+
+// One tensor of a model file and where it lives in Model::parameters().
+struct TensorSlot {
+  std::string name;
+  std::vector<std::uint64_t> shape;
+  std::size_t param_offset = 0;
+  std::size_t count = 0;
+};
+
+// The tensors of a spec in file order: layers.0.weight, layers.0.bias, …,
+// output.weight, output.bias — the order of the flat parameter buffer.
+std::vector<TensorSlot> tensor_slots(const ModelSpec& spec) {
+  const std::vector<LayerLayout> layout = spec.layout();
+  const std::size_t K = layout.size() - 1;
+  std::vector<TensorSlot> slots;
+  slots.reserve(2 * layout.size());
+  for (std::size_t l = 0; l < layout.size(); ++l) {
+    const LayerLayout& ll = layout[l];
+    const std::string prefix = l < K ? "layers." + std::to_string(l) : std::string("output");
+    const auto rows = static_cast<std::uint64_t>(ll.rows),
+               cols = static_cast<std::uint64_t>(ll.cols);
+    slots.push_back({prefix + ".weight", {rows, cols}, ll.weight_offset, rows * cols});
+    slots.push_back({prefix + ".bias", {rows}, ll.bias_offset, rows});
+  }
+  return slots;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+// ---- writing ---------------------------------------------------------------
+
+std::string make_header(const ModelSpec& spec, Precision precision,
+                        const std::vector<TensorSlot>& slots,
+                        const std::map<std::string, std::string>& extra, const std::string& path) {
+  nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+  meta["lnn.format"] = kFormat;
+  meta["lnn.format_version"] = kFormatVersion;
+  meta["lnn.n"] = std::to_string(spec.n);
+  std::vector<std::string> parts;
+  for (int m : spec.hidden) parts.push_back(std::to_string(m));
+  meta["lnn.hidden"] = join(parts);
+  meta["lnn.activation"] = to_string(spec.activation);
+  parts.clear();
+  for (int j = 0; j < spec.n; ++j) parts.emplace_back(to_string(spec.embedding_of(j)));
+  meta["lnn.embedding"] = join(parts);
+  for (const auto& [key, value] : extra) {
+    if (key.starts_with(kReservedPrefix)) {
+      throw FileError(path, "metadata key " + in_quotes(key) +
+                                " is reserved (keys starting with \"lnn.\" belong to the format)");
+    }
+    meta[key] = value;
+  }
+
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  header["__metadata__"] = std::move(meta);
+  std::uint64_t begin = 0;
+  for (const TensorSlot& t : slots) {
+    const std::uint64_t end = begin + t.count * dtype_bytes(precision);
+    header[t.name] = {
+        {"dtype", dtype_name(precision)}, {"shape", t.shape}, {"data_offsets", {begin, end}}};
+    begin = end;
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception&) {
+    throw FileError(path, "metadata is not valid UTF-8 (safetensors headers are UTF-8 JSON)");
+  }
+  // Pad with spaces so the data section starts 8-byte aligned.
+  text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
+
+template <class T>
+void check_finite_for_save(const Model<T>& model, const std::vector<TensorSlot>& slots,
+                           const std::string& path) {
+  const std::span<const T> params = model.parameters();
+  for (const TensorSlot& t : slots) {
+    for (std::size_t e = 0; e < t.count; ++e) {
+      const T v = params[t.param_offset + e];
+      if (!std::isfinite(v)) {
+        throw FileError(path, "refusing to write: tensor " + in_quotes(t.name) +
+                                  " holds a non-finite value (" + format_number(v) + ") at index " +
+                                  std::to_string(e) + "; it could not be loaded");
+      }
+    }
+  }
+}
+
+// Writes all bytes or returns the errno of the failure (0 on success).
+int write_all(int fd, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  while (bytes > 0) {
+    const ssize_t w = ::write(fd, p, std::min<std::size_t>(bytes, std::size_t{1} << 30));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += w;
+    bytes -= static_cast<std::size_t>(w);
+  }
+  return 0;
+}
+
+// Best effort: makes the rename durable. Some file systems refuse fsync on a
+// directory; the file itself is already on disk, so that is not an error.
+void sync_directory_of(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// ---- reading ---------------------------------------------------------------
+
+class InputFile {
+ public:
+  explicit InputFile(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw FileError(path, "cannot open for reading: " + errno_text(errno));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw FileError(path, "cannot stat: " + errno_text(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      throw FileError(path, "is not a regular file");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
+  ~InputFile() { ::close(fd_); }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+
+  std::uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  void read_at(std::uint64_t offset, void* data, std::size_t bytes, const std::string& what) const {
+    auto* p = static_cast<unsigned char*>(data);
+    while (bytes > 0) {
+      const ssize_t r = ::pread(fd_, p, std::min<std::size_t>(bytes, std::size_t{1} << 30),
+                                static_cast<off_t>(offset));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw FileError(path_, "read error in " + what + ": " + errno_text(errno));
+      }
+      if (r == 0) throw FileError(path_, "unexpected end of file in " + what);
+      p += r;
+      bytes -= static_cast<std::size_t>(r);
+      offset += static_cast<std::uint64_t>(r);
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+struct Header {
+  ModelFileInfo info;
+  std::vector<TensorSlot> slots;
+  std::vector<std::uint64_t> begin;  // data_offsets[0] of slots[i]
+  std::uint64_t data_start = 0;      // 8 + header length
+};
+
+std::vector<std::string_view> split_commas(std::string_view s) {
+  std::vector<std::string_view> out;
+  if (s.empty()) return out;
+  for (std::size_t pos = 0;;) {
+    const std::size_t comma = s.find(',', pos);
+    out.push_back(
+        s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    if (comma == std::string_view::npos) return out;
+    pos = comma + 1;
+  }
+}
+
+std::optional<int> parse_int(std::string_view s) {
+  int value = 0;
+  const char* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, value);
+  if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+// The model spec from __metadata__; the caller's entries go to `caller`.
+ModelSpec spec_from_metadata(const json& header, const std::string& path,
+                             std::map<std::string, std::string>& caller) {
+  const auto it = header.find("__metadata__");
+  if (it == header.end()) {
+    throw FileError(path,
+                    "not an lnn model file: the header has no __metadata__ (an lnn model "
+                    "file records its spec there under lnn.format, lnn.n, …)");
+  }
+  if (!it->is_object()) throw FileError(path, "__metadata__ is not a JSON object");
+  std::map<std::string, std::string> lnn;
+  for (const auto& [key, value] : it->items()) {
+    if (!value.is_string()) {
+      throw FileError(path, "metadata value of " + in_quotes(key) + " is not a string");
+    }
+    (key.starts_with(kReservedPrefix) ? lnn : caller)[key] = value.get<std::string>();
+  }
+  auto get = [&](std::string_view key) -> const std::string& {
+    const auto found = lnn.find(std::string(key));
+    if (found == lnn.end()) throw FileError(path, "metadata has no " + in_quotes(key));
+    return found->second;
+  };
+
+  if (!lnn.contains("lnn.format")) {
+    throw FileError(path, "not an lnn model file: metadata has no 'lnn.format'");
+  }
+  if (get("lnn.format") != kFormat) {
+    throw FileError(path, "not an lnn model file: lnn.format is " + in_quotes(get("lnn.format")) +
+                              ", expected " + in_quotes(kFormat));
+  }
+  if (get("lnn.format_version") != kFormatVersion) {
+    throw FileError(path, "unsupported format version " + in_quotes(get("lnn.format_version")) +
+                              " (this build reads version " + std::string(kFormatVersion) + ")");
+  }
+  for (const auto& [key, value] : lnn) {
+    if (std::find(std::begin(kMetadataKeys), std::end(kMetadataKeys), key) ==
+        std::end(kMetadataKeys)) {
+      throw FileError(path, "unknown reserved metadata key " + in_quotes(key) +
+                                " in format version " + std::string(kFormatVersion));
+    }
+  }
+
+  ModelSpec spec;
+  const std::string& n_text = get("lnn.n");
+  const std::optional<int> n = parse_int(n_text);
+  if (!n) throw FileError(path, "metadata lnn.n = " + in_quotes(n_text) + " is not an integer");
+  spec.n = *n;
+
+  const std::string& hidden_text = get("lnn.hidden");
+  for (std::string_view part : split_commas(hidden_text)) {
+    const std::optional<int> m = parse_int(part);
+    if (!m) {
+      throw FileError(path, "metadata lnn.hidden = " + in_quotes(hidden_text) +
+                                " is not a comma-separated list of integers (bad entry " +
+                                in_quotes(part) + ")");
+    }
+    spec.hidden.push_back(*m);
+  }
+
+  try {
+    spec.activation = parse_activation(get("lnn.activation"));
+  } catch (const InvalidArgument& e) {
+    throw FileError(path, std::string("metadata lnn.activation: ") + e.what());
+  }
+  auto validate = [&] {
+    try {
+      spec.validate();
+    } catch (const InvalidArgument& e) {
+      throw FileError(path, std::string("invalid model in metadata: ") + e.what());
+    }
+  };
+  validate();  // n and the widths first, so the embedding count is checked against a sane n
+
+  const std::vector<std::string_view> embedding = split_commas(get("lnn.embedding"));
+  if (static_cast<std::int64_t>(embedding.size()) != spec.n) {
+    throw FileError(path, "metadata lnn.embedding has " + std::to_string(embedding.size()) +
+                              " entries, expected n = " + std::to_string(spec.n));
+  }
+  for (std::string_view e : embedding) {
+    try {
+      spec.embedding.push_back(parse_embedding(e));
+    } catch (const InvalidArgument& err) {
+      throw FileError(path, std::string("metadata lnn.embedding: ") + err.what());
+    }
+  }
+  // Canonical form: all plain is the empty vector.
+  if (std::all_of(spec.embedding.begin(), spec.embedding.end(),
+                  [](Embedding e) { return e == Embedding::plain; })) {
+    spec.embedding.clear();
+  }
+
+  validate();
+  return spec;
+}
+
+bool is_uint_array(const json& v, std::size_t size_or_zero) {
+  if (!v.is_array() || (size_or_zero != 0 && v.size() != size_or_zero)) return false;
+  return std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_number_unsigned(); });
+}
+
+Header read_header(const InputFile& file) {
+  const std::string& path = file.path();
+  if (file.size() < 8) {
+    throw FileError(path, "file is " + std::to_string(file.size()) +
+                              " bytes, too short for a safetensors file (it starts with an "
+                              "8-byte header length)");
+  }
+  unsigned char len_bytes[8];
+  file.read_at(0, len_bytes, 8, "the header length");
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | len_bytes[i];
+  if (header_len > kMaxHeaderBytes) {
+    throw FileError(path, "header length " + std::to_string(header_len) +
+                              " bytes is absurd (limit 100 MB); not a safetensors file?");
+  }
+  if (header_len > file.size() - 8) {
+    throw FileError(path, "header length " + std::to_string(header_len) + " bytes exceeds the " +
+                              std::to_string(file.size() - 8) +
+                              " bytes after it; file truncated or not a safetensors file");
+  }
+  std::string text(static_cast<std::size_t>(header_len), '\0');
+  file.read_at(8, text.data(), text.size(), "the header");
+
+  json header;
+  try {
+    header = json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    throw FileError(path, std::string("header is not valid JSON (") + e.what() + ")");
+  }
+  if (!header.is_object()) throw FileError(path, "header is not a JSON object");
+
+  Header h;
+  h.info.spec = spec_from_metadata(header, path, h.info.metadata);
+  h.slots = tensor_slots(h.info.spec);
+  h.begin.assign(h.slots.size(), 0);
+  h.data_start = 8 + header_len;
+  const std::uint64_t data_size = file.size() - h.data_start;
+
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < h.slots.size(); ++i) index[h.slots[i].name] = i;
+  std::vector<bool> seen(h.slots.size(), false);
+  std::optional<Precision> precision;
+  std::string first_name;
+
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") continue;
+    const auto found = index.find(name);
+    if (found == index.end()) {
+      throw FileError(path, "unexpected tensor " + in_quotes(name) + " (a model with " +
+                                std::to_string(h.info.spec.depth()) +
+                                " hidden layers has layers.{0.." +
+                                std::to_string(h.info.spec.depth() - 1) +
+                                "}.weight/.bias, output.weight, output.bias)");
+    }
+    const std::size_t i = found->second;
+    const TensorSlot& slot = h.slots[i];
+    const std::string what = "tensor " + in_quotes(name);
+    if (!entry.is_object()) throw FileError(path, what + ": entry is not a JSON object");
+    for (const char* field : {"dtype", "shape", "data_offsets"}) {
+      if (!entry.contains(field)) throw FileError(path, what + " has no '" + field + "'");
+    }
+
+    const json& dtype = entry["dtype"];
+    if (!dtype.is_string()) throw FileError(path, what + ": 'dtype' is not a string");
+    const std::string& dt = dtype.get_ref<const std::string&>();
+    Precision p;
+    if (dt == "F32") {
+      p = Precision::f32;
+    } else if (dt == "F64") {
+      p = Precision::f64;
+    } else {
+      throw FileError(path, what + " has unsupported dtype " + in_quotes(dt) +
+                                " (lnn model files hold F32 or F64)");
+    }
+    if (precision && *precision != p) {
+      throw FileError(path, "mixed dtypes: tensor " + in_quotes(first_name) + " is " +
+                                std::string(dtype_name(*precision)) + " but " + what + " is " + dt +
+                                " (all tensors must share one dtype)");
+    }
+    if (!precision) {
+      precision = p;
+      first_name = name;
+    }
+
+    const json& shape_json = entry["shape"];
+    if (!is_uint_array(shape_json, 0)) {
+      throw FileError(path, what + ": 'shape' is not an array of non-negative integers");
+    }
+    const auto shape = shape_json.get<std::vector<std::uint64_t>>();
+    if (shape != slot.shape) {
+      throw FileError(path, what + " has shape " + bracketed(shape) + ", expected " +
+                                bracketed(slot.shape) + " for the model in the metadata");
+    }
+
+    const json& offsets_json = entry["data_offsets"];
+    if (!is_uint_array(offsets_json, 2)) {
+      throw FileError(path,
+                      what + ": 'data_offsets' is not [begin, end] with non-negative integers");
+    }
+    const auto begin = offsets_json[0].get<std::uint64_t>();
+    const auto end = offsets_json[1].get<std::uint64_t>();
+    const std::string offsets_text = bracketed(std::vector<std::uint64_t>{begin, end});
+    if (end < begin)
+      throw FileError(path, what + " has data_offsets " + offsets_text + " with end before begin");
+    // slot.count is bounded by the validated spec, so this cannot overflow.
+    const std::uint64_t needed = slot.count * dtype_bytes(p);
+    if (end - begin != needed) {
+      throw FileError(path, what + " has data_offsets " + offsets_text + " (" +
+                                std::to_string(end - begin) + " bytes), but shape " +
+                                bracketed(shape) + " of " + dt + " needs " +
+                                std::to_string(needed) + " bytes");
+    }
+    if (end > data_size) {
+      throw FileError(path, what + " has data_offsets " + offsets_text +
+                                " beyond the end of the file (the data section holds " +
+                                std::to_string(data_size) + " bytes); file truncated?");
+    }
+    h.begin[i] = begin;
+    seen[i] = true;
+  }
+
+  for (std::size_t i = 0; i < h.slots.size(); ++i) {
+    if (!seen[i]) throw FileError(path, "missing tensor " + in_quotes(h.slots[i].name));
+  }
+
+  std::vector<std::size_t> order(h.slots.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return h.begin[a] < h.begin[b]; });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    const std::size_t a = order[k - 1], b = order[k];
+    const std::uint64_t end_a = h.begin[a] + h.slots[a].count * dtype_bytes(*precision);
+    if (h.begin[b] < end_a) {
+      const std::uint64_t end_b = h.begin[b] + h.slots[b].count * dtype_bytes(*precision);
+      throw FileError(path, "tensors " + in_quotes(h.slots[a].name) + " " +
+                                bracketed(std::vector<std::uint64_t>{h.begin[a], end_a}) + " and " +
+                                in_quotes(h.slots[b].name) + " " +
+                                bracketed(std::vector<std::uint64_t>{h.begin[b], end_b}) +
+                                " overlap in the data section");
+    }
+  }
+  h.info.precision = *precision;
+  return h;
+}
+
+// Reads every tensor stored as S into a Model<T>, checking each value.
+template <class T, class S>
+void read_parameters(const InputFile& file, const Header& h, Model<T>& model) {
+  const std::string& path = file.path();
+  const std::span<T> params = model.parameters();
+  std::vector<S> buffer;
+  for (std::size_t i = 0; i < h.slots.size(); ++i) {
+    const TensorSlot& t = h.slots[i];
+    S* values = nullptr;
+    if constexpr (std::is_same_v<S, T>) {
+      values = params.data() + t.param_offset;
+    } else {
+      buffer.resize(t.count);
+      values = buffer.data();
+    }
+    file.read_at(h.data_start + h.begin[i], values, t.count * sizeof(S),
+                 "tensor " + in_quotes(t.name));
+    for (std::size_t e = 0; e < t.count; ++e) {
+      const S v = values[e];
+      if (!std::isfinite(v)) {
+        throw FileError(path, "tensor " + in_quotes(t.name) + " holds a non-finite value (" +
+                                  format_number(static_cast<double>(v)) + ") at index " +
+                                  std::to_string(e));
+      }
+      if constexpr (!std::is_same_v<S, T>) {
+        if (static_cast<double>(std::fabs(v)) >
+            static_cast<double>(std::numeric_limits<T>::max())) {
+          throw FileError(path, "tensor " + in_quotes(t.name) + " holds " + format_number(v) +
+                                    " at index " + std::to_string(e) +
+                                    ", outside the range of float");
+        }
+        params[t.param_offset + e] = static_cast<T>(v);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void save_model(const Model<T>& model, const std::string& path,
+                const std::map<std::string, std::string>& extra_metadata) {
+  const std::vector<TensorSlot> slots = tensor_slots(model.spec());
+  check_finite_for_save(model, slots, path);
+  const std::string header =
+      make_header(model.spec(), precision_of<T>(), slots, extra_metadata, path);
+
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    throw FileError(path,
+                    "cannot create temporary file " + in_quotes(tmp) + ": " + errno_text(errno));
+  }
+  // From here on, every failure removes the temporary.
+  auto fail = [&](const std::string& what, int err) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw FileError(path, what + ": " + errno_text(err));
+  };
+  unsigned char len_bytes[8];
+  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(header.size() >> (8 * i));
+  int err = write_all(fd, len_bytes, sizeof len_bytes);
+  if (err == 0) err = write_all(fd, header.data(), header.size());
+  const std::span<const T> params = model.parameters();
+  for (std::size_t i = 0; err == 0 && i < slots.size(); ++i) {
+    err = write_all(fd, params.data() + slots[i].param_offset, slots[i].count * sizeof(T));
+  }
+  if (err != 0) fail("cannot write temporary file " + in_quotes(tmp), err);
+  if (::fsync(fd) != 0) fail("cannot flush temporary file " + in_quotes(tmp), errno);
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) fail("cannot close temporary file " + in_quotes(tmp), errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    fail("cannot rename temporary file " + in_quotes(tmp) + " into place", errno);
+  }
+  sync_directory_of(path);
+}
+
+ModelFileInfo read_model_info(const std::string& path) {
+  const InputFile file(path);
+  return read_header(file).info;
+}
+
+template <class T>
+Model<T> load_model(const std::string& path) {
+  const InputFile file(path);
+  const Header h = read_header(file);
+  Model<T> model(h.info.spec);
+  if (h.info.precision == Precision::f32) {
+    read_parameters<T, float>(file, h, model);
+  } else {
+    read_parameters<T, double>(file, h, model);
+  }
+  return model;
+}
+
+template void save_model<float>(const Model<float>&, const std::string&,
+                                const std::map<std::string, std::string>&);
+template void save_model<double>(const Model<double>&, const std::string&,
+                                 const std::map<std::string, std::string>&);
+template Model<float> load_model<float>(const std::string&);
+template Model<double> load_model<double>(const std::string&);
+
+}  // namespace lnn
