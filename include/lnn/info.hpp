@@ -17,6 +17,15 @@ std::string version();
 std::string blas_name();
 // Threads the CPU backend uses (OpenMP for per-sample loops; BLAS its own).
 int cpu_threads();
+// The kernel set the CPU BLAS chose (OpenBLAS: its core name, e.g. "SkylakeX").
+std::string blas_kernels();
+// A faster OpenBLAS kernel set this CPU supports than the one chosen, or ""
+// (OpenBLAS misidentifies some virtual CPUs and falls back to SSE3 kernels).
+std::string blas_better_kernels();
+// For programs, first thing in main(): if blas_better_kernels() is not empty
+// and OPENBLAS_CORETYPE is unset, re-executes the program with it set.
+// Returns normally otherwise. Set LNN_NO_BLAS_REEXEC=1 to disable.
+void select_blas_kernels(char** argv);
 bool cuda_compiled();
 // Devices the CUDA runtime sees; empty with a reason when none is usable.
 std::vector<GpuInfo> cuda_devices(std::string* why_none = nullptr);

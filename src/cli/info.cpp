@@ -68,7 +68,8 @@ nlohmann::json to_json(const CudaState& cuda) {
 void run_info(const InfoOptions& opt) {
   const CudaState cuda = query_cuda();
   const unsigned hw = std::thread::hardware_concurrency();
-  const std::string blas = blas_name();
+  const std::string blas = blas_name() + ", kernels " + blas_kernels();
+  const std::string better = blas_better_kernels();
   const int threads = cpu_threads();
 
   if (opt.json) {
@@ -77,6 +78,7 @@ void run_info(const InfoOptions& opt) {
         {"backends", {{"cpu", {{"compiled", true}, {"usable", true}}}, {"cuda", to_json(cuda)}}},
         {"precisions", {"f32", "f64"}},
         {"blas", blas},
+        {"blas_better_kernels", better},
         {"cpu_threads", threads},
         {"hardware_concurrency", hw},
     };
@@ -96,6 +98,10 @@ void run_info(const InfoOptions& opt) {
   if (!cuda.usable) std::cout << "    not usable: " << cuda.reason << "\n";
   std::cout << "precision: f32 (float), f64 (double)\n";
   std::cout << "blas: " << blas << "\n";
+  if (!better.empty()) {
+    std::cout << "  warning: this CPU supports the faster " << better
+              << " kernels; set OPENBLAS_CORETYPE=" << better << "\n";
+  }
   std::cout << "cpu threads: " << threads << " (OpenMP; set OMP_NUM_THREADS to change)\n";
   std::cout << "hardware concurrency: " << hw << "\n";
 }

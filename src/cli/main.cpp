@@ -61,6 +61,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lnn::select_blas_kernels(argv);  // may re-execute with OPENBLAS_CORETYPE set
   try {
     return run(argc, argv);
   } catch (const lnn::Error& e) {

@@ -38,6 +38,15 @@ LNN_HD ActivationDerivs<T> silu_derivs(T a) {
           T(3) * ds * one_2s + a * (ds * one_2s * one_2s - T(2) * ds * ds)};
 }
 
+// log(1 + x) by Kahan's trick: as accurate as log1p, but costs one log
+// (glibc's log1pf took a quarter of the forward pass, measured with perf).
+template <class T>
+LNN_HD T log1p_fast(T x) {
+  const T u = T(1) + x;
+  if (u == T(1)) return x;
+  return std::log(u) * (x / (u - T(1)));
+}
+
 // tanh(u) and 1 − tanh²(u), the latter without cancellation at large |u|.
 template <class T>
 LNN_HD void tanh_sech2(T u, T& t, T& h) {
@@ -52,10 +61,13 @@ template <class T>
 LNN_HD ActivationDerivs<T> activation_derivs(Activation act, T a) {
   switch (act) {
     case Activation::softplus: {
-      const T s = sigmoid(a);
-      const T ds = s * (T(1) - s);
-      // log(1 + e^a) = max(a, 0) + log1p(e^{−|a|})
-      const T f = (a > T(0) ? a : T(0)) + std::log1p(std::exp(-std::fabs(a)));
+      // One exp serves both: e = e^{−|a|}, s = sigmoid(a),
+      // log(1 + e^a) = max(a, 0) + log1p(e).
+      const T e = std::exp(-std::fabs(a));
+      const T r = T(1) / (T(1) + e);
+      const T s = a >= T(0) ? r : e * r;
+      const T ds = e * r * r;  // s(1 − s)
+      const T f = (a > T(0) ? a : T(0)) + log1p_fast(e);
       return {f, s, ds, ds * (T(1) - T(2) * s)};
     }
     case Activation::tanh: {
