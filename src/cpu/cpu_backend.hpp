@@ -29,16 +29,20 @@ class CpuBackend {
   }
 
   // f(i) for i in [0, count), in parallel; f must not depend on the order.
+  // Small counts run on the calling thread: a parallel region costs more
+  // than a few samples' work, and spinning OpenMP threads are ruinous when
+  // the machine is oversubscribed (measured: 0.03 s → 200 s for a test).
   template <class F>
   static void for_each(int count, F f) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= kParallelMin)
     for (int i = 0; i < count; ++i) f(i);
   }
+  static constexpr int kParallelMin = 32;
 
   // out[j] (+)= Σ_r X[r·ld + j] for j < cols, r < rows. Fixed order (r
   // ascending) so a result depends only on the rows summed.
   static void sum_rows(int rows, int cols, const T* X, std::size_t ld, T* out) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows >= kParallelMin)
     for (int j = 0; j < cols; ++j) {
       T acc = T(0);
       for (int r = 0; r < rows; ++r) acc += X[static_cast<std::size_t>(r) * ld + j];

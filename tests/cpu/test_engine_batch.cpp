@@ -1,6 +1,7 @@
 // A sample's results do not depend on its batch; float agrees with double;
 // bad shapes and failed solves are reported, never silent.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -31,7 +32,15 @@ std::vector<T> accelerations(Engine<T>& e, const std::vector<T>& x, int n) {
   return acc;
 }
 
+// Restores the OpenMP thread count on scope exit.
+struct Threads {
+  explicit Threads(int t) : saved(omp_get_max_threads()) { omp_set_num_threads(t); }
+  ~Threads() { omp_set_num_threads(saved); }
+  int saved;
+};
+
 TEST(EngineBatch, PermutingTheBatchPermutesResultsBitExactly) {
+  Threads threads(2);  // per-sample loops split across threads, still exact
   const int n = 2, B = 37;
   Model<float> model(spec(n, {33, 20}, true));
   model.initialize(Init::lnn, 3);
