@@ -2,6 +2,7 @@
 # The main job as it stands: set up, build, report what this build can do,
 # and evaluate a freshly initialized double-pendulum LNN (the reference
 # study's 3 × 600 softplus network) on random states, printing throughput.
+# LU, because the mass matrix of an untrained network is often indefinite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,6 +14,6 @@ mkdir -p "$out"
 ./build/lnn init --out "$out/double_pendulum_init.safetensors" --n 2 --hidden 600,600,600 \
   --activation softplus --embedding angle --init lnn --seed 0 --precision f32
 echo "== accelerations, float, batch 16384"
-./build/lnn throughput --model "$out/double_pendulum_init.safetensors" --batch 16384 --repeat 3 --what acc
+./build/lnn throughput --model "$out/double_pendulum_init.safetensors" --batch 16384 --repeat 3 --what acc --solver lu
 echo "== loss-gradient steps, float, batch 4096"
-./build/lnn throughput --model "$out/double_pendulum_init.safetensors" --batch 4096 --repeat 3 --what grad
+./build/lnn throughput --model "$out/double_pendulum_init.safetensors" --batch 4096 --repeat 3 --what grad --solver lu
