@@ -24,8 +24,8 @@ constexpr int kHidden = 3;  // hidden layers; kHidden − 1 of them are m×m
 double sgemm_gflops() {
   static const double rate = [] {
     const int M = 2048, N = 600, K = 600;
-    std::vector<float> A(static_cast<std::size_t>(M) * K, 0.5f), B(static_cast<std::size_t>(N) * K, 0.25f),
-        C(static_cast<std::size_t>(M) * N);
+    std::vector<float> A(static_cast<std::size_t>(M) * K, 0.5f),
+        B(static_cast<std::size_t>(N) * K, 0.25f), C(static_cast<std::size_t>(M) * N);
     std::vector<double> rates;
     for (int r = 0; r < 11; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -46,7 +46,8 @@ struct Setup {
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<float> uq(0.0f, 6.2831853f), uv(-10.0f, 10.0f);
     states.resize(static_cast<std::size_t>(batch) * 2 * kN);
-    for (std::size_t i = 0; i < states.size(); ++i) states[i] = (i % (2 * kN)) < kN ? uq(rng) : uv(rng);
+    for (std::size_t i = 0; i < states.size(); ++i)
+      states[i] = (i % (2 * kN)) < kN ? uq(rng) : uv(rng);
     acc.resize(static_cast<std::size_t>(batch) * kN);
     grad.resize(model.spec().parameter_count());
   }
@@ -64,10 +65,11 @@ struct Setup {
 void report(benchmark::State& state, int width, double flop_per_sample, std::size_t failures) {
   const double batch = static_cast<double>(state.range(1));
   state.SetItemsProcessed(state.iterations() * state.range(1));
-  state.counters["samples_per_s"] =
-      benchmark::Counter(batch * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["GFLOP_per_s"] = benchmark::Counter(
-      flop_per_sample * batch * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      batch * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["GFLOP_per_s"] =
+      benchmark::Counter(flop_per_sample * batch * static_cast<double>(state.iterations()) / 1e9,
+                         benchmark::Counter::kIsRate);
   state.counters["sgemm_GFLOP_per_s"] = sgemm_gflops();
   state.counters["solve_failures"] = static_cast<double>(failures);
   state.SetLabel("n=2 hidden=3x" + std::to_string(width) + " float");

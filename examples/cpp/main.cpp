@@ -35,7 +35,7 @@ int main() {
     std::vector<double> states(batch * 2 * n);
     for (double& x : states) x = uniform(rng);
 
-    std::vector<double> acc(batch * n);                // B × n
+    std::vector<double> acc(batch * n);  // B × n
     std::vector<lnn::SolveStatus> status(batch);
     const lnn::SolveReport report = engine.accelerations(states, {}, acc, status);
 

@@ -77,9 +77,8 @@ class Engine {
   void energy(std::span<const T> states, std::span<T> E);
   // q̈ = M⁻¹(f − C q̇ + τ). Samples whose solve failed get NaN in acc and
   // their status; they are counted in the report, never silently zeroed.
-  SolveReport accelerations(std::span<const T> states, std::span<const T> tau,
-                            std::span<T> acc, std::span<SolveStatus> status = {},
-                            std::span<T> pivot = {});
+  SolveReport accelerations(std::span<const T> states, std::span<const T> tau, std::span<T> acc,
+                            std::span<SolveStatus> status = {}, std::span<T> pivot = {});
   // Loss on accelerations against targets (B × n) and its exact gradient
   // (MATH.md §4) w.r.t. every parameter (param_grad: parameter_count(),
   // overwritten) and, if not empty, the input states (input_grad: B × 2n).

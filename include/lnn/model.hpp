@@ -50,8 +50,8 @@ struct LayerLayout {
 };
 
 struct ModelSpec {
-  int n = 2;                       // degrees of freedom; states are 2n wide
-  std::vector<int> hidden;         // widths m_1 … m_K (K >= 1)
+  int n = 2;                // degrees of freedom; states are 2n wide
+  std::vector<int> hidden;  // widths m_1 … m_K (K >= 1)
   Activation activation = Activation::softplus;
   std::vector<Embedding> embedding;  // one per q coordinate; empty = all plain
 
@@ -81,10 +81,16 @@ class Model {
   std::span<T> parameters() { return params_; }
   std::span<const T> parameters() const { return params_; }
   // Layer l in 0..K (K = spec().depth() is the output layer).
-  T* weight(int l) { return params_.data() + layout_.at(static_cast<std::size_t>(l)).weight_offset; }
-  const T* weight(int l) const { return params_.data() + layout_.at(static_cast<std::size_t>(l)).weight_offset; }
+  T* weight(int l) {
+    return params_.data() + layout_.at(static_cast<std::size_t>(l)).weight_offset;
+  }
+  const T* weight(int l) const {
+    return params_.data() + layout_.at(static_cast<std::size_t>(l)).weight_offset;
+  }
   T* bias(int l) { return params_.data() + layout_.at(static_cast<std::size_t>(l)).bias_offset; }
-  const T* bias(int l) const { return params_.data() + layout_.at(static_cast<std::size_t>(l)).bias_offset; }
+  const T* bias(int l) const {
+    return params_.data() + layout_.at(static_cast<std::size_t>(l)).bias_offset;
+  }
 
   // Biases zero; weight matrix i (0 = input layer … K = output) drawn from
   // N(0, σ²) with a counter-based generator (Random123 Philox), so a seed

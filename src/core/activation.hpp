@@ -95,8 +95,9 @@ LNN_HD ActivationDerivs<T> activation_derivs(Activation act, T a) {
       const T f = T(0.5) * a * (T(1) + t);
       const T d1 = T(0.5) * (T(1) + t) + T(0.5) * a * h * u1;
       const T d2 = h * u1 + T(0.5) * a * h * (u2 - T(2) * t * u1 * u1);
-      const T d3 = T(1.5) * h * (u2 - T(2) * t * u1 * u1) +
-                   T(0.5) * a * h * (u3 - T(6) * t * u1 * u2 + (T(4) * t * t - T(2) * h) * u1 * u1 * u1);
+      const T d3 =
+          T(1.5) * h * (u2 - T(2) * t * u1 * u1) +
+          T(0.5) * a * h * (u3 - T(6) * t * u1 * u2 + (T(4) * t * t - T(2) * h) * u1 * u1 * u1);
       return {f, d1, d2, d3};
     }
   }

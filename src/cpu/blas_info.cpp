@@ -2,9 +2,9 @@
 // generic kernels on CPUs it fails to identify (seen on virtual machines
 // that report a plain "Intel Xeon Processor": OpenBLAS 0.3.21 picks its
 // Prescott SSE3 kernels, ~15 GFLOP/s instead of ~170 with AVX-512).
+#include <cblas.h>
 #include <unistd.h>
 
-#include <cblas.h>
 #include <cctype>
 #include <cstdlib>
 #include <string>

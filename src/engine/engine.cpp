@@ -134,8 +134,8 @@ void Engine<T>::energy(std::span<const T> states, std::span<T> E) {
 }
 
 template <class T>
-void Engine<T>::euler_lagrange_terms(std::span<const T> states, std::span<T> M,
-                                     std::span<T> Cv, std::span<T> f) {
+void Engine<T>::euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
+                                     std::span<T> f) {
   Impl& I = *impl_;
   const std::size_t B = I.batch(states);
   const int n = I.n();
@@ -213,9 +213,10 @@ SolveReport Engine<T>::accelerations(std::span<const T> states, std::span<const 
     I.algo.forward(x, b, Seeds::euler_lagrange);
     I.algo.reverse(b);
     I.algo.hessian_blocks(x, b, Seeds::euler_lagrange);
-    I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data() + s0 * N,
-                 st.data(), pivot.empty() ? nullptr : pivot.data() + s0);
-    if (!status.empty()) std::copy(st.begin(), st.end(), status.begin() + static_cast<std::ptrdiff_t>(s0));
+    I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data() + s0 * N, st.data(),
+                 pivot.empty() ? nullptr : pivot.data() + s0);
+    if (!status.empty())
+      std::copy(st.begin(), st.end(), status.begin() + static_cast<std::ptrdiff_t>(s0));
     count<T>(report, st.data(), b);
   });
   return report;
@@ -247,8 +248,7 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
     I.algo.forward(x, b, Seeds::euler_lagrange);
     I.algo.reverse(b);
     I.algo.hessian_blocks(x, b, Seeds::euler_lagrange);
-    I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data(), st.data(),
-                 nullptr);
+    I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data(), st.data(), nullptr);
     count<T>(result.solve, st.data(), b);
     // ∂ℓ/∂q̈ before the 1/(samples·n) of the mean, applied at the end.
     for (std::size_t s = 0; s < bb; ++s) {

@@ -62,7 +62,8 @@ class LayerAlgorithm {
     if (b != b_in) {  // zero states fill the padding (see pad())
       const std::size_t w = 2 * static_cast<std::size_t>(n_);
       std::copy(states_in, states_in + static_cast<std::size_t>(b_in) * w, X_.begin());
-      std::fill(X_.begin() + static_cast<std::ptrdiff_t>(b_in * w), X_.begin() + static_cast<std::ptrdiff_t>(b * w), T(0));
+      std::fill(X_.begin() + static_cast<std::ptrdiff_t>(b_in * w),
+                X_.begin() + static_cast<std::ptrdiff_t>(b * w), T(0));
       states = X_.data();
     }
     const int k = core::tangent_count(seeds, n_);
@@ -77,8 +78,8 @@ class LayerAlgorithm {
     const Activation act = model_.spec().activation;
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l], w = width_[l - 1];
-      Backend::gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, model_.weight(l - 1), w,
-                    T(0), A_[l].data(), m);
+      Backend::gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, model_.weight(l - 1), w, T(0),
+                    A_[l].data(), m);
       const T* bias = model_.bias(l - 1);
       T* A = A_[l].data();
       T* Z = Z_[l].data();
@@ -194,7 +195,8 @@ class LayerAlgorithm {
         const T* x = states + static_cast<std::size_t>(s) * 2 * n;
         int pos = 0;
         for (int j = 0; j < n; ++j) {
-          h[j * k + j] += core::embed_curvature(angle, j, pos, x, G0 + static_cast<std::size_t>(s) * d0);
+          h[j * k + j] +=
+              core::embed_curvature(angle, j, pos, x, G0 + static_cast<std::size_t>(s) * d0);
           pos += angle[j] ? 2 : 1;
         }
       }
@@ -275,12 +277,13 @@ class LayerAlgorithm {
       T* sb = SB + static_cast<std::size_t>(s) * k * k;
       const bool ok = st[s] == SolveStatus::ok;
       for (int p = 0; p < n; ++p) lam[p] = ok ? abar[static_cast<std::size_t>(s) * n + p] : T(0);
-      if (ok) core::solve(n, opt, work + static_cast<std::size_t>(s) * ws, iwork + static_cast<std::size_t>(s) * n, lam);
+      if (ok)
+        core::solve(n, opt, work + static_cast<std::size_t>(s) * ws,
+                    iwork + static_cast<std::size_t>(s) * n, lam);
       // M̄ = −λ aᵀ,  c̄ = (Cv)‾ = −λ;  S̄ = H̄ + H̄ᵀ with H̄ = [[M̄, c̄], [0, 0]]
       const T* a = acc + static_cast<std::size_t>(s) * n;
       for (int p = 0; p < n; ++p) {
-        for (int q = 0; q < n; ++q)
-          sb[p * k + q] = ok ? -(lam[p] * a[q] + lam[q] * a[p]) : T(0);
+        for (int q = 0; q < n; ++q) sb[p * k + q] = ok ? -(lam[p] * a[q] + lam[q] * a[p]) : T(0);
         sb[p * k + n] = -lam[p];
         sb[n * k + p] = -lam[p];
       }
@@ -400,11 +403,10 @@ class LayerAlgorithm {
       const T* G0 = G_[0].data();
       Backend::for_each(b_real, [=] LNN_LAMBDA(int s) {
         const T* zt = ZT0 + static_cast<std::size_t>(s) * (k + 1) * d0;
-        core::embed_input_adjoint(n, angle, states + static_cast<std::size_t>(s) * 2 * n, zt,
-                                  zt + static_cast<std::size_t>(k) * d0,
-                                  LAM + static_cast<std::size_t>(s) * n,
-                                  G0 + static_cast<std::size_t>(s) * d0,
-                                  xbar + static_cast<std::size_t>(s) * 2 * n);
+        core::embed_input_adjoint(
+            n, angle, states + static_cast<std::size_t>(s) * 2 * n, zt,
+            zt + static_cast<std::size_t>(k) * d0, LAM + static_cast<std::size_t>(s) * n,
+            G0 + static_cast<std::size_t>(s) * d0, xbar + static_cast<std::size_t>(s) * 2 * n);
       });
     }
   }
@@ -496,7 +498,7 @@ class LayerAlgorithm {
   const Model<T>& model_;
   EngineOptions options_;
   int n_ = 0, K_ = 0;
-  int b_ = 0, bp_ = 0;  // samples in the current chunk, and with padding
+  int b_ = 0, bp_ = 0;      // samples in the current chunk, and with padding
   std::vector<int> width_;  // w_0 = d0, w_l = m_l
   Buffer<unsigned char> angle_;
   std::vector<Buffer<T>> Z_, A_, D1_, D2_, D3_, G_, S_, Abar_, Gbar_, Adj_, ZTbar_;

@@ -1,8 +1,8 @@
 #include "lnn/model.hpp"
 
-#include <Random123/boxmuller.hpp>
 #include <Random123/philox.h>
 
+#include <Random123/boxmuller.hpp>
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -98,7 +98,8 @@ void Model<T>::initialize(Init scheme, std::uint64_t seed) {
   // four uniforms, turned into four normals by Box–Muller.
   using Rng = r123::Philox4x32;
   Rng rng;
-  const Rng::key_type key = {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
+  const Rng::key_type key = {
+      {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
   std::fill(params_.begin(), params_.end(), T(0));
   const int K = static_cast<int>(layout_.size()) - 1;
   for (int i = 0; i <= K; ++i) {
@@ -122,7 +123,8 @@ void Model<T>::initialize(Init scheme, std::uint64_t seed) {
     const std::size_t count = static_cast<std::size_t>(l.rows) * static_cast<std::size_t>(l.cols);
     T* w = params_.data() + l.weight_offset;
     for (std::size_t e = 0; e < count; e += 4) {
-      const Rng::ctr_type ctr = {{static_cast<std::uint32_t>(e / 4), static_cast<std::uint32_t>((e / 4) >> 32),
+      const Rng::ctr_type ctr = {{static_cast<std::uint32_t>(e / 4),
+                                  static_cast<std::uint32_t>((e / 4) >> 32),
                                   static_cast<std::uint32_t>(i), 0x6c6e6e00u}};
       const Rng::ctr_type r = rng(ctr, key);
       const r123::double2 a = r123::boxmuller(static_cast<std::uint64_t>(r[0]) << 32 | r[1],

@@ -20,14 +20,17 @@ TEST_P(ActivationDerivatives, MatchFiniteDifferences) {
     const auto p = core::activation_derivs(act, a + h);
     const auto m = core::activation_derivs(act, a - h);
     EXPECT_NEAR(d.d1, (p.f - m.f) / (2 * h), test::fd_tol<double>(std::fabs(d.f))) << "σ' at " << a;
-    EXPECT_NEAR(d.d2, (p.d1 - m.d1) / (2 * h), test::fd_tol<double>(std::fabs(d.d1))) << "σ'' at " << a;
-    EXPECT_NEAR(d.d3, (p.d2 - m.d2) / (2 * h), test::fd_tol<double>(std::fabs(d.d2))) << "σ''' at " << a;
+    EXPECT_NEAR(d.d2, (p.d1 - m.d1) / (2 * h), test::fd_tol<double>(std::fabs(d.d1)))
+        << "σ'' at " << a;
+    EXPECT_NEAR(d.d3, (p.d2 - m.d2) / (2 * h), test::fd_tol<double>(std::fabs(d.d2)))
+        << "σ''' at " << a;
   }
 }
 
 TEST_P(ActivationDerivatives, SecondDerivativeIsNotIdenticallyZero) {
   double sum = 0.0;
-  for (double a = -3.0; a <= 3.0; a += 0.5) sum += std::fabs(core::activation_derivs(GetParam(), a).d2);
+  for (double a = -3.0; a <= 3.0; a += 0.5)
+    sum += std::fabs(core::activation_derivs(GetParam(), a).d2);
   EXPECT_GT(sum, 0.1);
 }
 

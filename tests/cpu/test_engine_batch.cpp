@@ -139,10 +139,12 @@ TEST(EngineBatch, FloatAgreesWithDouble) {
       inv = std::max(inv, test::max_abs(test::reference_solve(M, e)));
     }
     const double tol_M = 64 * 3 * 64 * test::eps<float>() * mscale;
-    for (int i = 0; i < n * n; ++i) EXPECT_NEAR(Mf[b * n * n + i], Md[b * n * n + i], tol_M) << "M sample " << b;
+    for (int i = 0; i < n * n; ++i)
+      EXPECT_NEAR(Mf[b * n * n + i], Md[b * n * n + i], tol_M) << "M sample " << b;
     const double amax = std::max(std::fabs(ad[b * n]), std::fabs(ad[b * n + 1]));
     for (int j = 0; j < n; ++j)
-      EXPECT_NEAR(af[b * n + j], ad[b * n + j], tol_M * inv * (1 + amax) * 4) << "qddot sample " << b;
+      EXPECT_NEAR(af[b * n + j], ad[b * n + j], tol_M * inv * (1 + amax) * 4)
+          << "qddot sample " << b;
   }
 }
 

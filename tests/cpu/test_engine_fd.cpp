@@ -55,7 +55,8 @@ ModelSpec spec_of(const Case& c) {
   spec.hidden.assign(static_cast<std::size_t>(c.depth), c.width);
   spec.activation = c.act;
   if (c.angles)
-    for (int j = 0; j < c.n; ++j) spec.embedding.push_back(j % 2 == 0 ? Embedding::angle : Embedding::plain);
+    for (int j = 0; j < c.n; ++j)
+      spec.embedding.push_back(j % 2 == 0 ? Embedding::angle : Embedding::plain);
   return spec;
 }
 
@@ -145,7 +146,8 @@ TEST_P(EngineFiniteDifference, GradientMatchesFiniteDifferences) {
       xp[j] += h;
       xm[j] -= h;
       const double fd = (L_at(xp) - L_at(xm)) / (2 * h);
-      EXPECT_NEAR(g[s * d + j], fd, fd_tol<double>(std::fabs(L_at(std::vector<double>(x0, x0 + d)))))
+      EXPECT_NEAR(g[s * d + j], fd,
+                  fd_tol<double>(std::fabs(L_at(std::vector<double>(x0, x0 + d)))))
           << "dL/dx[sample " << s << "][" << j << "]";
     }
   }
@@ -183,7 +185,8 @@ TEST_P(EngineFiniteDifference, MassMatrixCoriolisAndForceMatchFiniteDifferences)
             << "M[sample " << s << "](" << p << "," << q << ")";
         cv += H[(n + p) * d + q] * x0[n + q];
       }
-      EXPECT_NEAR(Cv[s * n + p], cv, fd_tol<double>(scale)) << "Cv[sample " << s << "][" << p << "]";
+      EXPECT_NEAR(Cv[s * n + p], cv, fd_tol<double>(scale))
+          << "Cv[sample " << s << "][" << p << "]";
       // Same math, but GEMMs of another shape may round differently.
       EXPECT_NEAR(f[s * n + p], g[s * d + p], 64 * test::eps<double>() * (1 + max_abs(g)))
           << "f[sample " << s << "][" << p << "]";
@@ -219,9 +222,11 @@ TEST_P(EngineFiniteDifference, AccelerationsMatchFiniteDifferenceEulerLagrange) 
       e[c] = 1.0;
       inv_norm = std::max(inv_norm, max_abs(test::reference_solve(Mref, e)));
     }
-    const double scale = (1.0 + max_abs(ref)) * max_abs(H) * inv_norm * n * (1.0 + max_abs(std::vector<double>(x0, x0 + d)));
+    const double scale = (1.0 + max_abs(ref)) * max_abs(H) * inv_norm * n *
+                         (1.0 + max_abs(std::vector<double>(x0, x0 + d)));
     for (int p = 0; p < n; ++p)
-      EXPECT_NEAR(acc[s * n + p], ref[p], fd_tol<double>(scale)) << "qddot[sample " << s << "][" << p << "]";
+      EXPECT_NEAR(acc[s * n + p], ref[p], fd_tol<double>(scale))
+          << "qddot[sample " << s << "][" << p << "]";
   }
 }
 
@@ -266,7 +271,8 @@ TEST_P(EngineFiniteDifference, LossGradientMatchesFiniteDifferences) {
     std::vector<double> acc(static_cast<std::size_t>(B_ * n));
     engine_->accelerations(x, tau, acc);
     double sum = 0.0;
-    for (std::size_t i = 0; i < acc.size(); ++i) sum += (acc[i] - targets[i]) * (acc[i] - targets[i]);
+    for (std::size_t i = 0; i < acc.size(); ++i)
+      sum += (acc[i] - targets[i]) * (acc[i] - targets[i]);
     return sum / static_cast<double>(acc.size());
   };
   EXPECT_NEAR(res.loss, loss_at(states_), 1e-12 * (1.0 + res.loss));
@@ -294,7 +300,8 @@ TEST_P(EngineFiniteDifference, LossGradientMatchesFiniteDifferences) {
           return loss_at(x);
         },
         fd_step<double>() * std::max(1.0, std::fabs(states_[i])));
-    EXPECT_NEAR(xg[i], fd, fd_tol<double>(xscale)) << "dloss/dstate[sample " << i / d << "][" << i % d << "]";
+    EXPECT_NEAR(xg[i], fd, fd_tol<double>(xscale))
+        << "dloss/dstate[sample " << i / d << "][" << i % d << "]";
   }
 }
 
@@ -333,7 +340,8 @@ TEST(EngineLoss, L1GradientMatchesFiniteDifferencesAwayFromKinks) {
     theta[i] = t0 - h;
     const double lm = loss();
     theta[i] = t0;
-    EXPECT_NEAR(pg[i], (lp - lm) / (2 * h), 1e-6 * (1.0 + std::fabs(pg[i]))) << "theta[" << i << "]";
+    EXPECT_NEAR(pg[i], (lp - lm) / (2 * h), 1e-6 * (1.0 + std::fabs(pg[i])))
+        << "theta[" << i << "]";
   }
 }
 

@@ -91,10 +91,13 @@ TEST(ModelInit, ReferenceSchemeHasTheDocumentedScales) {
   const double expected[] = {2.2 / std::sqrt(600.0), 0.58 / std::sqrt(600.0),
                              1.16 / std::sqrt(600.0), std::sqrt(600.0)};
   for (int l = 0; l < 4; ++l) {
-    const double count = m.layout()[static_cast<std::size_t>(l)].rows * m.layout()[static_cast<std::size_t>(l)].cols;
+    const double count =
+        m.layout()[static_cast<std::size_t>(l)].rows * m.layout()[static_cast<std::size_t>(l)].cols;
     // The sample std of N draws is within a few /√(2N) of the truth.
-    EXPECT_NEAR(weight_std(m, l), expected[l], 5 * expected[l] / std::sqrt(2 * count)) << "matrix " << l;
-    for (int i = 0; i < m.layout()[static_cast<std::size_t>(l)].rows; ++i) EXPECT_EQ(m.bias(l)[i], 0.0);
+    EXPECT_NEAR(weight_std(m, l), expected[l], 5 * expected[l] / std::sqrt(2 * count))
+        << "matrix " << l;
+    for (int i = 0; i < m.layout()[static_cast<std::size_t>(l)].rows; ++i)
+      EXPECT_EQ(m.bias(l)[i], 0.0);
   }
 }
 
@@ -118,11 +121,13 @@ TEST(ModelInit, SameSeedSameParametersAcrossPrecisions) {
   a.initialize(Init::lnn, 42);
   b.initialize(Init::lnn, 42);
   f.initialize(Init::lnn, 42);
-  ASSERT_EQ(std::memcmp(a.parameters().data(), b.parameters().data(), a.parameters().size_bytes()), 0);
+  ASSERT_EQ(std::memcmp(a.parameters().data(), b.parameters().data(), a.parameters().size_bytes()),
+            0);
   for (std::size_t i = 0; i < a.parameters().size(); ++i)
     EXPECT_EQ(f.parameters()[i], static_cast<float>(a.parameters()[i]));
   b.initialize(Init::lnn, 43);
-  EXPECT_NE(std::memcmp(a.parameters().data(), b.parameters().data(), a.parameters().size_bytes()), 0);
+  EXPECT_NE(std::memcmp(a.parameters().data(), b.parameters().data(), a.parameters().size_bytes()),
+            0);
 }
 
 }  // namespace

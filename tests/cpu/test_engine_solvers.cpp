@@ -1,0 +1,97 @@
+// The engine's four solve methods agree where M is positive definite, and
+// each reports its failures the documented way.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "common/test_util.hpp"
+#include "lnn/engine.hpp"
+
+namespace lnn {
+namespace {
+
+TEST(EngineSolvers, AllMethodsAgreeWherePositiveDefinite) {
+  const int n = 3, B = 200;
+  ModelSpec spec;
+  spec.n = n;
+  spec.hidden = {32};
+  spec.activation = Activation::softplus;
+  Model<double> model(spec);
+  model.initialize(Init::xavier, 17);
+  // One softplus layer with positive output weights is convex in x, so M is
+  // positive definite (width >= n): every method must solve every sample.
+  for (int i = 0; i < 32; ++i) model.weight(1)[i] = std::fabs(model.weight(1)[i]);
+  const std::vector<double> x = test::random_states<double>(B, n, 4);
+
+  auto run = [&](SolveMethod m, std::vector<SolveStatus>& st) {
+    EngineOptions opt;
+    opt.solve.method = m;
+    opt.solve.damping = 0.0;  // damped with ε = 0 is Cholesky
+    Engine<double> engine(model, opt);
+    std::vector<double> acc(static_cast<std::size_t>(B * n));
+    st.assign(B, SolveStatus::ok);
+    engine.accelerations(x, {}, acc, st);
+    return acc;
+  };
+  std::vector<SolveStatus> s_chol, s_lu, s_damp, s_pinv;
+  const auto a_chol = run(SolveMethod::cholesky, s_chol);
+  const auto a_lu = run(SolveMethod::lu, s_lu);
+  const auto a_damp = run(SolveMethod::damped, s_damp);
+  const auto a_pinv = run(SolveMethod::pinv, s_pinv);
+  int compared = 0;
+  for (int s = 0; s < B; ++s) {
+    EXPECT_EQ(s_chol[s], s_damp[s]) << "sample " << s;
+    if (s_chol[s] != SolveStatus::ok) {
+      EXPECT_TRUE(std::isnan(a_chol[s * n])) << "sample " << s;
+      continue;
+    }
+    ++compared;
+    ASSERT_EQ(s_lu[s], SolveStatus::ok);
+    for (int j = 0; j < n; ++j) {
+      const double ref = a_lu[s * n + j];
+      const double tol = 1e6 * test::eps<double>() * (1 + std::fabs(ref));
+      EXPECT_NEAR(a_chol[s * n + j], ref, tol) << "cholesky, sample " << s;
+      EXPECT_EQ(a_damp[s * n + j], a_chol[s * n + j]) << "damped(0) is cholesky, sample " << s;
+      if (s_pinv[s] == SolveStatus::ok) {
+        EXPECT_NEAR(a_pinv[s * n + j], ref, tol) << "pinv, sample " << s;
+      }
+    }
+  }
+  EXPECT_EQ(compared, B) << "a convex Lagrangian has positive-definite M everywhere";
+}
+
+TEST(EngineSolvers, IndefiniteMassMatricesAreReportedByCholeskyAndSolvedByLu) {
+  const int n = 2, B = 64;
+  ModelSpec spec;
+  spec.n = n;
+  spec.hidden = {24, 24};
+  Model<double> model(spec);
+  model.initialize(Init::lnn, 3);
+  const std::vector<double> x = test::random_states<double>(B, n, 8);
+  std::vector<double> M(static_cast<std::size_t>(B * n * n)), acc(static_cast<std::size_t>(B * n)),
+      piv(B);
+  std::vector<SolveStatus> st(B);
+  EngineOptions opt;
+  Engine<double> chol(model, opt);
+  chol.euler_lagrange_terms(x, M, {}, {});
+  const SolveReport r = chol.accelerations(x, {}, acc, st, piv);
+  std::size_t indefinite = 0;
+  for (int s = 0; s < B; ++s) {
+    const double a = M[s * 4], b = M[s * 4 + 1], d = M[s * 4 + 3];
+    const bool pd = a > 0 && a * d - b * b > 0;
+    if (!pd && std::fabs(a * d - b * b) > 1e-8 * (a * a + d * d)) {
+      ++indefinite;
+      EXPECT_EQ(st[s], SolveStatus::not_positive_definite) << "sample " << s;
+      EXPECT_LE(piv[s], 0.0) << "sample " << s;
+    }
+  }
+  EXPECT_EQ(r.not_positive_definite, indefinite);
+  ASSERT_GT(indefinite, 0u) << "the reference init should give some indefinite M";
+  opt.solve.method = SolveMethod::lu;
+  Engine<double> lu(model, opt);
+  EXPECT_EQ(lu.accelerations(x, {}, acc, st).failures(), 0u);
+}
+
+}  // namespace
+}  // namespace lnn
