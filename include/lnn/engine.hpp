@@ -33,9 +33,11 @@ Loss parse_loss(std::string_view name);
 struct EngineOptions {
   Device device = Device::cpu;
   SolveOptions solve;
-  // Samples processed together; bounds the workspace (≈ (n+3)·Σm_l·chunk
-  // values). Results do not depend on it beyond rounding.
-  int chunk = 512;
+  // Samples processed together; bounds the workspace (about
+  // (4k + 11)·Σm_l·chunk values, k = n+1: 170 MB for n = 2, 3 × 600, float).
+  // Results do not depend on it (chunks are padded, see docs/design-notes.md).
+  // 1024 was fastest of 128…4096 on 2 cores (docs/benchmarks.md).
+  int chunk = 1024;
 };
 
 // Counts of per-sample solve outcomes in one call.

@@ -25,7 +25,7 @@ struct ThroughputOptions {
   std::string precision = "auto";
   std::string what = "acc";
   std::string solver = "cholesky";
-  int chunk = 512;
+  int chunk = lnn::EngineOptions{}.chunk;
 };
 
 constexpr std::uint64_t kStateSeed = 20240611;

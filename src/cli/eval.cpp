@@ -20,7 +20,7 @@ struct EvalOptions {
   double damping = 1e-6;
   double rcond = 0.0;
   std::string precision = "auto";
-  int chunk = 512;
+  int chunk = lnn::EngineOptions{}.chunk;
 };
 
 template <class T>
