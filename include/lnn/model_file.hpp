@@ -28,8 +28,10 @@ namespace lnn {
 
 enum class Precision : std::uint8_t { f32, f64 };
 
-// Writes the model atomically: to "<path>.tmp.<pid>" in the same directory,
-// fsync, then rename() over path. On any failure the temporary is removed and
+// Writes the model atomically: to "<path>.tmp.<pid>.<i>" (created exclusively)
+// in the same directory, fsync, then rename() over path. A path that exists
+// and is not a regular file is refused; a symbolic link is kept and its
+// target replaced. On any failure the temporary is removed and
 // FileError is thrown (also for a metadata key starting with "lnn.", a
 // metadata string that is not UTF-8, or a non-finite parameter, which could
 // never be loaded); an existing file at path is untouched until the rename.

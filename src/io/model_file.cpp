@@ -541,6 +541,8 @@ void read_parameters(const InputFile& file, const Header& h, Model<T>& model) {
 
 }  // namespace
 
+constexpr int kTempAttempts = 16;  // temporary names tried by save_model
+
 template <class T>
 void save_model(const Model<T>& model, const std::string& path,
                 const std::map<std::string, std::string>& extra_metadata) {
@@ -549,11 +551,36 @@ void save_model(const Model<T>& model, const std::string& path,
   const std::string header =
       make_header(model.spec(), precision_of<T>(), slots, extra_metadata, path);
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  // Replace what the path names, never a device or a directory (as root a
+  // rename over /dev/null would replace the device), and keep a symbolic link
+  // by writing to the file it points to.
+  std::string target = path;
+  {
+    std::error_code ec;
+    const auto link = std::filesystem::symlink_status(path, ec);
+    if (!ec && std::filesystem::is_symlink(link)) {
+      target = std::filesystem::weakly_canonical(path, ec).string();
+      if (ec) throw FileError(path, "cannot resolve symbolic link: " + ec.message());
+    }
+    const auto st = std::filesystem::status(target, ec);
+    if (!ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+      throw FileError(path, "exists and is not a regular file; refusing to replace it");
+    }
+  }
+  // "<target>.tmp.<pid>.<i>", created exclusively: threads saving to one
+  // path take different names, and a stale name is never reused.
+  std::string tmp;
+  int fd = -1;
+  int open_errno = 0;
+  for (int i = 0; i < kTempAttempts && fd < 0; ++i) {
+    tmp = target + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(i);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    open_errno = errno;
+    if (fd < 0 && open_errno != EEXIST) break;
+  }
   if (fd < 0) {
     throw FileError(path,
-                    "cannot create temporary file " + in_quotes(tmp) + ": " + errno_text(errno));
+                    "cannot create temporary file " + in_quotes(tmp) + ": " + errno_text(open_errno));
   }
   // From here on, every failure removes the temporary.
   auto fail = [&](const std::string& what, int err) {
@@ -574,10 +601,10 @@ void save_model(const Model<T>& model, const std::string& path,
   const int closed = ::close(fd);
   fd = -1;
   if (closed != 0) fail("cannot close temporary file " + in_quotes(tmp), errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
     fail("cannot rename temporary file " + in_quotes(tmp) + " into place", errno);
   }
-  sync_directory_of(path);
+  sync_directory_of(target);
 }
 
 ModelFileInfo read_model_info(const std::string& path) {

@@ -1,6 +1,8 @@
 // Model files (safetensors): round trips, atomic writes, conversion, the
 // hand-made NumPy fixture, and one FileError per kind of malformed file.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -251,14 +253,32 @@ TEST_F(ModelFileTest, FailedWriteToMissingDirectoryLeavesNothing) {
   EXPECT_TRUE(entries().empty());
 }
 
-TEST_F(ModelFileTest, FailedRenameRemovesTemporaryAndKeepsTarget) {
-  const std::string path = file("target");  // a non-empty directory: rename() onto it fails
+TEST_F(ModelFileTest, RefusesToReplaceADirectoryOrADevice) {
+  const std::string path = file("target");  // a non-empty directory
   fs::create_directory(path);
   write_bytes(path + "/keep", {1, 2, 3});
   expect_file_error(path, [&] { save_model(make_model<double>(plain_spec(2, {3}), 1), path); },
-                    {"cannot rename temporary file"});
+                    {"not a regular file"});
   EXPECT_EQ(entries(), std::vector<std::string>{"target"});
   EXPECT_EQ(read_bytes(path + "/keep"), (Bytes{1, 2, 3}));
+  // As root a rename over /dev/null would replace the device.
+  expect_file_error("/dev/null",
+                    [&] { save_model(make_model<double>(plain_spec(1, {2}), 1), "/dev/null"); },
+                    {"not a regular file"});
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+}
+
+TEST_F(ModelFileTest, SavingThroughASymbolicLinkKeepsTheLink) {
+  const ModelSpec spec = plain_spec(1, {3});
+  save_model(make_model<double>(spec, 1), file("real.safetensors"));
+  fs::create_symlink(file("real.safetensors"), file("link.safetensors"));
+  const Model<double> second = make_model<double>(spec, 2);
+  save_model(second, file("link.safetensors"));
+  EXPECT_TRUE(fs::is_symlink(file("link.safetensors")));
+  EXPECT_EQ(load_model<double>(file("real.safetensors")).parameters()[0], second.parameters()[0]);
+  std::vector<std::string> names = entries();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"link.safetensors", "real.safetensors"}));
 }
 
 TEST_F(ModelFileTest, FailedWriteRemovesTemporaryAndKeepsExistingFile) {
@@ -290,7 +310,8 @@ TEST_F(ModelFileTest, BlockedTemporaryKeepsExistingFile) {
   const std::string path = file("m.safetensors");
   save_model(make_model<double>(plain_spec(1, {3}), 1), path);
   const Bytes before = read_bytes(path);
-  fs::create_directory(path + ".tmp." + std::to_string(::getpid()));
+  for (int i = 0; i < 16; ++i)  // every temporary name save_model tries
+    fs::create_directory(path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(i));
   expect_file_error(path, [&] { save_model(make_model<double>(plain_spec(1, {3}), 2), path); },
                     {"cannot create temporary file"});
   EXPECT_EQ(read_bytes(path), before);
