@@ -412,7 +412,7 @@ class LayerAlgorithm {
   }
 
  private:
-  // Chunks are padded to a multiple of 32 samples with zero states. BLAS
+  // Chunks are padded to a multiple of 8 samples with zero states. BLAS
   // kernels round a row differently at the ragged edge of a matrix; with
   // padding every sample's row is computed by the same full-width kernel, so
   // a sample's result does not depend on its batch, its position or the
