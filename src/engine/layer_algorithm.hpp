@@ -414,10 +414,12 @@ class LayerAlgorithm {
  private:
   // Chunks are padded to a multiple of 8 samples with zero states. BLAS
   // kernels round a row differently at the ragged edge of a matrix; with
-  // padding every sample's row is computed by the same full-width kernel, so
-  // a sample's result does not depend on its batch, its position or the
-  // chunk size (tested bit-exactly). Padded samples are inactive (status
-  // singular, never reported) and carry zero adjoints.
+  // padding a sample's row does not depend on where in the batch it sits, so
+  // a permuted batch gives bit-identical results even when samples change
+  // chunks (tested). Batches of other sizes give other GEMM shapes, which
+  // BLAS may block or thread differently: equal within rounding only.
+  // Padded samples are inactive (status singular, never reported) and carry
+  // zero adjoints.
   static int pad(int b) { return (b + 7) / 8 * 8; }
 
   // A failed sample's stored forward/reverse state is zeroed before the

