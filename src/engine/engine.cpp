@@ -41,6 +41,12 @@ struct Engine<T>::Impl {
                             " entries, expected " + std::to_string(size));
     }
   }
+  // Forward with tangents, reverse pass and Hessian blocks of one chunk.
+  void second_order(const T* x, int b, Seeds seeds) {
+    algo.forward(x, b, seeds);
+    algo.reverse(b);
+    algo.hessian_blocks(x, b, seeds);
+  }
   // f(first sample, samples in chunk) over the batch.
   template <class F>
   void chunks(std::size_t B, F f) {
@@ -146,9 +152,7 @@ void Engine<T>::euler_lagrange_terms(std::span<const T> states, std::span<T> M, 
   std::vector<T> grad;
   I.chunks(B, [&](std::size_t s0, int b) {
     const T* x = states.data() + s0 * w;
-    I.algo.forward(x, b, Seeds::euler_lagrange);
-    I.algo.reverse(b);
-    I.algo.hessian_blocks(x, b, Seeds::euler_lagrange);
+    I.second_order(x, b, Seeds::euler_lagrange);
     const T* H = I.algo.hessian_data();
     for (std::size_t s = 0; s < static_cast<std::size_t>(b); ++s) {
       const T* h = H + s * k * k;
@@ -175,9 +179,7 @@ void Engine<T>::hessian(std::span<const T> states, std::span<T> H) {
   I.expect(H, B * w * w, "H", false);
   I.chunks(B, [&](std::size_t s0, int b) {
     const T* x = states.data() + s0 * w;
-    I.algo.forward(x, b, Seeds::full);
-    I.algo.reverse(b);
-    I.algo.hessian_blocks(x, b, Seeds::full);
+    I.second_order(x, b, Seeds::full);
     const T* h = I.algo.hessian_data();
     std::copy(h, h + static_cast<std::size_t>(b) * w * w, H.data() + s0 * w * w);
   });
@@ -210,9 +212,7 @@ SolveReport Engine<T>::accelerations(std::span<const T> states, std::span<const 
   I.chunks(B, [&](std::size_t s0, int b) {
     const T* x = states.data() + s0 * w;
     st.resize(static_cast<std::size_t>(b));
-    I.algo.forward(x, b, Seeds::euler_lagrange);
-    I.algo.reverse(b);
-    I.algo.hessian_blocks(x, b, Seeds::euler_lagrange);
+    I.second_order(x, b, Seeds::euler_lagrange);
     I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data() + s0 * N, st.data(),
                  pivot.empty() ? nullptr : pivot.data() + s0);
     if (!status.empty())
@@ -245,9 +245,7 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
     st.resize(bb);
     acc.resize(bb * N);
     abar.resize(bb * N);
-    I.algo.forward(x, b, Seeds::euler_lagrange);
-    I.algo.reverse(b);
-    I.algo.hessian_blocks(x, b, Seeds::euler_lagrange);
+    I.second_order(x, b, Seeds::euler_lagrange);
     I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data(), st.data(), nullptr);
     count<T>(result.solve, st.data(), b);
     // ∂ℓ/∂q̈ before the 1/(samples·n) of the mean, applied at the end.
