@@ -186,7 +186,6 @@ void Engine<T>::hessian(std::span<const T> states, std::span<T> H) {
 }
 
 namespace {
-template <class T>
 void count(SolveReport& r, const SolveStatus* st, int b) {
   r.samples += static_cast<std::size_t>(b);
   for (int s = 0; s < b; ++s) {
@@ -217,7 +216,7 @@ SolveReport Engine<T>::accelerations(std::span<const T> states, std::span<const 
                  pivot.empty() ? nullptr : pivot.data() + s0);
     if (!status.empty())
       std::copy(st.begin(), st.end(), status.begin() + static_cast<std::ptrdiff_t>(s0));
-    count<T>(report, st.data(), b);
+    count(report, st.data(), b);
   });
   return report;
 }
@@ -247,7 +246,7 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
     abar.resize(bb * N);
     I.second_order(x, b, Seeds::euler_lagrange);
     I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data(), st.data(), nullptr);
-    count<T>(result.solve, st.data(), b);
+    count(result.solve, st.data(), b);
     // ∂ℓ/∂q̈ before the 1/(samples·n) of the mean, applied at the end.
     for (std::size_t s = 0; s < bb; ++s) {
       const bool ok = st[s] == SolveStatus::ok;
