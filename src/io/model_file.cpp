@@ -12,7 +12,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/atomic_file.hpp"
 #include "lnn/errors.hpp"
 
 namespace lnn {
@@ -154,32 +154,6 @@ void check_finite_for_save(const Model<T>& model, const std::vector<TensorSlot>&
       }
     }
   }
-}
-
-// Writes all bytes or returns the errno of the failure (0 on success).
-int write_all(int fd, const void* data, std::size_t bytes) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  while (bytes > 0) {
-    const ssize_t w = ::write(fd, p, std::min<std::size_t>(bytes, std::size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    p += w;
-    bytes -= static_cast<std::size_t>(w);
-  }
-  return 0;
-}
-
-// Best effort: makes the rename durable. Some file systems refuse fsync on a
-// directory; the file itself is already on disk, so that is not an error.
-void sync_directory_of(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
 }
 
 // ---- reading ---------------------------------------------------------------
@@ -541,8 +515,6 @@ void read_parameters(const InputFile& file, const Header& h, Model<T>& model) {
 
 }  // namespace
 
-constexpr int kTempAttempts = 16;  // temporary names tried by save_model
-
 template <class T>
 void save_model(const Model<T>& model, const std::string& path,
                 const std::map<std::string, std::string>& extra_metadata) {
@@ -551,60 +523,16 @@ void save_model(const Model<T>& model, const std::string& path,
   const std::string header =
       make_header(model.spec(), precision_of<T>(), slots, extra_metadata, path);
 
-  // Replace what the path names, never a device or a directory (as root a
-  // rename over /dev/null would replace the device), and keep a symbolic link
-  // by writing to the file it points to.
-  std::string target = path;
-  {
-    std::error_code ec;
-    const auto link = std::filesystem::symlink_status(path, ec);
-    if (!ec && std::filesystem::is_symlink(link)) {
-      target = std::filesystem::weakly_canonical(path, ec).string();
-      if (ec) throw FileError(path, "cannot resolve symbolic link: " + ec.message());
-    }
-    const auto st = std::filesystem::status(target, ec);
-    if (!ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
-      throw FileError(path, "exists and is not a regular file; refusing to replace it");
-    }
-  }
-  // "<target>.tmp.<pid>.<i>", created exclusively: threads saving to one
-  // path take different names, and a stale name is never reused.
-  std::string tmp;
-  int fd = -1;
-  int open_errno = 0;
-  for (int i = 0; i < kTempAttempts && fd < 0; ++i) {
-    tmp = target + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(i);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    open_errno = errno;
-    if (fd < 0 && open_errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    throw FileError(path,
-                    "cannot create temporary file " + in_quotes(tmp) + ": " + errno_text(open_errno));
-  }
-  // From here on, every failure removes the temporary.
-  auto fail = [&](const std::string& what, int err) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw FileError(path, what + ": " + errno_text(err));
-  };
+  io::AtomicFile file(path);
   unsigned char len_bytes[8];
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(header.size() >> (8 * i));
-  int err = write_all(fd, len_bytes, sizeof len_bytes);
-  if (err == 0) err = write_all(fd, header.data(), header.size());
+  file.write(len_bytes, sizeof len_bytes);
+  file.write(header.data(), header.size());
   const std::span<const T> params = model.parameters();
-  for (std::size_t i = 0; err == 0 && i < slots.size(); ++i) {
-    err = write_all(fd, params.data() + slots[i].param_offset, slots[i].count * sizeof(T));
+  for (const TensorSlot& t : slots) {
+    file.write(params.data() + t.param_offset, t.count * sizeof(T));
   }
-  if (err != 0) fail("cannot write temporary file " + in_quotes(tmp), err);
-  if (::fsync(fd) != 0) fail("cannot flush temporary file " + in_quotes(tmp), errno);
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) fail("cannot close temporary file " + in_quotes(tmp), errno);
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    fail("cannot rename temporary file " + in_quotes(tmp) + " into place", errno);
-  }
-  sync_directory_of(target);
+  file.commit();
 }
 
 ModelFileInfo read_model_info(const std::string& path) {

@@ -1,0 +1,619 @@
+#include "io/hdf5_util.hpp"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <new>
+#include <system_error>
+#include <utility>
+
+#include "lnn/errors.hpp"
+
+namespace lnn::io::h5 {
+namespace {
+
+// One HDF5 identifier and the function that closes it.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  ~Handle() { (void)close(); }
+  Handle(Handle&& other) noexcept
+      : id_(std::exchange(other.id_, H5I_INVALID_HID)), closer_(other.closer_) {}
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      (void)close();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      closer_ = other.closer_;
+    }
+    return *this;
+  }
+  hid_t get() const { return id_; }
+  // Closes now; false when HDF5 reports an error (for a file: a failed flush).
+  bool close() {
+    const bool ok = id_ < 0 || closer_(id_) >= 0;
+    id_ = H5I_INVALID_HID;
+    return ok;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+};
+
+// Holds the library for one Writer or Reader where HDF5 was built without
+// thread safety, which must not be entered from two threads at once.
+// Recursive: one thread may hold a Writer and a Reader together.
+class LibraryLock {
+#ifndef H5_HAVE_THREADSAFE
+  static std::recursive_mutex& mutex() {
+    static std::recursive_mutex m;
+    return m;
+  }
+  std::lock_guard<std::recursive_mutex> lock_{mutex()};
+#endif
+};
+
+// Turns HDF5's automatic error printing off for the lifetime of the object
+// and restores the caller's setting afterwards.
+class QuietErrors {
+ public:
+  QuietErrors() {
+    (void)H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    (void)H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~QuietErrors() { (void)H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// The innermost message of the error stack, where HDF5 detected the failure.
+// For a failed system call HDF5 writes "…, errno = 27, error message = 'File
+// too large', buf = 0x…": only the error message is kept, the rest (times,
+// addresses) would make the message differ from run to run.
+std::string hdf5_detail() {
+  std::string desc;
+  auto innermost = [](unsigned n, const H5E_error2_t* err, void* out) -> herr_t {
+    if (n == 0 && err->desc != nullptr) *static_cast<std::string*>(out) = err->desc;
+    return 0;
+  };
+  (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &desc);
+  const std::string marker = "error message = '";
+  const std::size_t at = desc.find(marker);
+  if (at != std::string::npos) {
+    const std::size_t begin = at + marker.size();
+    const std::size_t end = desc.find('\'', begin);
+    desc = desc.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+  }
+  return desc.empty() ? std::string("HDF5 reported an error") : desc;
+}
+
+std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// "'states'": objects as h5py names them, without the leading slash.
+std::string object_label(const std::string& path) {
+  return in_quotes(path.size() > 1 && path[0] == '/' ? path.substr(1) : path);
+}
+
+std::string attribute_label(const std::string& object, const std::string& name) {
+  return "attribute " + in_quotes(name) + (object == "/" ? "" : " of " + object_label(object));
+}
+
+// Creation properties shared by groups, datasets and (through the file
+// creation list) the root group: no access/modification/change times, which
+// would make two saves of the same data differ.
+Handle untimed_plist(hid_t cls) {
+  Handle plist(H5Pcreate(cls), H5Pclose);
+  if (plist.get() < 0 || H5Pset_obj_track_times(plist.get(), 0) < 0) return {};
+  return plist;
+}
+
+// File access: the earliest file format that holds what lnn writes, capped
+// at HDF5 1.8's (so any HDF5 ≥ 1.8 reads the file, and the format does not
+// change with the library's version), and file locking only where the file
+// system supports it.
+Handle access_plist() {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (fapl.get() < 0 || H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_EARLIEST, H5F_LIBVER_V18) < 0)
+    return {};
+#if H5_VERSION_GE(1, 10, 7)
+  if (H5Pset_file_locking(fapl.get(), 1, 1) < 0) return {};
+#endif
+  return fapl;
+}
+
+Handle utf8_string_type() {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  if (type.get() < 0 || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
+      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
+    return {};
+  return type;
+}
+
+Handle simple_space(const Shape& shape) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  return Handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+}
+
+// The file and memory types of an element type, and its class for checks.
+template <class T>
+struct Element;
+template <>
+struct Element<double> {
+  static hid_t file() { return H5T_IEEE_F64LE; }
+  static hid_t memory() { return H5T_NATIVE_DOUBLE; }
+  static constexpr H5T_class_t type_class = H5T_FLOAT;
+};
+template <>
+struct Element<std::int8_t> {
+  static hid_t file() { return H5T_STD_I8LE; }
+  static hid_t memory() { return H5T_NATIVE_INT8; }
+  static constexpr H5T_class_t type_class = H5T_INTEGER;
+};
+template <>
+struct Element<std::int64_t> {
+  static hid_t file() { return H5T_STD_I64LE; }
+  static hid_t memory() { return H5T_NATIVE_INT64; }
+  static constexpr H5T_class_t type_class = H5T_INTEGER;
+};
+template <>
+struct Element<std::uint64_t> {
+  static hid_t file() { return H5T_STD_U64LE; }
+  static hid_t memory() { return H5T_NATIVE_UINT64; }
+  static constexpr H5T_class_t type_class = H5T_INTEGER;
+};
+
+std::string class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER:
+      return "integer";
+    case H5T_FLOAT:
+      return "floating-point";
+    case H5T_STRING:
+      return "string";
+    default:
+      return "non-numeric";
+  }
+}
+
+// The number of elements of `shape`, or false when it overflows (a file may
+// claim any dimensions).
+bool element_count(const Shape& shape, std::uint64_t& count) {
+  count = 1;
+  for (std::uint64_t d : shape) {
+    if (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / d) return false;
+    count *= d;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string shape_text(const Shape& shape) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    out += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  }
+  return out + (shape.size() == 1 ? ",)" : ")");
+}
+
+// ---- Writer -------------------------------------------------------------------
+
+struct Writer::Impl {
+  LibraryLock lock;   // first: held, and
+  QuietErrors quiet;  // silent, until every handle below is closed
+  std::string error_path;
+  Handle file;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw FileError(error_path, "cannot write " + what + ": " + hdf5_detail());
+  }
+
+  template <class T>
+  void attribute(const std::string& object, const std::string& name, hid_t file_type,
+                 hid_t memory_type, const Handle& space, const T* data) {
+    const std::string what = attribute_label(object, name);
+    if (space.get() < 0 || file_type < 0) fail(what);
+    Handle attr(H5Acreate_by_name(file.get(), object.c_str(), name.c_str(), file_type, space.get(),
+                                  H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose);
+    // HDF5 refuses a null buffer even for no values (an empty array's data()).
+    const bool empty = H5Sget_simple_extent_npoints(space.get()) == 0;
+    if (attr.get() < 0 || (!empty && H5Awrite(attr.get(), memory_type, data) < 0) || !attr.close())
+      fail(what);
+  }
+
+  template <class T>
+  void scalar(const std::string& object, const std::string& name, T value) {
+    const Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    attribute(object, name, Element<T>::file(), Element<T>::memory(), space, &value);
+  }
+
+  template <class T>
+  void dataset(const std::string& path, const Shape& shape, std::span<const T> values) {
+    const std::string what = "dataset " + object_label(path);
+    std::uint64_t count = 0;
+    if (!element_count(shape, count) || count != values.size()) {
+      throw FileError(error_path, what + ": " + std::to_string(values.size()) +
+                                      " values do not fill shape " + shape_text(shape));
+    }
+    const Handle space = simple_space(shape);
+    const Handle dcpl = untimed_plist(H5P_DATASET_CREATE);
+    if (space.get() < 0 || dcpl.get() < 0 || H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS) < 0 ||
+        H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER) < 0)
+      fail(what);
+    Handle dset(H5Dcreate2(file.get(), path.c_str(), Element<T>::file(), space.get(), H5P_DEFAULT,
+                           dcpl.get(), H5P_DEFAULT),
+                H5Dclose);
+    if (dset.get() < 0) fail(what);
+    if (!values.empty() && H5Dwrite(dset.get(), Element<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                    values.data()) < 0)
+      fail(what);
+    if (!dset.close()) fail(what);
+  }
+};
+
+Writer::Writer(const std::string& error_path, std::size_t size_hint)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->error_path = error_path;
+  // The core driver without a backing store keeps the file in one block of
+  // memory, grown in steps of `increment`. The name only has to be unique
+  // among open files (HDF5 refuses to create a file it has open).
+  static std::atomic<std::uint64_t> counter{0};
+  const std::string name =
+      "lnn-in-memory-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+  const std::size_t increment = std::max<std::size_t>(size_hint + (64 << 10), 1 << 20);
+  const Handle fcpl = untimed_plist(H5P_FILE_CREATE);
+  const Handle fapl = access_plist();
+  if (fcpl.get() < 0 || fapl.get() < 0 || H5Pset_fapl_core(fapl.get(), increment, 0) < 0)
+    impl_->fail("the HDF5 file");
+  impl_->file = Handle(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
+  if (impl_->file.get() < 0) impl_->fail("the HDF5 file");
+}
+
+Writer::~Writer() = default;
+
+void Writer::create_group(const std::string& path) {
+  const Handle gcpl = untimed_plist(H5P_GROUP_CREATE);
+  const std::string what = "group " + object_label(path);
+  if (gcpl.get() < 0) impl_->fail(what);
+  Handle group(H5Gcreate2(impl_->file.get(), path.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
+               H5Gclose);
+  if (group.get() < 0 || !group.close()) impl_->fail(what);
+}
+
+void Writer::write_string(const std::string& object, const std::string& name,
+                          std::string_view value) {
+  const std::string text(value);  // NUL-terminated for HDF5
+  const char* data = text.c_str();
+  const Handle type = utf8_string_type();
+  const Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  impl_->attribute(object, name, type.get(), type.get(), space, &data);
+}
+
+void Writer::write_int64(const std::string& object, const std::string& name, std::int64_t value) {
+  impl_->scalar(object, name, value);
+}
+
+void Writer::write_uint64(const std::string& object, const std::string& name, std::uint64_t value) {
+  impl_->scalar(object, name, value);
+}
+
+void Writer::write_double(const std::string& object, const std::string& name, double value) {
+  impl_->scalar(object, name, value);
+}
+
+void Writer::write_int8s(const std::string& object, const std::string& name,
+                         std::span<const std::int8_t> values) {
+  const Handle space = simple_space({values.size()});
+  impl_->attribute(object, name, Element<std::int8_t>::file(), Element<std::int8_t>::memory(),
+                   space, values.data());
+}
+
+void Writer::write_strings(const std::string& object, const std::string& name,
+                           const std::vector<std::string>& values) {
+  std::vector<const char*> data;
+  for (const std::string& v : values) data.push_back(v.c_str());
+  const Handle type = utf8_string_type();
+  const Handle space = simple_space({values.size()});
+  impl_->attribute(object, name, type.get(), type.get(), space, data.data());
+}
+
+void Writer::write_dataset(const std::string& path, const Shape& shape,
+                           std::span<const double> values) {
+  impl_->dataset(path, shape, values);
+}
+void Writer::write_dataset(const std::string& path, const Shape& shape,
+                           std::span<const std::int8_t> values) {
+  impl_->dataset(path, shape, values);
+}
+void Writer::write_dataset(const std::string& path, const Shape& shape,
+                           std::span<const std::int64_t> values) {
+  impl_->dataset(path, shape, values);
+}
+
+std::vector<unsigned char> Writer::finish() {
+  // H5Fget_file_image copies what the driver holds, without the metadata
+  // still in HDF5's cache: flush first. Asking with no buffer gives the size.
+  if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0) impl_->fail("the HDF5 file");
+  const ssize_t size = H5Fget_file_image(impl_->file.get(), nullptr, 0);
+  if (size < 0) impl_->fail("the HDF5 file");
+  std::vector<unsigned char> image(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(impl_->file.get(), image.data(), image.size()) != size ||
+      !impl_->file.close())
+    impl_->fail("the HDF5 file");
+  return image;
+}
+
+// ---- Reader -------------------------------------------------------------------
+
+struct Reader::Impl {
+  LibraryLock lock;   // first: held, and
+  QuietErrors quiet;  // silent, until every handle below is closed
+  std::string file_name;
+  Handle file;
+
+  [[noreturn]] void fail(const std::string& problem) const { throw FileError(file_name, problem); }
+  [[noreturn]] void fail_hdf5(const std::string& problem) const {
+    fail(problem + ": " + hdf5_detail());
+  }
+
+  // An open attribute with its type, space and element count.
+  struct Attribute {
+    Handle attr, type, space;
+    H5T_class_t type_class = H5T_NO_CLASS;
+    hssize_t count = 0;
+  };
+
+  // `rank` is 0 for one value (scalar, or any shape holding one element) and
+  // 1 for a one-dimensional array.
+  Attribute open_attribute(const std::string& object, const std::string& name, int rank) const {
+    const std::string what = attribute_label(object, name);
+    const htri_t exists = H5Aexists_by_name(file.get(), object.c_str(), name.c_str(), H5P_DEFAULT);
+    if (exists < 0) fail_hdf5("cannot look up " + what);
+    if (exists == 0) fail("no " + what);
+    Attribute a;
+    a.attr =
+        Handle(H5Aopen_by_name(file.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+               H5Aclose);
+    if (a.attr.get() < 0) fail_hdf5("cannot open " + what);
+    a.type = Handle(H5Aget_type(a.attr.get()), H5Tclose);
+    a.space = Handle(H5Aget_space(a.attr.get()), H5Sclose);
+    if (a.type.get() < 0 || a.space.get() < 0) fail_hdf5("cannot read " + what);
+    a.type_class = H5Tget_class(a.type.get());
+    a.count = H5Sget_simple_extent_npoints(a.space.get());
+    const int ndims = H5Sget_simple_extent_ndims(a.space.get());
+    if (a.count < 0 || ndims < 0) fail_hdf5("cannot read " + what);
+    if (rank == 0 && a.count != 1) {
+      fail(what + " holds " + std::to_string(a.count) + " values, expected one");
+    }
+    if (rank == 1 && ndims != 1) {
+      fail(what + " has " + std::to_string(ndims) +
+           " dimensions, expected a one-dimensional array");
+    }
+    return a;
+  }
+
+  void expect_class(const Attribute& a, H5T_class_t expected, const std::string& what) const {
+    if (a.type_class != expected) {
+      fail(what + " holds " + class_name(a.type_class) + " values, expected " +
+           class_name(expected));
+    }
+  }
+
+  template <class T>
+  std::vector<T> numbers(const std::string& object, const std::string& name, int rank) const {
+    const std::string what = attribute_label(object, name);
+    const Attribute a = open_attribute(object, name, rank);
+    expect_class(a, Element<T>::type_class, what);
+    std::vector<T> out(static_cast<std::size_t>(a.count));
+    if (!out.empty() && H5Aread(a.attr.get(), Element<T>::memory(), out.data()) < 0)
+      fail_hdf5("cannot read " + what);
+    return out;
+  }
+
+  std::vector<std::string> strings(const std::string& object, const std::string& name,
+                                   int rank) const {
+    const std::string what = attribute_label(object, name);
+    const Attribute a = open_attribute(object, name, rank);
+    expect_class(a, H5T_STRING, what);
+    const auto count = static_cast<std::size_t>(a.count);
+    std::vector<std::string> out;
+    const htri_t variable = H5Tis_variable_str(a.type.get());
+    if (variable < 0) fail_hdf5("cannot read " + what);
+    if (variable > 0) {
+      // Memory type: the file's character set (HDF5 does not convert between
+      // ASCII and UTF-8).
+      Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
+      std::vector<char*> data(count, nullptr);
+      if (memory.get() < 0 || H5Tset_cset(memory.get(), H5Tget_cset(a.type.get())) < 0 ||
+          H5Tset_size(memory.get(), H5T_VARIABLE) < 0 ||
+          (count > 0 && H5Aread(a.attr.get(), memory.get(), data.data()) < 0))
+        fail_hdf5("cannot read " + what);
+      for (const char* s : data) out.emplace_back(s != nullptr ? s : "");
+      if (count > 0) (void)H5Dvlen_reclaim(memory.get(), a.space.get(), H5P_DEFAULT, data.data());
+    } else {
+      // Read as stored (size, padding, character set): converting to a C
+      // string of the same size would drop a last character to make room for
+      // the NUL.
+      const std::size_t size = H5Tget_size(a.type.get());
+      std::vector<char> data(count * size);
+      if (size == 0 || (count > 0 && H5Aread(a.attr.get(), a.type.get(), data.data()) < 0))
+        fail_hdf5("cannot read " + what);
+      const bool space_padded = H5Tget_strpad(a.type.get()) == H5T_STR_SPACEPAD;
+      for (std::size_t i = 0; i < count; ++i) {
+        const char* s = data.data() + i * size;
+        std::string text(s, ::strnlen(s, size));
+        if (space_padded) text.erase(text.find_last_not_of(' ') + 1);
+        out.push_back(std::move(text));
+      }
+    }
+    return out;
+  }
+
+  Handle open_dataset(const std::string& path) const {
+    const std::string what = object_label(path);
+    const htri_t exists = H5Lexists(file.get(), path.c_str(), H5P_DEFAULT);
+    if (exists < 0) fail_hdf5("cannot look up " + what);
+    if (exists == 0) fail("no dataset " + what);
+    Handle object(H5Oopen(file.get(), path.c_str(), H5P_DEFAULT), H5Oclose);
+    if (object.get() < 0) fail_hdf5("cannot open " + what);
+    if (H5Iget_type(object.get()) != H5I_DATASET) fail(what + " is not a dataset");
+    return object;
+  }
+
+  static Shape shape_of(hid_t space) {
+    const int ndims = H5Sget_simple_extent_ndims(space);
+    if (ndims < 0) return {};
+    std::vector<hsize_t> dims(static_cast<std::size_t>(ndims));
+    (void)H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+    return Shape(dims.begin(), dims.end());
+  }
+
+  template <class T>
+  void read(const std::string& path, const Shape& expected, std::vector<T>& out) const {
+    const std::string what = object_label(path);
+    const Handle dset = open_dataset(path);
+    const Handle space(H5Dget_space(dset.get()), H5Sclose);
+    const Handle type(H5Dget_type(dset.get()), H5Tclose);
+    if (space.get() < 0 || type.get() < 0) fail_hdf5("cannot read " + what);
+    const Shape shape = shape_of(space.get());
+    if (shape != expected) {
+      fail(what + " has shape " + shape_text(shape) + ", expected " + shape_text(expected));
+    }
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    if (type_class != Element<T>::type_class) {
+      fail(what + " holds " + class_name(type_class) + " values, expected " +
+           class_name(Element<T>::type_class));
+    }
+    std::uint64_t count = 0;
+    if (!element_count(shape, count) || count > out.max_size()) {
+      fail(what + " of shape " + shape_text(shape) + " does not fit in memory");
+    }
+    try {
+      out.assign(static_cast<std::size_t>(count), T{});
+    } catch (const std::bad_alloc&) {
+      fail(what + " of shape " + shape_text(shape) + " does not fit in memory");
+    }
+    if (!out.empty() &&
+        H5Dread(dset.get(), Element<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+      fail_hdf5("cannot read " + what);
+  }
+};
+
+Reader::Reader(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  impl_->file_name = path;
+  // The system's answer for a missing or unreadable file, before HDF5's.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    impl_->fail("cannot open for reading: " + std::generic_category().message(err));
+  }
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) impl_->fail("is not a regular file");
+
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  if (is_hdf5 < 0) impl_->fail_hdf5("cannot open as an HDF5 file");
+  if (is_hdf5 == 0) impl_->fail("not an HDF5 file");
+  const Handle fapl = access_plist();
+  if (fapl.get() < 0) impl_->fail_hdf5("cannot open as an HDF5 file");
+  impl_->file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  if (impl_->file.get() < 0) impl_->fail_hdf5("cannot open as an HDF5 file");
+}
+
+Reader::~Reader() = default;
+
+bool Reader::has_object(const std::string& path) const {
+  const htri_t exists = H5Lexists(impl_->file.get(), path.c_str(), H5P_DEFAULT);
+  if (exists < 0) impl_->fail_hdf5("cannot look up " + object_label(path));
+  return exists > 0;
+}
+
+bool Reader::has_attribute(const std::string& object, const std::string& name) const {
+  const htri_t exists =
+      H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT);
+  if (exists < 0) impl_->fail_hdf5("cannot look up " + attribute_label(object, name));
+  return exists > 0;
+}
+
+std::vector<std::string> Reader::attribute_names(const std::string& object) const {
+  const Handle obj(H5Oopen(impl_->file.get(), object.c_str(), H5P_DEFAULT), H5Oclose);
+  if (obj.get() < 0) impl_->fail_hdf5("cannot open " + object_label(object));
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  if (H5Aiterate2(obj.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names) < 0)
+    impl_->fail_hdf5("cannot list the attributes of " + object_label(object));
+  return names;
+}
+
+std::string Reader::read_string(const std::string& object, const std::string& name) const {
+  return impl_->strings(object, name, 0).front();
+}
+
+std::int64_t Reader::read_int64(const std::string& object, const std::string& name) const {
+  return impl_->numbers<std::int64_t>(object, name, 0).front();
+}
+
+std::uint64_t Reader::read_uint64(const std::string& object, const std::string& name) const {
+  // HDF5 would clip a negative stored value to 0 without a word.
+  const Impl::Attribute a = impl_->open_attribute(object, name, 0);
+  if (a.type_class == H5T_INTEGER && H5Tget_sign(a.type.get()) == H5T_SGN_2 &&
+      impl_->numbers<std::int64_t>(object, name, 0).front() < 0) {
+    impl_->fail(attribute_label(object, name) + " is negative, expected an unsigned integer");
+  }
+  return impl_->numbers<std::uint64_t>(object, name, 0).front();
+}
+
+double Reader::read_double(const std::string& object, const std::string& name) const {
+  return impl_->numbers<double>(object, name, 0).front();
+}
+
+std::vector<std::int8_t> Reader::read_int8s(const std::string& object,
+                                            const std::string& name) const {
+  return impl_->numbers<std::int8_t>(object, name, 1);
+}
+
+std::vector<std::string> Reader::read_strings(const std::string& object,
+                                              const std::string& name) const {
+  return impl_->strings(object, name, 1);
+}
+
+Shape Reader::dataset_shape(const std::string& path) const {
+  const Handle dset = impl_->open_dataset(path);
+  const Handle space(H5Dget_space(dset.get()), H5Sclose);
+  if (space.get() < 0) impl_->fail_hdf5("cannot read " + object_label(path));
+  return Impl::shape_of(space.get());
+}
+
+void Reader::read_dataset(const std::string& path, const Shape& expected,
+                          std::vector<double>& out) const {
+  impl_->read(path, expected, out);
+}
+void Reader::read_dataset(const std::string& path, const Shape& expected,
+                          std::vector<std::int8_t>& out) const {
+  impl_->read(path, expected, out);
+}
+void Reader::read_dataset(const std::string& path, const Shape& expected,
+                          std::vector<std::int64_t>& out) const {
+  impl_->read(path, expected, out);
+}
+
+}  // namespace lnn::io::h5
