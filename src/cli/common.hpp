@@ -22,6 +22,8 @@ void add_info_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_init_command(CLI::App& app);
 void add_throughput_command(CLI::App& app);
+void add_systems_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
 
 // 'text' in quotes, shortened when long (for messages).
 std::string in_quotes(std::string_view s);

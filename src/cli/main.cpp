@@ -35,6 +35,8 @@ int run(int argc, char** argv) {
   lnn::cli::add_init_command(app);
   lnn::cli::add_eval_command(app);
   lnn::cli::add_throughput_command(app);
+  lnn::cli::add_systems_command(app);
+  lnn::cli::add_generate_command(app);
   // After the subcommands, which would otherwise inherit it.
   app.footer("Run 'lnn <command> --help' for the options of one command.");
 
