@@ -104,7 +104,9 @@ inline void expect_same_bits(const std::vector<double>& a, const std::vector<dou
                              const char* what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   // memcmp must not see the null data() of an empty vector.
-  if (!a.empty()) EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0) << what;
+  if (!a.empty()) {
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0) << what;
+  }
 }
 
 inline void expect_same(const Dataset& a, const Dataset& b) {
