@@ -48,10 +48,25 @@ struct SolveReport {
   std::size_t failures() const { return not_positive_definite + singular; }
 };
 
+// What Engine::loss_gradient minimizes (MATH.md §4, §7).
+template <class T>
+struct LossOptions {
+  Loss kind = Loss::l1;
+  // B per-sample weights, finite and >= 0, or empty for all 1. The data loss
+  // is Σ_s w_s ℓ_s / Σ_{solved s} w_s (ℓ_s the mean over coordinates).
+  std::span<const T> weights;
+  // ρ >= 0 of the mass-matrix penalty ρ·(1/B)·Σ_s Σ_j relu(−λ_j(M_s)) over all
+  // B samples, including those whose solve failed (indefinite M under
+  // Cholesky: exactly the ones the penalty is for).
+  double mass_penalty = 0.0;
+};
+
 template <class T>
 struct LossResult {
-  double loss = 0.0;  // mean over the samples that solved
-  SolveReport solve;  // failed samples contribute nothing to loss or gradient
+  double loss = 0.0;       // data_loss + penalty
+  double data_loss = 0.0;  // weighted mean over the samples that solved
+  double penalty = 0.0;    // ρ·(1/B)·Σ relu(−λ(M)), 0 when ρ = 0
+  SolveReport solve;       // failed samples contribute nothing to data_loss or its gradient
 };
 
 template <class T>
@@ -82,8 +97,17 @@ class Engine {
   SolveReport accelerations(std::span<const T> states, std::span<const T> tau, std::span<T> acc,
                             std::span<SolveStatus> status = {}, std::span<T> pivot = {});
   // Loss on accelerations against targets (B × n) and its exact gradient
-  // (MATH.md §4) w.r.t. every parameter (param_grad: parameter_count(),
+  // (MATH.md §4, §7) w.r.t. every parameter (param_grad: parameter_count(),
   // overwritten) and, if not empty, the input states (input_grad: B × 2n).
+  // If no sample solves, data_loss is NaN when mass_penalty = 0 (nothing was
+  // measured) and 0 otherwise, so that the penalty alone can still train a
+  // model out of indefinite M; solved samples whose weights sum to 0 give a
+  // data_loss of 0 and no gradient. Throws InvalidArgument on bad shapes,
+  // weights or mass_penalty.
+  LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
+                              std::span<const T> targets, const LossOptions<T>& loss,
+                              std::span<T> param_grad, std::span<T> input_grad = {});
+  // The unweighted loss without penalty.
   LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
                               std::span<const T> targets, Loss loss, std::span<T> param_grad,
                               std::span<T> input_grad = {});

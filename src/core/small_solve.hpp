@@ -230,6 +230,29 @@ LNN_HD int jacobi_eigen(const T* A, int n, T* V, T* D, T* w) {
   return sweep;
 }
 
+// The mass-matrix penalty of MATH.md §7 for one symmetric A (n×n): returns
+// Σ_j relu(−λ_j) and writes G = ∂/∂A = −Σ_{λ_j<0} v_j v_jᵀ (n×n, symmetric).
+// G is the projector onto the negative eigenspace, so it is well defined even
+// where negative eigenvalues repeat; λ_j = 0 counts as not negative (relu's
+// kink). work: penalty_workspace(n) values.
+LNN_HD constexpr int penalty_workspace(int n) { return 2 * n * n + n; }
+
+template <class T>
+LNN_HD T negative_eigen_penalty(const T* A, int n, T* G, T* work) {
+  T* V = work;
+  T* w = work + 2 * n * n;
+  jacobi_eigen(A, n, V, work + n * n, w);
+  T pen = T(0);
+  for (int i = 0; i < n * n; ++i) G[i] = T(0);
+  for (int j = 0; j < n; ++j) {
+    if (!(w[j] < T(0))) continue;
+    pen -= w[j];
+    for (int p = 0; p < n; ++p)
+      for (int q = 0; q < n; ++q) G[p * n + q] -= V[p * n + j] * V[q * n + j];
+  }
+  return pen;
+}
+
 // Householder QR in place (LAPACK geqr2 layout): Q = H_0 ⋯ H_{n−1},
 // H_j = I − τ_j v vᵀ with v_j = 1 and v_i (i > j) below the diagonal; R on and above.
 template <class T>

@@ -225,6 +225,15 @@ template <class T>
 LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<const T> tau,
                                        std::span<const T> targets, Loss loss,
                                        std::span<T> param_grad, std::span<T> input_grad) {
+  LossOptions<T> options;
+  options.kind = loss;
+  return loss_gradient(states, tau, targets, options, param_grad, input_grad);
+}
+
+template <class T>
+LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<const T> tau,
+                                       std::span<const T> targets, const LossOptions<T>& loss,
+                                       std::span<T> param_grad, std::span<T> input_grad) {
   Impl& I = *impl_;
   const std::size_t B = I.batch(states);
   const std::size_t N = static_cast<std::size_t>(I.n()), w = 2 * N;
@@ -232,12 +241,39 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
   I.expect(targets, B * N, "targets", false);
   I.expect(param_grad, I.model.spec().parameter_count(), "param_grad", false);
   I.expect(input_grad, B * w, "input_grad", true);
+  I.expect(loss.weights, B, "weights", true);
+  for (const T wt : loss.weights)
+    if (!(wt >= T(0)) || !std::isfinite(static_cast<double>(wt)))
+      throw InvalidArgument("weights must be finite and >= 0");
+  if (!(loss.mass_penalty >= 0.0) || !std::isfinite(loss.mass_penalty))
+    throw InvalidArgument("mass_penalty must be finite and >= 0");
   std::fill(param_grad.begin(), param_grad.end(), T(0));
+  const bool penalized = loss.mass_penalty > 0.0;
+  auto weight = [&](std::size_t s) { return loss.weights.empty() ? T(1) : loss.weights[s]; };
   LossResult<T> result;
-  double sum = 0.0;
-  std::size_t solved = 0;
   std::vector<SolveStatus> st;
-  std::vector<T> acc, abar;
+  std::vector<T> acc, abar, pen;
+  // The data term is normalized by the solved weights of the whole batch, the
+  // penalty is not, and both flow through one adjoint per chunk. Without a
+  // penalty the data gradient is scaled at the end (as it always was); with
+  // one, ā must be scaled before the first adjoint, so a batch of several
+  // chunks first learns which samples solve (forward passes only).
+  double wsum = 0.0;  // Σ_{solved s} w_s
+  std::size_t solved = 0;
+  const bool two_pass = penalized && B > static_cast<std::size_t>(I.options.chunk);
+  if (two_pass) {
+    I.chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      st.resize(bb);
+      acc.resize(bb * N);
+      I.second_order(states.data() + s0 * w, b, Seeds::euler_lagrange);
+      I.algo.solve(states.data() + s0 * w, tau.empty() ? nullptr : tau.data() + s0 * N, b,
+                   acc.data(), st.data(), nullptr);
+      for (std::size_t s = 0; s < bb; ++s)
+        if (st[s] == SolveStatus::ok) wsum += static_cast<double>(weight(s0 + s));
+    });
+  }
+  double sum = 0.0, pen_sum = 0.0;
   I.chunks(B, [&](std::size_t s0, int b) {
     const std::size_t bb = static_cast<std::size_t>(b);
     const T* x = states.data() + s0 * w;
@@ -247,32 +283,53 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
     I.second_order(x, b, Seeds::euler_lagrange);
     I.algo.solve(x, tau.empty() ? nullptr : tau.data() + s0 * N, b, acc.data(), st.data(), nullptr);
     count(result.solve, st.data(), b);
-    // ∂ℓ/∂q̈ before the 1/(samples·n) of the mean, applied at the end.
+    // ∂ℓ/∂q̈ before the 1/(Σw·n) of the mean, applied at the end (or below).
     for (std::size_t s = 0; s < bb; ++s) {
       const bool ok = st[s] == SolveStatus::ok;
+      const T ws = weight(s0 + s);
       solved += ok ? 1 : 0;
+      if (ok && !two_pass) wsum += static_cast<double>(ws);
+      const bool used = ok && ws != T(0);  // a zero weight masks even a NaN q̈
       for (std::size_t p = 0; p < N; ++p) {
-        const T d = ok ? acc[s * N + p] - targets[(s0 + s) * N + p] : T(0);
-        if (loss == Loss::l1) {
-          sum += std::fabs(static_cast<double>(d));
-          abar[s * N + p] = d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0));
+        const T d = used ? acc[s * N + p] - targets[(s0 + s) * N + p] : T(0);
+        if (loss.kind == Loss::l1) {
+          sum += static_cast<double>(ws) * std::fabs(static_cast<double>(d));
+          abar[s * N + p] = ws * (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
         } else {
-          sum += static_cast<double>(d) * static_cast<double>(d);
-          abar[s * N + p] = T(2) * d;
+          sum += static_cast<double>(ws) * (static_cast<double>(d) * static_cast<double>(d));
+          abar[s * N + p] = ws * (T(2) * d);
         }
       }
     }
+    T pscale = T(0);
+    if (penalized) {
+      // Here wsum is complete: one chunk, or counted by the first pass.
+      const double denom = wsum * static_cast<double>(N);
+      const T scale = static_cast<T>(denom > 0.0 ? 1.0 / denom : 0.0);
+      for (T& a : abar) a *= scale;
+      pscale = static_cast<T>(loss.mass_penalty / static_cast<double>(B));
+      pen.assign(bb, T(0));  // stays 0 if pscale underflows and the adjoint skips it
+    }
     I.algo.adjoint(x, b, abar.data(), acc.data(), param_grad.data(),
-                   input_grad.empty() ? nullptr : input_grad.data() + s0 * w);
+                   input_grad.empty() ? nullptr : input_grad.data() + s0 * w, pscale,
+                   penalized ? pen.data() : nullptr);
+    if (penalized)
+      for (std::size_t s = 0; s < bb; ++s) pen_sum += static_cast<double>(pen[s]);
   });
-  if (solved == 0) {
-    result.loss = std::numeric_limits<double>::quiet_NaN();
+  const double denom = wsum * static_cast<double>(N);
+  if (penalized) {
+    result.data_loss = denom > 0.0 ? sum / denom : 0.0;
+    result.penalty = B > 0 ? loss.mass_penalty * pen_sum / static_cast<double>(B) : 0.0;
+    result.loss = result.data_loss + result.penalty;
+    return result;
+  }
+  if (solved == 0 || denom == 0.0) {
+    result.loss = result.data_loss = solved == 0 ? std::numeric_limits<double>::quiet_NaN() : 0.0;
     std::fill(param_grad.begin(), param_grad.end(), T(0));
     std::fill(input_grad.begin(), input_grad.end(), T(0));
     return result;
   }
-  const double denom = static_cast<double>(solved) * static_cast<double>(N);
-  result.loss = sum / denom;
+  result.loss = result.data_loss = sum / denom;
   const T scale = static_cast<T>(1.0 / denom);
   for (T& g : param_grad) g *= scale;
   for (T& g : input_grad) g *= scale;

@@ -253,12 +253,16 @@ class LayerAlgorithm {
     });
   }
 
-  // ---- the adjoint (MATH.md §4) ---------------------------------------------
+  // ---- the adjoint (MATH.md §4, §7) ------------------------------------------
   // After forward/reverse/hessian_blocks/solve for Seeds::euler_lagrange.
   // abar (b × n): ∂ℓ/∂q̈ per sample (zero rows for failed samples).
   // Accumulates parameter gradients into pgrad (model layout); writes the
   // input gradient (b × 2n) if xbar is not null.
-  void adjoint(const T* states, int, const T* abar, const T* acc, T* pgrad, T* xbar) {
+  // penalty_scale ≠ 0 adds the mass-matrix penalty penalty_scale·Σ_j relu(−λ_j(M))
+  // of every sample, solved or not, and writes its unscaled value per sample
+  // (b) to `penalty` if not null. With penalty_scale = 0 nothing of it runs.
+  void adjoint(const T* states, int, const T* abar, const T* acc, T* pgrad, T* xbar,
+               T penalty_scale = T(0), T* penalty = nullptr) {
     const int b = bp_, b_real = b_;
     const int n = n_, k = n_ + 1, d0 = width_[0];
     const unsigned char* angle = angle_.data();
@@ -270,8 +274,12 @@ class LayerAlgorithm {
     T* SB = Sbar_.data();     // b × k × k: S̄ = H̄ + H̄ᵀ
     T* LAM = lambda_.data();  // b × n: λ = M⁻¹ā
     T* GB0 = Gbar_[0].data();
+    const bool penalized = penalty_scale != T(0);
+    const T* MP = penalized ? mass_penalty(b, penalty) : nullptr;  // b × n × n: ∂pen/∂M
+    const unsigned char* live = penalized ? live_.data() : nullptr;
     // λ, S̄ and ḡ_0. A sample whose solve failed carries zeros; its stored
-    // activations are zeroed too so that 0·NaN cannot reach the shared sums.
+    // activations are zeroed too so that 0·NaN cannot reach the shared sums,
+    // unless the penalty still needs them (live, see mass_penalty()).
     Backend::for_each(b, [=] LNN_LAMBDA(int s) {
       T* lam = LAM + static_cast<std::size_t>(s) * n;
       T* sb = SB + static_cast<std::size_t>(s) * k * k;
@@ -288,14 +296,21 @@ class LayerAlgorithm {
         sb[n * k + p] = -lam[p];
       }
       sb[n * k + n] = T(0);
-      if (s < b_real) {
+      // The penalty's M̄ (symmetric) adds to the solve's: S̄ += 2·M̄_pen.
+      if (MP && live[s]) {
+        const T* mp = MP + static_cast<std::size_t>(s) * n * n;
+        for (int p = 0; p < n; ++p)
+          for (int q = 0; q < n; ++q) sb[p * k + q] += T(2) * penalty_scale * mp[p * n + q];
+      }
+      // A dead sample's state may be NaN, and −sin(NaN)·0 is NaN.
+      if (s < b_real && (ok || (live && live[s]))) {
         core::embed_force_adjoint(n, angle, states + static_cast<std::size_t>(s) * 2 * n, lam,
                                   GB0 + static_cast<std::size_t>(s) * d0);
       } else {
         for (int i = 0; i < d0; ++i) GB0[static_cast<std::size_t>(s) * d0 + i] = T(0);
       }
     });
-    zero_failed(b, k);
+    zero_failed(b, k, live);
 
     // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, Ū_i = D_i S̄ U_i,
     // ā += σ'''⊙g⊙e, ḡ += σ''⊙e (D = σ''⊙g). Ū goes to rows 1..k of Adj.
@@ -402,6 +417,10 @@ class LayerAlgorithm {
       const T* ZT0 = ZTbar_[0].data();
       const T* G0 = G_[0].data();
       Backend::for_each(b_real, [=] LNN_LAMBDA(int s) {
+        if (st[s] != SolveStatus::ok && !(live && live[s])) {  // its state may be NaN
+          for (int j = 0; j < 2 * n; ++j) xbar[static_cast<std::size_t>(s) * 2 * n + j] = T(0);
+          return;
+        }
         const T* zt = ZT0 + static_cast<std::size_t>(s) * (k + 1) * d0;
         core::embed_input_adjoint(
             n, angle, states + static_cast<std::size_t>(s) * 2 * n, zt,
@@ -424,9 +443,20 @@ class LayerAlgorithm {
 
   // A failed sample's stored forward/reverse state is zeroed before the
   // adjoint, so that its (zero) adjoints cannot meet a NaN: 0·NaN would reach
-  // the GEMMs shared by the whole batch.
-  void zero_failed(int b, int k) {
+  // the GEMMs shared by the whole batch. live (b, or null): samples kept
+  // although their solve failed, because the mass penalty acts on them.
+  void zero_failed(int b, int k, const unsigned char* live) {
     const SolveStatus* st = status_.data();
+    for_each_state(b, k, [=] LNN_LAMBDA(int s, T* buf, std::size_t size) {
+      if (st[s] == SolveStatus::ok || (live && live[s])) return;
+      for (std::size_t i = 0; i < size; ++i) buf[i] = T(0);
+    });
+  }
+
+  // f(s, values of sample s, count) over every stored buffer that the
+  // adjoint reads per sample: Z, A, G, S, D1..D3 of every layer.
+  template <class F>
+  void for_each_state(int b, int k, F f) {
     for (int l = 0; l <= K_; ++l) {
       const int m = width_[l];
       const std::size_t rows = static_cast<std::size_t>(k + 1) * m;
@@ -436,19 +466,68 @@ class LayerAlgorithm {
                           l > 0 ? D3_[l].data() : nullptr};
       for (T* buf : per_row) {
         if (!buf) continue;
-        Backend::for_each(b, [=] LNN_LAMBDA(int s) {
-          if (st[s] == SolveStatus::ok) return;
-          for (std::size_t i = 0; i < rows; ++i) buf[s * rows + i] = T(0);
-        });
+        Backend::for_each(
+            b, [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * rows, rows); });
       }
       for (T* buf : per_sample) {
         if (!buf) continue;
-        Backend::for_each(b, [=] LNN_LAMBDA(int s) {
-          if (st[s] == SolveStatus::ok) return;
-          for (int i = 0; i < m; ++i) buf[static_cast<std::size_t>(s) * m + i] = T(0);
-        });
+        const std::size_t ms = static_cast<std::size_t>(m);
+        Backend::for_each(
+            b, [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * ms, ms); });
       }
     }
+  }
+
+  // The mass penalty of MATH.md §7 per sample: value (unscaled, to `value`
+  // if not null) and ∂/∂M = −Σ_{λ<0} v vᵀ (returned, b × n × n), from the
+  // M that solve() kept. Sets live_: samples whose state the adjoint uses.
+  // A failed sample stays live if the penalty acts on it (a negative
+  // eigenvalue) and its whole stored state is finite; M itself finite is not
+  // enough, since an overflowing activation can leave M finite and 0·inf
+  // would poison the batch. Non-finite M or state: the sample contributes
+  // nothing to the penalty (it is counted in the solve report).
+  const T* mass_penalty(int b, T* value) {
+    const int b_real = b_, n = n_, k = n_ + 1;
+    const std::size_t B = static_cast<std::size_t>(b), N = static_cast<std::size_t>(n);
+    grow(Mpen_, B * N * N);
+    grow(Mpen_work_, B * static_cast<std::size_t>(core::penalty_workspace(n)));
+    grow(Pval_, B);
+    if (live_.size() < B) live_.resize(B);
+    const int pw = core::penalty_workspace(n);
+    const T* Mbuf = M_.data();
+    T* MP = Mpen_.data();
+    T* PV = Pval_.data();
+    T* work = Mpen_work_.data();
+    unsigned char* live = live_.data();
+    const SolveStatus* st = status_.data();
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      const bool ok = st[s] == SolveStatus::ok;
+      T* mp = MP + static_cast<std::size_t>(s) * n * n;
+      const T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
+      bool finite = s < b_real;  // padding has no M
+      for (int i = 0; finite && i < n * n; ++i) finite = core::is_finite(M[i]);
+      T pen = T(0);
+      if (finite) {
+        pen = core::negative_eigen_penalty(M, n, mp, work + static_cast<std::size_t>(s) * pw);
+      } else {
+        for (int i = 0; i < n * n; ++i) mp[i] = T(0);
+      }
+      PV[s] = pen;
+      live[s] = ok || pen > T(0) ? 1 : 0;
+    });
+    for_each_state(b, k, [=] LNN_LAMBDA(int s, T* buf, std::size_t size) {
+      if (st[s] == SolveStatus::ok || !live[s]) return;
+      for (std::size_t i = 0; i < size; ++i)
+        if (!core::is_finite(buf[i])) {
+          live[s] = 0;
+          return;
+        }
+    });
+    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      if (!live[s]) PV[s] = T(0);
+      if (value && s < b_real) value[s] = PV[s];
+    });
+    return MP;
   }
 
   static void grow(Buffer<T>& buf, std::size_t size) {
@@ -505,7 +584,9 @@ class LayerAlgorithm {
   Buffer<unsigned char> angle_;
   std::vector<Buffer<T>> Z_, A_, D1_, D2_, D3_, G_, S_, Abar_, Gbar_, Adj_, ZTbar_;
   Buffer<T> X_, H_, M_, F_, work_, lambda_, Sbar_, Sbarl_;
+  Buffer<T> Mpen_, Mpen_work_, Pval_;  // the mass penalty (mass_penalty())
   Buffer<int> iwork_;
+  Buffer<unsigned char> live_;
   Buffer<SolveStatus> status_;
 };
 
