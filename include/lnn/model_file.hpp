@@ -17,6 +17,8 @@
 //   lnn.n = "2"                    lnn.hidden = "600,600,600"
 //   lnn.activation = to_string(a)  lnn.embedding = "angle,plain" (n entries, always in full)
 // plus any caller metadata, whose keys must not start with "lnn.".
+// A training checkpoint (lnn/optimizer.hpp) adds tensors "optimizer.*" and
+// metadata "lnn.train.*"; load_model and read_model_info skip both.
 #pragma once
 #include <cstdint>
 #include <map>

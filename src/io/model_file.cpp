@@ -1,5 +1,6 @@
 // Model files in the safetensors format: layout and names in
-// include/lnn/model_file.hpp, user documentation in docs/file-formats.md.
+// include/lnn/model_file.hpp, the checkpoint additions in
+// src/io/model_file_detail.hpp, user documentation in docs/file-formats.md.
 #include "lnn/model_file.hpp"
 
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "io/atomic_file.hpp"
+#include "io/model_file_detail.hpp"
 #include "lnn/errors.hpp"
 
 namespace lnn {
@@ -72,6 +74,13 @@ struct TensorSlot {
   std::size_t count = 0;
 };
 
+// A tensor outside the model (an io::ExtraTensor), one-dimensional when written.
+struct ExtraSlot {
+  std::string name;
+  std::uint64_t count = 0;
+  std::uint64_t begin = 0;  // data_offsets[0], when read
+};
+
 // The tensors of a spec in file order: layers.0.weight, layers.0.bias, …,
 // output.weight, output.bias — the order of the flat parameter buffer.
 std::vector<TensorSlot> tensor_slots(const ModelSpec& spec) {
@@ -100,6 +109,8 @@ std::string join(const std::vector<std::string>& parts) {
 
 std::string make_header(const ModelSpec& spec, Precision precision,
                         const std::vector<TensorSlot>& slots,
+                        const std::vector<ExtraSlot>& extra_slots,
+                        const std::map<std::string, std::string>& train_metadata,
                         const std::map<std::string, std::string>& extra, const std::string& path) {
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   meta["lnn.format"] = kFormat;
@@ -112,6 +123,7 @@ std::string make_header(const ModelSpec& spec, Precision precision,
   parts.clear();
   for (int j = 0; j < spec.n; ++j) parts.emplace_back(to_string(spec.embedding_of(j)));
   meta["lnn.embedding"] = join(parts);
+  for (const auto& [key, value] : train_metadata) meta[key] = value;
   for (const auto& [key, value] : extra) {
     if (key.starts_with(kReservedPrefix)) {
       throw FileError(path, "metadata key " + in_quotes(key) +
@@ -129,6 +141,13 @@ std::string make_header(const ModelSpec& spec, Precision precision,
         {"dtype", dtype_name(precision)}, {"shape", t.shape}, {"data_offsets", {begin, end}}};
     begin = end;
   }
+  for (const ExtraSlot& t : extra_slots) {
+    const std::uint64_t end = begin + t.count * dtype_bytes(precision);
+    header[t.name] = {{"dtype", dtype_name(precision)},
+                      {"shape", std::vector<std::uint64_t>{t.count}},
+                      {"data_offsets", {begin, end}}};
+    begin = end;
+  }
   std::string text;
   try {
     text = header.dump();
@@ -141,17 +160,13 @@ std::string make_header(const ModelSpec& spec, Precision precision,
 }
 
 template <class T>
-void check_finite_for_save(const Model<T>& model, const std::vector<TensorSlot>& slots,
+void check_finite_for_save(std::span<const T> values, const std::string& name,
                            const std::string& path) {
-  const std::span<const T> params = model.parameters();
-  for (const TensorSlot& t : slots) {
-    for (std::size_t e = 0; e < t.count; ++e) {
-      const T v = params[t.param_offset + e];
-      if (!std::isfinite(v)) {
-        throw FileError(path, "refusing to write: tensor " + in_quotes(t.name) +
-                                  " holds a non-finite value (" + format_number(v) + ") at index " +
-                                  std::to_string(e) + "; it could not be loaded");
-      }
+  for (std::size_t e = 0; e < values.size(); ++e) {
+    if (!std::isfinite(values[e])) {
+      throw FileError(path, "refusing to write: tensor " + in_quotes(name) +
+                                " holds a non-finite value (" + format_number(values[e]) +
+                                ") at index " + std::to_string(e) + "; it could not be loaded");
     }
   }
 }
@@ -209,6 +224,9 @@ struct Header {
   std::vector<TensorSlot> slots;
   std::vector<std::uint64_t> begin;  // data_offsets[0] of slots[i]
   std::uint64_t data_start = 0;      // 8 + header length
+  // The checkpoint additions, which only io::load_model_file reads.
+  std::map<std::string, std::string> train_metadata;
+  std::vector<ExtraSlot> extras;
 };
 
 std::vector<std::string_view> split_commas(std::string_view s) {
@@ -231,9 +249,11 @@ std::optional<int> parse_int(std::string_view s) {
   return value;
 }
 
-// The model spec from __metadata__; the caller's entries go to `caller`.
+// The model spec from __metadata__; the caller's entries go to `caller`, the
+// lnn.train.* entries of a checkpoint to `train`.
 ModelSpec spec_from_metadata(const json& header, const std::string& path,
-                             std::map<std::string, std::string>& caller) {
+                             std::map<std::string, std::string>& caller,
+                             std::map<std::string, std::string>& train) {
   const auto it = header.find("__metadata__");
   if (it == header.end()) {
     throw FileError(path,
@@ -246,7 +266,10 @@ ModelSpec spec_from_metadata(const json& header, const std::string& path,
     if (!value.is_string()) {
       throw FileError(path, "metadata value of " + in_quotes(key) + " is not a string");
     }
-    (key.starts_with(kReservedPrefix) ? lnn : caller)[key] = value.get<std::string>();
+    auto& to = key.starts_with(io::kTrainMetadataPrefix) ? train
+               : key.starts_with(kReservedPrefix)        ? lnn
+                                                         : caller;
+    to[key] = value.get<std::string>();
   }
   auto get = [&](std::string_view key) -> const std::string& {
     const auto found = lnn.find(std::string(key));
@@ -331,6 +354,19 @@ bool is_uint_array(const json& v, std::size_t size_or_zero) {
   return std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_number_unsigned(); });
 }
 
+// Bytes of a tensor of `shape` with `dtype_size`-byte elements, or nothing
+// when that does not fit in 64 bits. Model tensors are bounded by the
+// validated spec; an extra tensor's shape comes straight from the file.
+std::optional<std::uint64_t> tensor_bytes(const std::vector<std::uint64_t>& shape,
+                                          std::uint64_t dtype_size) {
+  std::uint64_t bytes = dtype_size;
+  for (std::uint64_t d : shape) {
+    if (d != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / d) return std::nullopt;
+    bytes *= d;
+  }
+  return bytes;
+}
+
 Header read_header(const InputFile& file) {
   const std::string& path = file.path();
   if (file.size() < 8) {
@@ -363,7 +399,7 @@ Header read_header(const InputFile& file) {
   if (!header.is_object()) throw FileError(path, "header is not a JSON object");
 
   Header h;
-  h.info.spec = spec_from_metadata(header, path, h.info.metadata);
+  h.info.spec = spec_from_metadata(header, path, h.info.metadata, h.train_metadata);
   h.slots = tensor_slots(h.info.spec);
   h.begin.assign(h.slots.size(), 0);
   h.data_start = 8 + header_len;
@@ -378,15 +414,14 @@ Header read_header(const InputFile& file) {
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;
     const auto found = index.find(name);
-    if (found == index.end()) {
+    const bool extra = found == index.end() && name.starts_with(io::kExtraTensorPrefix);
+    if (found == index.end() && !extra) {
       throw FileError(path, "unexpected tensor " + in_quotes(name) + " (a model with " +
                                 std::to_string(h.info.spec.depth()) +
                                 " hidden layers has layers.{0.." +
                                 std::to_string(h.info.spec.depth() - 1) +
                                 "}.weight/.bias, output.weight, output.bias)");
     }
-    const std::size_t i = found->second;
-    const TensorSlot& slot = h.slots[i];
     const std::string what = "tensor " + in_quotes(name);
     if (!entry.is_object()) throw FileError(path, what + ": entry is not a JSON object");
     for (const char* field : {"dtype", "shape", "data_offsets"}) {
@@ -420,9 +455,22 @@ Header read_header(const InputFile& file) {
       throw FileError(path, what + ": 'shape' is not an array of non-negative integers");
     }
     const auto shape = shape_json.get<std::vector<std::uint64_t>>();
-    if (shape != slot.shape) {
-      throw FileError(path, what + " has shape " + bracketed(shape) + ", expected " +
-                                bracketed(slot.shape) + " for the model in the metadata");
+    std::uint64_t needed = 0;
+    if (extra) {
+      const std::optional<std::uint64_t> bytes = tensor_bytes(shape, dtype_bytes(p));
+      if (!bytes) {
+        throw FileError(
+            path, what + " has shape " + bracketed(shape) + " of " + dt + ", more than 2^64 bytes");
+      }
+      needed = *bytes;
+    } else {
+      const TensorSlot& slot = h.slots[found->second];
+      if (shape != slot.shape) {
+        throw FileError(path, what + " has shape " + bracketed(shape) + ", expected " +
+                                  bracketed(slot.shape) + " for the model in the metadata");
+      }
+      // slot.count is bounded by the validated spec, so this cannot overflow.
+      needed = slot.count * dtype_bytes(p);
     }
 
     const json& offsets_json = entry["data_offsets"];
@@ -435,8 +483,6 @@ Header read_header(const InputFile& file) {
     const std::string offsets_text = bracketed(std::vector<std::uint64_t>{begin, end});
     if (end < begin)
       throw FileError(path, what + " has data_offsets " + offsets_text + " with end before begin");
-    // slot.count is bounded by the validated spec, so this cannot overflow.
-    const std::uint64_t needed = slot.count * dtype_bytes(p);
     if (end - begin != needed) {
       throw FileError(path, what + " has data_offsets " + offsets_text + " (" +
                                 std::to_string(end - begin) + " bytes), but shape " +
@@ -448,27 +494,43 @@ Header read_header(const InputFile& file) {
                                 " beyond the end of the file (the data section holds " +
                                 std::to_string(data_size) + " bytes); file truncated?");
     }
-    h.begin[i] = begin;
-    seen[i] = true;
+    if (extra) {
+      h.extras.push_back({name, needed / dtype_bytes(p), begin});
+    } else {
+      h.begin[found->second] = begin;
+      seen[found->second] = true;
+    }
   }
 
   for (std::size_t i = 0; i < h.slots.size(); ++i) {
     if (!seen[i]) throw FileError(path, "missing tensor " + in_quotes(h.slots[i].name));
   }
 
-  std::vector<std::size_t> order(h.slots.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return h.begin[a] < h.begin[b]; });
-  for (std::size_t k = 1; k < order.size(); ++k) {
-    const std::size_t a = order[k - 1], b = order[k];
-    const std::uint64_t end_a = h.begin[a] + h.slots[a].count * dtype_bytes(*precision);
-    if (h.begin[b] < end_a) {
-      const std::uint64_t end_b = h.begin[b] + h.slots[b].count * dtype_bytes(*precision);
-      throw FileError(path, "tensors " + in_quotes(h.slots[a].name) + " " +
-                                bracketed(std::vector<std::uint64_t>{h.begin[a], end_a}) + " and " +
-                                in_quotes(h.slots[b].name) + " " +
-                                bracketed(std::vector<std::uint64_t>{h.begin[b], end_b}) +
+  struct Range {
+    std::string_view name;
+    std::uint64_t begin, end;
+  };
+  std::vector<Range> ranges;
+  for (std::size_t i = 0; i < h.slots.size(); ++i) {
+    ranges.push_back(
+        {h.slots[i].name, h.begin[i], h.begin[i] + h.slots[i].count * dtype_bytes(*precision)});
+  }
+  for (const ExtraSlot& e : h.extras) {
+    ranges.push_back({e.name, e.begin, e.begin + e.count * dtype_bytes(*precision)});
+  }
+  // Sorted by begin, ranges are disjoint exactly when each starts at or after
+  // the end of the one before.
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  for (std::size_t k = 1; k < ranges.size(); ++k) {
+    const Range& a = ranges[k - 1];
+    const Range& b = ranges[k];
+    if (b.begin < a.end) {
+      throw FileError(path, "tensors " + in_quotes(a.name) + " " +
+                                bracketed(std::vector<std::uint64_t>{a.begin, a.end}) + " and " +
+                                in_quotes(b.name) + " " +
+                                bracketed(std::vector<std::uint64_t>{b.begin, b.end}) +
                                 " overlap in the data section");
     }
   }
@@ -476,41 +538,70 @@ Header read_header(const InputFile& file) {
   return h;
 }
 
-// Reads every tensor stored as S into a Model<T>, checking each value.
+// Reads the out.size() values of tensor `name` stored as S at file offset
+// `offset` into `out`, checking each; `buffer` holds them when S is not T.
 template <class T, class S>
-void read_parameters(const InputFile& file, const Header& h, Model<T>& model) {
+void read_tensor(const InputFile& file, std::uint64_t offset, const std::string& name,
+                 std::span<T> out, std::vector<S>& buffer) {
   const std::string& path = file.path();
-  const std::span<T> params = model.parameters();
-  std::vector<S> buffer;
-  for (std::size_t i = 0; i < h.slots.size(); ++i) {
-    const TensorSlot& t = h.slots[i];
-    S* values = nullptr;
-    if constexpr (std::is_same_v<S, T>) {
-      values = params.data() + t.param_offset;
-    } else {
-      buffer.resize(t.count);
-      values = buffer.data();
+  S* values = nullptr;
+  if constexpr (std::is_same_v<S, T>) {
+    values = out.data();
+  } else {
+    buffer.resize(out.size());
+    values = buffer.data();
+  }
+  file.read_at(offset, values, out.size() * sizeof(S), "tensor " + in_quotes(name));
+  for (std::size_t e = 0; e < out.size(); ++e) {
+    const S v = values[e];
+    if (!std::isfinite(v)) {
+      throw FileError(path, "tensor " + in_quotes(name) + " holds a non-finite value (" +
+                                format_number(static_cast<double>(v)) + ") at index " +
+                                std::to_string(e));
     }
-    file.read_at(h.data_start + h.begin[i], values, t.count * sizeof(S),
-                 "tensor " + in_quotes(t.name));
-    for (std::size_t e = 0; e < t.count; ++e) {
-      const S v = values[e];
-      if (!std::isfinite(v)) {
-        throw FileError(path, "tensor " + in_quotes(t.name) + " holds a non-finite value (" +
-                                  format_number(static_cast<double>(v)) + ") at index " +
-                                  std::to_string(e));
+    if constexpr (!std::is_same_v<S, T>) {
+      if (static_cast<double>(std::fabs(v)) > static_cast<double>(std::numeric_limits<T>::max())) {
+        throw FileError(path, "tensor " + in_quotes(name) + " holds " + format_number(v) +
+                                  " at index " + std::to_string(e) +
+                                  ", outside the range of float");
       }
-      if constexpr (!std::is_same_v<S, T>) {
-        if (static_cast<double>(std::fabs(v)) >
-            static_cast<double>(std::numeric_limits<T>::max())) {
-          throw FileError(path, "tensor " + in_quotes(t.name) + " holds " + format_number(v) +
-                                    " at index " + std::to_string(e) +
-                                    ", outside the range of float");
-        }
-        params[t.param_offset + e] = static_cast<T>(v);
-      }
+      out[e] = static_cast<T>(v);
     }
   }
+}
+
+// Reads the model's tensors stored as S and, with `extra`, the extra tensors.
+template <class T, class S>
+void read_tensors(const InputFile& file, const Header& h, Model<T>& model,
+                  std::map<std::string, std::vector<T>>* extra) {
+  std::vector<S> buffer;
+  const std::span<T> params = model.parameters();
+  for (std::size_t i = 0; i < h.slots.size(); ++i) {
+    const TensorSlot& t = h.slots[i];
+    read_tensor<T, S>(file, h.data_start + h.begin[i], t.name,
+                      params.subspan(t.param_offset, t.count), buffer);
+  }
+  if (!extra) return;
+  for (const ExtraSlot& e : h.extras) {
+    std::vector<T>& values = (*extra)[e.name];
+    values.resize(e.count);
+    read_tensor<T, S>(file, h.data_start + e.begin, e.name, std::span<T>(values), buffer);
+  }
+}
+
+template <class T>
+io::ModelFileContents<T> read_model_file(const std::string& path, bool with_extra) {
+  const InputFile file(path);
+  Header h = read_header(file);
+  io::ModelFileContents<T> c{
+      Model<T>(h.info.spec), h.info.precision, std::move(h.train_metadata), {}};
+  std::map<std::string, std::vector<T>>* extra = with_extra ? &c.extra : nullptr;
+  if (h.info.precision == Precision::f32) {
+    read_tensors<T, float>(file, h, c.model, extra);
+  } else {
+    read_tensors<T, double>(file, h, c.model, extra);
+  }
+  return c;
 }
 
 }  // namespace
@@ -518,21 +609,7 @@ void read_parameters(const InputFile& file, const Header& h, Model<T>& model) {
 template <class T>
 void save_model(const Model<T>& model, const std::string& path,
                 const std::map<std::string, std::string>& extra_metadata) {
-  const std::vector<TensorSlot> slots = tensor_slots(model.spec());
-  check_finite_for_save(model, slots, path);
-  const std::string header =
-      make_header(model.spec(), precision_of<T>(), slots, extra_metadata, path);
-
-  io::AtomicFile file(path);
-  unsigned char len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(header.size() >> (8 * i));
-  file.write(len_bytes, sizeof len_bytes);
-  file.write(header.data(), header.size());
-  const std::span<const T> params = model.parameters();
-  for (const TensorSlot& t : slots) {
-    file.write(params.data() + t.param_offset, t.count * sizeof(T));
-  }
-  file.commit();
+  io::save_model_file<T>(model, path, extra_metadata, {}, {});
 }
 
 ModelFileInfo read_model_info(const std::string& path) {
@@ -542,15 +619,7 @@ ModelFileInfo read_model_info(const std::string& path) {
 
 template <class T>
 Model<T> load_model(const std::string& path) {
-  const InputFile file(path);
-  const Header h = read_header(file);
-  Model<T> model(h.info.spec);
-  if (h.info.precision == Precision::f32) {
-    read_parameters<T, float>(file, h, model);
-  } else {
-    read_parameters<T, double>(file, h, model);
-  }
-  return model;
+  return read_model_file<T>(path, false).model;
 }
 
 template void save_model<float>(const Model<float>&, const std::string&,
@@ -560,4 +629,67 @@ template void save_model<double>(const Model<double>&, const std::string&,
 template Model<float> load_model<float>(const std::string&);
 template Model<double> load_model<double>(const std::string&);
 
+namespace io {
+
+template <class T>
+void save_model_file(const Model<T>& model, const std::string& path,
+                     const std::map<std::string, std::string>& metadata,
+                     const std::map<std::string, std::string>& train_metadata,
+                     const std::vector<ExtraTensor<T>>& extra) {
+  for (const auto& [key, value] : train_metadata) {
+    if (!key.starts_with(kTrainMetadataPrefix)) {
+      throw InvalidArgument("training metadata key " + in_quotes(key) + " does not start with " +
+                            in_quotes(kTrainMetadataPrefix));
+    }
+  }
+  std::vector<ExtraSlot> extra_slots;
+  for (const ExtraTensor<T>& t : extra) {
+    const bool duplicate = std::any_of(extra_slots.begin(), extra_slots.end(),
+                                       [&](const ExtraSlot& s) { return s.name == t.name; });
+    if (!t.name.starts_with(kExtraTensorPrefix) || duplicate) {
+      throw InvalidArgument(
+          "extra tensor name " + in_quotes(t.name) + " is " +
+          (duplicate ? "repeated" : "not in the " + in_quotes(kExtraTensorPrefix) + " namespace"));
+    }
+    extra_slots.push_back({t.name, t.values.size(), 0});
+  }
+
+  const std::vector<TensorSlot> slots = tensor_slots(model.spec());
+  const std::span<const T> params = model.parameters();
+  for (const TensorSlot& t : slots) {
+    check_finite_for_save(params.subspan(t.param_offset, t.count), t.name, path);
+  }
+  for (const ExtraTensor<T>& t : extra) check_finite_for_save(t.values, t.name, path);
+  const std::string header = make_header(model.spec(), precision_of<T>(), slots, extra_slots,
+                                         train_metadata, metadata, path);
+
+  AtomicFile file(path);
+  unsigned char len_bytes[8];
+  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(header.size() >> (8 * i));
+  file.write(len_bytes, sizeof len_bytes);
+  file.write(header.data(), header.size());
+  for (const TensorSlot& t : slots) {
+    file.write(params.data() + t.param_offset, t.count * sizeof(T));
+  }
+  for (const ExtraTensor<T>& t : extra) file.write(t.values.data(), t.values.size_bytes());
+  file.commit();
+}
+
+template <class T>
+ModelFileContents<T> load_model_file(const std::string& path) {
+  return read_model_file<T>(path, true);
+}
+
+template void save_model_file<float>(const Model<float>&, const std::string&,
+                                     const std::map<std::string, std::string>&,
+                                     const std::map<std::string, std::string>&,
+                                     const std::vector<ExtraTensor<float>>&);
+template void save_model_file<double>(const Model<double>&, const std::string&,
+                                      const std::map<std::string, std::string>&,
+                                      const std::map<std::string, std::string>&,
+                                      const std::vector<ExtraTensor<double>>&);
+template ModelFileContents<float> load_model_file<float>(const std::string&);
+template ModelFileContents<double> load_model_file<double>(const std::string&);
+
+}  // namespace io
 }  // namespace lnn

@@ -1,0 +1,197 @@
+// Adam / AdamW on the host, the learning-rate schedules and the options'
+// validation (include/lnn/optimizer.hpp). Results are bit-identical for any
+// number of OpenMP threads: every element's update is independent, and the
+// one reduction (the gradient norm) is a serial sum.
+#include "lnn/optimizer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <numbers>
+#include <string>
+#include <utility>
+
+#include "lnn/errors.hpp"
+
+namespace lnn {
+namespace {
+
+constexpr std::array<std::pair<Schedule, std::string_view>, 4> kSchedules{{
+    {Schedule::constant, "constant"},
+    {Schedule::step, "step"},
+    {Schedule::one_cycle, "one_cycle"},
+    {Schedule::cosine, "cosine"},
+}};
+
+// Below this many parameters a parallel region costs more than the update.
+constexpr std::size_t kParallelThreshold = 1 << 15;
+
+[[noreturn]] void bad_option(const char* field, double value, const char* rule) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  throw InvalidArgument(std::string("optimizer option ") + field + " = " + text + ": " + rule);
+}
+
+// From `from` at pct = 0 to `to` at pct = 1 along half a cosine period.
+double cosine_between(double from, double to, double pct) {
+  return to + (from - to) * 0.5 * (1.0 + std::cos(std::numbers::pi * pct));
+}
+
+}  // namespace
+
+std::string_view to_string(Schedule s) {
+  for (const auto& [value, name] : kSchedules)
+    if (value == s) return name;
+  return "unknown";
+}
+
+Schedule parse_schedule(std::string_view name) {
+  std::string accepted;
+  for (const auto& [value, n] : kSchedules) {
+    if (n == name) return value;
+    accepted += accepted.empty() ? "" : ", ";
+    accepted += n;
+  }
+  throw InvalidArgument("unknown schedule '" + std::string(name) + "' (accepted: " + accepted +
+                        ")");
+}
+
+void OptimizerOptions::validate() const {
+  // Written so that NaN fails every check.
+  if (!(lr > 0.0 && std::isfinite(lr))) bad_option("lr", lr, "must be positive and finite");
+  if (!(beta1 >= 0.0 && beta1 < 1.0)) bad_option("beta1", beta1, "must be in [0, 1)");
+  if (!(beta2 >= 0.0 && beta2 < 1.0)) bad_option("beta2", beta2, "must be in [0, 1)");
+  if (!(eps > 0.0 && std::isfinite(eps))) bad_option("eps", eps, "must be positive and finite");
+  if (!(weight_decay >= 0.0 && std::isfinite(weight_decay))) {
+    bad_option("weight_decay", weight_decay, "must be non-negative and finite");
+  }
+  if (!(clip_norm >= 0.0 && std::isfinite(clip_norm))) {
+    bad_option("clip_norm", clip_norm, "must be non-negative and finite (0 = no clipping)");
+  }
+  if (!(warmup_fraction > 0.0 && warmup_fraction < 1.0)) {
+    bad_option("warmup_fraction", warmup_fraction, "must be in (0, 1)");
+  }
+  if (!(div_factor >= 1.0 && std::isfinite(div_factor))) {
+    bad_option("div_factor", div_factor, "must be at least 1 and finite");
+  }
+  if (!(final_div_factor >= 1.0 && std::isfinite(final_div_factor))) {
+    bad_option("final_div_factor", final_div_factor, "must be at least 1 and finite");
+  }
+}
+
+double learning_rate(const OptimizerOptions& o, std::int64_t step, std::int64_t total_steps) {
+  if (total_steps < 1) {
+    throw InvalidArgument("learning_rate: total_steps = " + std::to_string(total_steps) +
+                          ", must be at least 1");
+  }
+  if (step < 0) {
+    throw InvalidArgument("learning_rate: step = " + std::to_string(step) + ", must be >= 0");
+  }
+  const std::int64_t s = std::min(step, total_steps - 1);
+  switch (o.schedule) {
+    case Schedule::constant:
+      return o.lr;
+    case Schedule::step: {
+      // In integers, so that the boundaries fall exactly on 1/3 and 2/3:
+      // s ≥ S/3 ⇔ s ≥ ⌈S/3⌉ and s ≥ 2S/3 ⇔ s ≥ S − ⌊S/3⌋, without forming 3s.
+      const std::int64_t third = total_steps / 3;
+      if (s >= total_steps - third) return o.lr / 100.0;
+      if (s >= third + (total_steps % 3 != 0 ? 1 : 0)) return o.lr / 10.0;
+      return o.lr;
+    }
+    case Schedule::one_cycle: {
+      const double start = o.lr / o.div_factor;
+      const double end = start / o.final_div_factor;
+      const double warmup = o.warmup_fraction * static_cast<double>(total_steps);
+      const auto x = static_cast<double>(s);
+      if (x < warmup) return cosine_between(start, o.lr, x / warmup);
+      const double span = static_cast<double>(total_steps - 1) - warmup;
+      // The last step gets `end` even when the warm-up leaves no room to decay.
+      return cosine_between(o.lr, end, span > 0.0 ? (x - warmup) / span : 1.0);
+    }
+    case Schedule::cosine:
+      return cosine_between(o.lr, 0.0, static_cast<double>(s) / static_cast<double>(total_steps));
+  }
+  throw InvalidArgument("learning_rate: unknown schedule");
+}
+
+template <class T>
+Adam<T>::Adam(std::size_t parameter_count, OptimizerOptions options)
+    : options_(options), m_(parameter_count, T(0)), v_(parameter_count, T(0)) {
+  options_.validate();
+}
+
+template <class T>
+typename Adam<T>::StepInfo Adam<T>::step(std::span<T> params, std::span<const T> grad,
+                                         std::int64_t total_steps) {
+  const std::size_t n = m_.size();
+  if (params.size() != n || grad.size() != n) {
+    throw InvalidArgument("Adam::step: " + std::to_string(params.size()) + " parameters and " +
+                          std::to_string(grad.size()) + " gradient entries for an optimizer of " +
+                          std::to_string(n) + " parameters");
+  }
+  const OptimizerOptions& o = options_;
+  StepInfo info;
+  info.lr = learning_rate(o, steps_, total_steps);
+
+  // g = grad (+ weight_decay·p); its norm in double, summed serially in a
+  // fixed order so that it does not depend on the thread count.
+  const bool coupled_decay = o.weight_decay > 0.0 && !o.decoupled;
+  const T wd = static_cast<T>(o.weight_decay);
+  auto g_of = [&](std::size_t i) { return coupled_decay ? grad[i] + wd * params[i] : grad[i]; };
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto g = static_cast<double>(g_of(i));
+    sum += g * g;
+  }
+  info.grad_norm = std::sqrt(sum);
+  info.clipped = o.clip_norm > 0.0 && info.grad_norm > o.clip_norm;
+  const T clip_scale = static_cast<T>(info.clipped ? o.clip_norm / info.grad_norm : 1.0);
+
+  // The scalar factors in double, then rounded once to T.
+  ++steps_;
+  const auto t = static_cast<double>(steps_);
+  const double bias1 = 1.0 - std::pow(o.beta1, t);
+  const double bias2 = 1.0 - std::pow(o.beta2, t);
+  const T b1 = static_cast<T>(o.beta1), one_minus_b1 = static_cast<T>(1.0 - o.beta1);
+  const T b2 = static_cast<T>(o.beta2), one_minus_b2 = static_cast<T>(1.0 - o.beta2);
+  const T step_size = static_cast<T>(info.lr / bias1);
+  const T inv_sqrt_bias2 = static_cast<T>(1.0 / std::sqrt(bias2));
+  const T eps = static_cast<T>(o.eps);
+  const T keep = static_cast<T>(o.decoupled ? 1.0 - info.lr * o.weight_decay : 1.0);
+
+  T* const p = params.data();
+  T* const m = m_.data();
+  T* const v = v_.data();
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (std::size_t i = 0; i < n; ++i) {
+    T g = g_of(i);
+    if (info.clipped) g *= clip_scale;
+    m[i] = b1 * m[i] + one_minus_b1 * g;
+    v[i] = b2 * v[i] + one_minus_b2 * g * g;
+    const T denom = std::sqrt(v[i]) * inv_sqrt_bias2 + eps;
+    p[i] = keep * p[i] - step_size * m[i] / denom;
+  }
+  return info;
+}
+
+template <class T>
+void Adam<T>::restore(std::span<const T> m, std::span<const T> v, std::int64_t steps) {
+  if (m.size() != m_.size() || v.size() != v_.size()) {
+    throw InvalidArgument("Adam::restore: moments of " + std::to_string(m.size()) + " and " +
+                          std::to_string(v.size()) + " entries for an optimizer of " +
+                          std::to_string(m_.size()) + " parameters");
+  }
+  if (steps < 0) {
+    throw InvalidArgument("Adam::restore: steps = " + std::to_string(steps) + ", must be >= 0");
+  }
+  m_.assign(m.begin(), m.end());
+  v_.assign(v.begin(), v.end());
+  steps_ = steps;
+}
+
+template class Adam<float>;
+template class Adam<double>;
+
+}  // namespace lnn
