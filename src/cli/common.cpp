@@ -1,5 +1,8 @@
 #include "cli/common.hpp"
 
+#include <algorithm>
+#include <fstream>
+
 #include <cstdarg>
 #include <cstdio>
 #include <system_error>
@@ -140,6 +143,36 @@ std::string format(const char* fmt, ...) {
   if (size > 0) std::vsnprintf(out.data(), out.size() + 1, fmt, args);
   va_end(args);
   return out;
+}
+
+void apply_config_file(CLI::App& sub, const std::string& path) {
+  if (!std::ifstream(path)) throw FileError(path, "cannot open the configuration file");
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const CLI::Error& e) {
+    throw FileError(path, e.what());
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers
+    if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents[0] == sub.get_name())) {
+      throw FileError(path, "section [" + item.parents[0] + "] is not [" + sub.get_name() + "]");
+    }
+    std::string key = item.name;
+    std::replace(key.begin(), key.end(), '_', '-');
+    CLI::Option* opt = sub.get_option_no_throw("--" + key);
+    if (opt == nullptr || key == "config") {
+      throw FileError(path, "unknown key '" + item.name + "' (keys are the long options of 'lnn " +
+                                sub.get_name() + "')");
+    }
+    if (opt->count() > 0) continue;
+    try {
+      opt->add_result(item.inputs);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      throw FileError(path, "key '" + item.name + "': " + e.what());
+    }
+  }
 }
 
 }  // namespace lnn::cli

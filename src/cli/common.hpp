@@ -24,6 +24,8 @@ void add_init_command(CLI::App& app);
 void add_throughput_command(CLI::App& app);
 void add_systems_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
 
 // 'text' in quotes, shortened when long (for messages).
 std::string in_quotes(std::string_view s);
@@ -109,6 +111,13 @@ CLI::Validator parsed_by(Parse parse, std::string description) {
       },
       std::move(description));
 }
+
+// Sets the options of `sub` that the command line left unset from a TOML or
+// INI file of `key = value` lines (keys: long option names, '-' or '_'; an
+// optional [<subcommand>] section). The command line wins. Throws FileError
+// naming the file for an unreadable file, an unknown key or a bad value.
+// (CLI11's own set_config does not reach a subcommand's options in 2.1.)
+void apply_config_file(CLI::App& sub, const std::string& path);
 
 // "auto" | "f32" | "f64" (validated by the option check).
 Precision parse_precision(std::string_view name);

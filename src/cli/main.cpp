@@ -37,6 +37,8 @@ int run(int argc, char** argv) {
   lnn::cli::add_throughput_command(app);
   lnn::cli::add_systems_command(app);
   lnn::cli::add_generate_command(app);
+  lnn::cli::add_train_command(app);
+  lnn::cli::add_evaluate_command(app);
   // After the subcommands, which would otherwise inherit it.
   app.footer("Run 'lnn <command> --help' for the options of one command.");
 

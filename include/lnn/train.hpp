@@ -1,0 +1,147 @@
+// Training an LNN on exact accelerations: fresh random states from an
+// analytic system every step (the reference study's protocol) or a dataset
+// file; Adam with a schedule; validation; non-finite steps skipped and
+// counted; atomic checkpoints from which a run resumes exactly.
+//
+// Evaluation by the reference study's protocol: rollouts of the learned
+// dynamics from given initial conditions, energy error of the true system
+// along them, and the acceleration error on held-out states.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lnn/engine.hpp"
+#include "lnn/generate.hpp"
+#include "lnn/integrate.hpp"
+#include "lnn/model.hpp"
+#include "lnn/optimizer.hpp"
+#include "lnn/solve.hpp"
+
+namespace lnn {
+
+struct TrainConfig {
+  // Data: fresh states of `system` (with `system_params`, sampled from its
+  // default ranges or `box`) unless `dataset` names a file from lnn generate.
+  std::string system = "double_pendulum";
+  std::map<std::string, double> system_params;
+  StateBox box;
+  std::string dataset;
+  double validation_fraction = 0.1;     // dataset: share held out for validation
+  std::size_t validation_samples = 4096;  // fresh data: held-out states (another seed)
+
+  // Model (the spec's n must match the system's).
+  ModelSpec spec;
+  Init init = Init::lnn;
+
+  // Optimization.
+  OptimizerOptions optimizer;
+  std::int64_t steps = 1000;
+  std::size_t batch = 512;
+  Loss loss = Loss::l1;
+  double mass_penalty = 0.0;  // ρ of MATH.md §7
+  SolveOptions solve{SolveMethod::lu};
+  std::uint64_t seed = 0;     // initialization, data, shuffling
+
+  // Robustness and output.
+  std::int64_t max_bad_steps = 50;     // consecutive non-finite steps before stopping
+  std::int64_t validate_every = 100;   // steps; 0 = only at the end
+  std::int64_t checkpoint_every = 500;  // steps; 0 = only at the end
+  std::string checkpoint;  // path; empty = none
+  Device device = Device::cpu;
+  int chunk = 1024;  // EngineOptions::chunk
+
+  // JSON (every field above but `checkpoint`); from_json throws InvalidArgument
+  // naming a bad field.
+  std::string to_json() const;
+  static TrainConfig from_json(const std::string& text);
+  void validate() const;
+};
+
+struct TrainProgress {
+  std::int64_t step = 0;  // steps done (including skipped)
+  std::int64_t total = 0;
+  double lr = 0.0;
+  double loss = 0.0;        // of the last good step (data + penalty)
+  double penalty = 0.0;
+  double grad_norm = 0.0;
+  double val_loss = -1.0;   // mean L1 acceleration error on the validation set; < 0: not yet
+  std::int64_t skipped = 0;
+  std::size_t failed_solves = 0;  // in the last batch
+  double samples_per_second = 0.0;
+  double seconds = 0.0;     // since this process started training
+  bool validated = false;   // val_loss was computed at this step
+  bool checkpointed = false;
+};
+
+using TrainCallback = std::function<void(const TrainProgress&)>;
+
+struct TrainResult {
+  std::int64_t steps = 0;
+  std::int64_t skipped = 0;
+  double loss = 0.0;
+  double val_loss = -1.0;
+  double seconds = 0.0;
+};
+
+// Trains `model` from its current parameters, continuing from `optimizer`
+// and `state` (a fresh run: Adam with no steps and a default TrainState; a
+// resumed run: what load_checkpoint returned, with the same config). Calls
+// `callback` after every step. Writes config.checkpoint every
+// checkpoint_every steps and at the end (atomically; a checkpoint holds only
+// parameters from good steps). Throws Error when max_bad_steps consecutive
+// steps were non-finite, saying where the last good checkpoint is.
+template <class T>
+TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer, TrainState& state,
+                  const TrainCallback& callback = {});
+
+extern template TrainResult train<float>(const TrainConfig&, Model<float>&, Adam<float>&,
+                                         TrainState&, const TrainCallback&);
+extern template TrainResult train<double>(const TrainConfig&, Model<double>&, Adam<double>&,
+                                          TrainState&, const TrainCallback&);
+
+// ---- evaluation --------------------------------------------------------------
+
+struct EvaluateOptions {
+  std::size_t trajectories = 40;
+  double t_end = 100.0;
+  double rate = 10.0;  // samples per unit time (energy errors are reported at t_end)
+  StateBox box{{{0.0, 6.283185307179586}}, {{0.0, 0.1}}};  // the reference study's
+  IntegrateOptions integrate{Integrator::rk4, 1e-8, 1e-8, 0.0, 0.0, 0.0, 0.01};
+  std::size_t held_out = 100000;  // random states for the acceleration error
+  std::uint64_t seed = 1;
+  SolveOptions solve{SolveMethod::lu};
+  int chunk = 1024;
+};
+
+struct Summary {
+  double mean = 0, median = 0, p90 = 0, max = 0;
+  std::size_t count = 0;
+};
+
+struct EvaluateResult {
+  // |E_true(predicted state at t_end) − E_true(initial)| / potential scale,
+  // over the trajectories that finished.
+  Summary energy_error;
+  std::size_t rollouts_failed = 0;
+  // Mean |q̈_pred − q̈_true| over held-out states and coordinates (solved samples).
+  double acc_l1 = 0.0;
+  std::size_t acc_failed = 0;
+  double seconds = 0.0;
+};
+
+template <class T>
+EvaluateResult evaluate(const Model<T>& model, const System& system, const EvaluateOptions& options,
+                        const ProgressFn& progress = {});
+
+extern template EvaluateResult evaluate<float>(const Model<float>&, const System&,
+                                               const EvaluateOptions&, const ProgressFn&);
+extern template EvaluateResult evaluate<double>(const Model<double>&, const System&,
+                                                const EvaluateOptions&, const ProgressFn&);
+
+Summary summarize(std::vector<double> values);
+
+}  // namespace lnn

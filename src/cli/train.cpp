@@ -1,0 +1,296 @@
+// `lnn train`: train an LNN on exact accelerations (fresh states of a system
+// or a dataset file), with checkpoints, a CSV log and --resume.
+#include "lnn/train.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "lnn/errors.hpp"
+#include "lnn/model_file.hpp"
+#include "lnn/optimizer.hpp"
+#include "lnn/systems.hpp"
+
+namespace lnn::cli {
+namespace {
+
+struct TrainOptions {
+  std::string system = "double_pendulum";
+  std::vector<std::string> params;
+  std::string dataset;
+  std::string hidden = "128,128,128";
+  std::string activation = "softplus";
+  std::string embedding = "auto";
+  std::string init = "lnn";
+  std::string precision = "f32";
+  double lr = 1e-3;
+  std::string schedule = "one_cycle";
+  std::int64_t steps = 1000;
+  std::size_t batch = 512;
+  std::string loss = "l1";
+  double mass_penalty = 0.0;
+  double weight_decay = 0.0;
+  bool adamw = false;
+  double clip_norm = 0.0;
+  std::string solver = "lu";
+  std::uint64_t seed = 0;
+  std::int64_t validate_every = 100;
+  std::size_t validation_samples = 4096;
+  double validation_fraction = 0.1;
+  std::int64_t checkpoint_every = 500;
+  std::int64_t max_bad_steps = 50;
+  std::string device = "cpu";
+  std::string out;
+  std::string log;
+  std::string resume;
+  std::string config;
+  bool quiet = false;
+};
+
+// "auto": angle for the system's periodic coordinates, plain otherwise.
+std::vector<Embedding> embedding_for(const std::string& text, int n,
+                                     const std::vector<std::uint8_t>& angles) {
+  std::vector<Embedding> e;
+  if (text == "auto") {
+    for (int j = 0; j < n; ++j) {
+      const bool angle = j < static_cast<int>(angles.size()) && angles[static_cast<std::size_t>(j)] != 0;
+      e.push_back(angle ? Embedding::angle : Embedding::plain);
+    }
+    return e;
+  }
+  const std::vector<std::string> names = split_list(text);
+  if (names.size() != 1 && names.size() != static_cast<std::size_t>(n)) {
+    throw InvalidArgument("--embedding: give auto, one name, or n = " + std::to_string(n) + " names");
+  }
+  for (int j = 0; j < n; ++j) {
+    e.push_back(parse_embedding(names.size() == 1 ? names[0] : names[static_cast<std::size_t>(j)]));
+  }
+  return e;
+}
+
+std::map<std::string, double> parse_params(const std::vector<std::string>& flags) {
+  std::map<std::string, double> out;
+  for (const std::string& flag : flags) {
+    for (const std::string& item : split_list(flag)) {
+      const std::size_t eq = item.find('=');
+      double v = 0;
+      const std::string text(eq == std::string::npos ? "" : trim(item.substr(eq + 1)));
+      const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (eq == std::string::npos || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
+        throw InvalidArgument("--param " + in_quotes(item) + " is not NAME=NUMBER");
+      }
+      out[std::string(trim(item.substr(0, eq)))] = v;
+    }
+  }
+  return out;
+}
+
+TrainConfig config_from(const TrainOptions& o) {
+  TrainConfig c;
+  c.system = o.system;
+  c.system_params = parse_params(o.params);
+  c.dataset = o.dataset;
+  std::vector<std::uint8_t> angles;
+  if (o.dataset.empty()) {
+    const auto sys = make_system(c.system, c.system_params);
+    c.spec.n = sys->dof();
+    angles = sys->info().angles;
+  } else {
+    const Dataset d = load_dataset(o.dataset);
+    c.spec.n = d.n;
+    angles = d.angles;
+    c.system = d.system;
+    c.system_params.clear();
+    for (const auto& [k, v] : d.parameters) c.system_params[k] = v;
+  }
+  c.spec.hidden = parse_int_list(o.hidden, "--hidden");
+  c.spec.activation = parse_activation(o.activation);
+  c.spec.embedding = embedding_for(o.embedding, c.spec.n, angles);
+  c.init = parse_init(o.init);
+  c.optimizer.lr = o.lr;
+  c.optimizer.schedule = parse_schedule(o.schedule);
+  c.optimizer.weight_decay = o.weight_decay;
+  c.optimizer.decoupled = o.adamw;
+  c.optimizer.clip_norm = o.clip_norm;
+  c.steps = o.steps;
+  c.batch = o.batch;
+  c.loss = parse_loss(o.loss);
+  c.mass_penalty = o.mass_penalty;
+  c.solve.method = parse_solve_method(o.solver);
+  c.seed = o.seed;
+  c.validate_every = o.validate_every;
+  c.validation_samples = o.validation_samples;
+  c.validation_fraction = o.validation_fraction;
+  c.checkpoint_every = o.checkpoint_every;
+  c.max_bad_steps = o.max_bad_steps;
+  c.device = parse_device(o.device);
+  c.checkpoint = o.out;
+  c.validate();
+  return c;
+}
+
+// The CSV log: one row per step, flushed as written so a crash loses
+// nothing. On resume, rows after the checkpoint's step (from the part of the
+// killed run that is being redone) are dropped first.
+class CsvLog {
+ public:
+  CsvLog(const std::string& path, std::int64_t resume_step) : path_(path) {
+    if (path.empty()) return;
+    std::string kept;
+    if (resume_step > 0) {
+      std::ifstream in(path);
+      std::string line;
+      while (std::getline(in, line)) {
+        const long long step = std::atoll(line.c_str());
+        if (kept.empty() || (step > 0 && step <= resume_step)) kept += line + "\n";
+      }
+    }
+    if (kept.empty()) {
+      kept = "step,lr,loss,penalty,grad_norm,val_l1,skipped,failed_solves,samples_per_s,seconds\n";
+    }
+    out_.open(path, std::ios::trunc);
+    if (!out_) throw FileError(path, "cannot write the training log");
+    out_ << kept;
+    out_.flush();
+  }
+  void row(const TrainProgress& p) {
+    if (!out_.is_open()) return;
+    std::string line = std::to_string(p.step);
+    for (const double v : {p.lr, p.loss, p.penalty, p.grad_norm}) {
+      line += ",";
+      append_number(line, v);
+    }
+    line += ",";
+    if (p.validated && p.val_loss >= 0) append_number(line, p.val_loss);
+    line += "," + std::to_string(p.skipped) + "," + std::to_string(p.failed_solves);
+    line += format(",%.1f,%.3f\n", p.samples_per_second, p.seconds);
+    out_ << line;
+    out_.flush();
+    if (!out_) throw FileError(path_, "cannot write the training log");
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+template <class T>
+void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model, Adam<T> optimizer,
+               TrainState state) {
+  CsvLog log(o.log, state.step);
+  Progress bar("lnn train", o.quiet);
+  double rate = 0.0;
+  const TrainCallback cb = [&](const TrainProgress& p) {
+    log.row(p);
+    rate = rate == 0.0 ? p.samples_per_second : 0.95 * rate + 0.05 * p.samples_per_second;
+    std::string detail = format("step %lld/%lld  loss %.4g", static_cast<long long>(p.step),
+                                static_cast<long long>(p.total), p.loss);
+    if (p.val_loss >= 0) detail += format("  val %.4g", p.val_loss);
+    detail += format("  %.0f samples/s", rate);
+    if (p.skipped > 0) detail += format("  skipped %lld", static_cast<long long>(p.skipped));
+    bar.update(static_cast<double>(p.step) / static_cast<double>(p.total), detail);
+  };
+  const std::int64_t first = state.step;
+  const TrainResult r = train(config, model, optimizer, state, cb);
+  bar.finish();
+  std::cout << "lnn train: " << r.steps - first << " steps in " << format_duration(r.seconds)
+            << " (to step " << r.steps << " of " << config.steps << "), " << r.skipped
+            << " skipped\n";
+  std::cout << format("  final loss %.5g, validation L1 %.5g\n", r.loss, r.val_loss);
+  if (!config.checkpoint.empty()) std::cout << "  checkpoint: " << config.checkpoint << "\n";
+}
+
+void run_train(const TrainOptions& o) {
+  if (!o.resume.empty()) {
+    const ModelFileInfo info = read_model_info(o.resume);
+    auto go = [&](auto tag) {
+      using T = decltype(tag);
+      Checkpoint<T> ck = load_checkpoint<T>(o.resume);
+      TrainConfig config = TrainConfig::from_json(ck.state.config);
+      config.checkpoint = o.resume;
+      std::cout << "lnn train: resuming " << o.resume << " at step " << ck.state.step << " of "
+                << config.steps << "\n";
+      run_typed<T>(o, config, std::move(ck.model), std::move(ck.optimizer), ck.state);
+    };
+    if (info.precision == Precision::f32) {
+      go(float{});
+    } else {
+      go(double{});
+    }
+    return;
+  }
+  const TrainConfig config = config_from(o);
+  if (!config.checkpoint.empty() && resolve_output(config.checkpoint).special) {
+    throw FileError(config.checkpoint, "exists and is not a regular file");
+  }
+  std::cout << "lnn train: " << describe(config.spec) << ", " << (config.dataset.empty() ? "fresh states of " + config.system : config.dataset)
+            << ", " << config.steps << " steps of " << config.batch << ", " << to_string(config.loss)
+            << ", Adam " << to_string(config.optimizer.schedule) << " lr " << config.optimizer.lr << "\n";
+  auto go = [&](auto tag) {
+    using T = decltype(tag);
+    Model<T> model(config.spec);
+    model.initialize(config.init, config.seed);
+    Adam<T> optimizer(model.parameters().size(), config.optimizer);
+    run_typed<T>(o, config, std::move(model), std::move(optimizer), TrainState{});
+  };
+  if (parse_precision(o.precision) == Precision::f32) {
+    go(float{});
+  } else {
+    go(double{});
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* sub = app.add_subcommand("train", "Train an LNN on exact accelerations");
+  sub->add_option("--config", o->config, "Read options from a TOML/INI file (keys = long option names)");
+  sub->add_option("--system,-s", o->system, "System to draw fresh states from (see 'lnn systems')")
+      ->capture_default_str();
+  sub->add_option("--param,-p", o->params, "System parameter NAME=VALUE (repeatable)");
+  sub->add_option("--dataset", o->dataset, "Train on this dataset file (lnn generate) instead");
+  sub->add_option("--hidden", o->hidden, "Hidden widths")->capture_default_str();
+  sub->add_option("--activation", o->activation, "softplus | tanh | silu | gelu | xtanh")
+      ->capture_default_str();
+  sub->add_option("--embedding", o->embedding, "auto (angles for periodic coordinates) | plain | angle | n names")
+      ->capture_default_str();
+  sub->add_option("--init", o->init, "lnn | xavier | he")->capture_default_str();
+  sub->add_option("--precision", o->precision, "f32 | f64")->capture_default_str()->check(CLI::IsMember({"f32", "f64"}));
+  sub->add_option("--lr", o->lr, "Peak learning rate")->capture_default_str();
+  sub->add_option("--schedule", o->schedule, "constant | step | one_cycle | cosine")->capture_default_str();
+  sub->add_option("--steps", o->steps, "Optimizer steps")->capture_default_str();
+  sub->add_option("--batch", o->batch, "Samples per step")->capture_default_str();
+  sub->add_option("--loss", o->loss, "l1 | mse")->capture_default_str();
+  sub->add_option("--mass-penalty", o->mass_penalty, "rho of the mass-matrix penalty (MATH.md 7)")
+      ->capture_default_str();
+  sub->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->capture_default_str();
+  sub->add_flag("--adamw", o->adamw, "Decoupled weight decay (AdamW)");
+  sub->add_option("--clip-norm", o->clip_norm, "Clip the gradient norm (0 = off)")->capture_default_str();
+  sub->add_option("--solver", o->solver, "cholesky | lu | damped | pinv")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of initialization, data and shuffling")->capture_default_str();
+  sub->add_option("--validate-every", o->validate_every, "Steps between validations")->capture_default_str();
+  sub->add_option("--validation-samples", o->validation_samples, "Held-out fresh states")->capture_default_str();
+  sub->add_option("--validation-fraction", o->validation_fraction, "Dataset share held out")->capture_default_str();
+  sub->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
+  sub->add_option("--max-bad-steps", o->max_bad_steps, "Consecutive non-finite steps before stopping")
+      ->capture_default_str();
+  sub->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
+  sub->add_option("--out,-o", o->out, "Checkpoint / model file to write (safetensors)");
+  sub->add_option("--log", o->log, "CSV file of per-step losses");
+  sub->add_option("--resume", o->resume, "Continue the run saved in this checkpoint (its config is used)");
+  sub->add_flag("--quiet,-q", o->quiet, "No progress display");
+  sub->callback([o, sub] {
+    if (!o->config.empty()) apply_config_file(*sub, o->config);
+    if (o->resume.empty() && o->out.empty()) throw CLI::RequiredError("--out (or --resume)");
+    run_train(*o);
+  });
+}
+
+}  // namespace lnn::cli

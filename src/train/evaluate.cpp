@@ -1,0 +1,134 @@
+// Evaluation by the reference study's protocol (include/lnn/train.hpp).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "lnn/errors.hpp"
+#include "lnn/train.hpp"
+
+namespace lnn {
+namespace {
+
+// Held-out states use their own key, apart from training (seed) and
+// validation states.
+constexpr std::uint64_t kHeldOutKey = 0xd1b54a32d192ed03ULL;
+
+}  // namespace
+
+Summary summarize(std::vector<double> values) {
+  Summary s;
+  s.count = values.size();
+  if (values.empty()) return s;
+  std::sort(values.begin(), values.end());
+  double sum = 0;
+  for (double v : values) sum += v;
+  s.mean = sum / static_cast<double>(values.size());
+  // Percentiles by linear interpolation between order statistics (NumPy's default).
+  auto percentile = [&](double q) {
+    const double pos = q * static_cast<double>(values.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi = std::min(lo + 1, values.size() - 1);
+    return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+  };
+  s.median = percentile(0.5);
+  s.p90 = percentile(0.9);
+  s.max = values.back();
+  return s;
+}
+
+template <class T>
+EvaluateResult evaluate(const Model<T>& model, const System& system, const EvaluateOptions& o,
+                        const ProgressFn& progress) {
+  if (model.spec().n != system.dof()) {
+    throw InvalidArgument("the model has n = " + std::to_string(model.spec().n) + " but " +
+                          system.name() + " has n = " + std::to_string(system.dof()));
+  }
+  if (o.trajectories == 0 || !(o.t_end > 0) || !(o.rate > 0)) {
+    throw InvalidArgument("evaluate: need trajectories >= 1, t_end > 0 and rate > 0");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EngineOptions eo;
+  eo.solve = o.solve;
+  eo.chunk = o.chunk;
+  Engine<T> engine(model, eo);
+  const int n = system.dof(), d = 2 * n;
+  const auto un = static_cast<std::size_t>(n), ud = static_cast<std::size_t>(d);
+  EvaluateResult result;
+
+  // Rollouts of the learned dynamics, integrated in double; the network
+  // runs in T. Unforced (τ = 0).
+  const std::size_t B = o.trajectories;
+  std::vector<double> y0(B * ud), E0(B);
+  sample_states(system, o.box, o.seed, 0, y0);
+  system.energy(y0, E0);
+  const auto S = static_cast<std::size_t>(std::floor(o.t_end * o.rate + 1e-9)) + 1;
+  std::vector<double> times(S);
+  for (std::size_t k = 0; k < S; ++k) times[k] = static_cast<double>(k) / o.rate;
+  times.back() = o.t_end;
+  std::vector<T> xs(B * ud), acc(B * un);
+  const BatchRhs<double> rhs = [&](std::span<const std::size_t> rows, std::span<const double>,
+                                   std::span<const double> y, std::span<double> dydt) {
+    const std::size_t R = rows.size();
+    for (std::size_t i = 0; i < R * ud; ++i) xs[i] = static_cast<T>(y[i]);
+    engine.accelerations(std::span<const T>(xs.data(), R * ud), {}, std::span<T>(acc.data(), R * un));
+    for (std::size_t r = 0; r < R; ++r) {
+      for (std::size_t k = 0; k < un; ++k) {
+        dydt[r * ud + k] = y[r * ud + un + k];
+        dydt[r * ud + un + k] = static_cast<double>(acc[r * un + k]);
+      }
+    }
+  };
+  std::vector<double> out(B * S * ud);
+  const ProgressFn rollout_progress = [&](double f) {
+    if (progress) progress(0.95 * f);
+  };
+  const std::vector<TrajectoryReport> reports =
+      integrate<double>(rhs, d, 0.0, y0, times, out, o.integrate, rollout_progress);
+  std::vector<double> final_states, errors;
+  std::vector<std::size_t> finished;
+  for (std::size_t b = 0; b < B; ++b) {
+    if (reports[b].status != TrajectoryStatus::ok) {
+      ++result.rollouts_failed;
+      continue;
+    }
+    const double* y = out.data() + (b * S + S - 1) * ud;
+    final_states.insert(final_states.end(), y, y + ud);
+    finished.push_back(b);
+  }
+  std::vector<double> E(finished.size());
+  system.energy(final_states, E);
+  for (std::size_t i = 0; i < finished.size(); ++i) {
+    errors.push_back(std::fabs(E[i] - E0[finished[i]]) / system.info().potential_scale);
+  }
+  result.energy_error = summarize(errors);
+
+  // Acceleration error on held-out states from the system's own sampling.
+  if (o.held_out > 0) {
+    std::vector<double> x(o.held_out * ud), truth(o.held_out * un);
+    system.sample_states(o.seed ^ kHeldOutKey, 0, x);
+    system.accelerations(x, {}, truth);
+    std::vector<T> xt(x.size()), pred(truth.size());
+    std::transform(x.begin(), x.end(), xt.begin(), [](double v) { return static_cast<T>(v); });
+    std::vector<SolveStatus> status(o.held_out);
+    result.acc_failed = engine.accelerations(xt, {}, pred, status).failures();
+    double sum = 0;
+    std::size_t count = 0;
+    for (std::size_t s = 0; s < o.held_out; ++s) {
+      if (status[s] != SolveStatus::ok) continue;
+      for (std::size_t k = 0; k < un; ++k) sum += std::fabs(static_cast<double>(pred[s * un + k]) - truth[s * un + k]);
+      count += un;
+    }
+    result.acc_l1 = count ? sum / static_cast<double>(count) : NAN;
+  }
+  if (progress) progress(1.0);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+template EvaluateResult evaluate<float>(const Model<float>&, const System&, const EvaluateOptions&,
+                                        const ProgressFn&);
+template EvaluateResult evaluate<double>(const Model<double>&, const System&, const EvaluateOptions&,
+                                         const ProgressFn&);
+
+}  // namespace lnn

@@ -1,0 +1,321 @@
+// The training loop (include/lnn/train.hpp): data for step k is a pure
+// function of (seed, k), so a resumed run sees exactly the batches the
+// uninterrupted run would have, and parameters match bit for bit on the CPU.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "core/random.hpp"
+#include "lnn/dataset.hpp"
+#include "lnn/errors.hpp"
+#include "lnn/train.hpp"
+
+namespace lnn {
+namespace {
+
+// Validation states are drawn with another key so they never coincide with
+// training states (which use the seed itself).
+constexpr std::uint64_t kValidationKey = 0x9e3779b97f4a7c15ULL;
+
+// Where batches come from: fresh states of an analytic system, or a dataset
+// file split once into training and validation points and reshuffled every
+// epoch. Everything is held in double and converted to T per batch.
+template <class T>
+class DataSource {
+ public:
+  explicit DataSource(const TrainConfig& c) : config_(c) {
+    if (c.dataset.empty()) {
+      system_ = make_system(c.system, c.system_params);
+      n_ = system_->dof();
+      actuated_ = any_of(system_->info().actuated);
+      std::vector<double> x(c.validation_samples * width());
+      sample_states(*system_, c.box, c.seed ^ kValidationKey, 0, x);
+      fill_validation(x, {});
+    } else {
+      load_file();
+    }
+    if (n_ != c.spec.n) {
+      throw InvalidArgument("the model has n = " + std::to_string(c.spec.n) + " but the data has n = " +
+                            std::to_string(n_));
+    }
+  }
+
+  int n() const { return n_; }
+  std::size_t width() const { return 2 * static_cast<std::size_t>(n_); }
+  bool has_tau() const { return actuated_; }
+
+  // The batch of step k into states (B × 2n), tau (B × n, or empty) and targets.
+  void batch(std::int64_t k, std::vector<T>& states, std::vector<T>& tau, std::vector<T>& targets) {
+    const std::size_t B = config_.batch, un = static_cast<std::size_t>(n_);
+    xd_.resize(B * width());
+    taud_.assign(actuated_ ? B * un : 0, 0.0);
+    accd_.resize(B * un);
+    if (system_) {
+      const auto first = static_cast<std::uint64_t>(k) * B;
+      sample_states(*system_, config_.box, config_.seed, first, xd_);
+      if (actuated_) random_forces(first);
+      system_->accelerations(xd_, taud_, accd_);
+    } else {
+      gather(k);
+    }
+    convert(xd_, states);
+    convert(taud_, tau);
+    convert(accd_, targets);
+  }
+
+  const std::vector<T>& validation_states() const { return val_states_; }
+  const std::vector<T>& validation_tau() const { return val_tau_; }
+  const std::vector<T>& validation_targets() const { return val_targets_; }
+
+ private:
+  static bool any_of(const std::vector<std::uint8_t>& flags) {
+    return std::any_of(flags.begin(), flags.end(), [](std::uint8_t f) { return f != 0; });
+  }
+
+  static void convert(const std::vector<double>& from, std::vector<T>& to) {
+    to.resize(from.size());
+    std::transform(from.begin(), from.end(), to.begin(), [](double v) { return static_cast<T>(v); });
+  }
+
+  // Forces like a derivative set's: τ ~ U[−force_max, force_max) on actuated coordinates.
+  void random_forces(std::uint64_t first) {
+    const std::size_t un = static_cast<std::size_t>(n_), B = taud_.size() / un;
+    const double fmax = system_->info().force_max;
+    std::vector<double> u(un);
+    for (std::size_t s = 0; s < B; ++s) {
+      core::uniforms(config_.seed, core::RandomStream::forces, first + s, n_, u.data());
+      for (std::size_t k = 0; k < un; ++k) {
+        if (system_->info().actuated[k] != 0) taud_[s * un + k] = fmax * (2.0 * u[k] - 1.0);
+      }
+    }
+  }
+
+  void fill_validation(const std::vector<double>& x, const std::vector<double>& tau_in) {
+    const std::size_t V = x.size() / width(), un = static_cast<std::size_t>(n_);
+    std::vector<double> tau = tau_in, acc(V * un);
+    if (system_) {
+      if (actuated_) {
+        tau.assign(V * un, 0.0);
+        const double fmax = system_->info().force_max;
+        std::vector<double> u(un);
+        for (std::size_t s = 0; s < V; ++s) {
+          core::uniforms(config_.seed ^ kValidationKey, core::RandomStream::forces, s, n_, u.data());
+          for (std::size_t k = 0; k < un; ++k) {
+            if (system_->info().actuated[k] != 0) tau[s * un + k] = fmax * (2.0 * u[k] - 1.0);
+          }
+        }
+      }
+      system_->accelerations(x, tau, acc);
+    }
+    convert(x, val_states_);
+    convert(tau, val_tau_);
+    if (system_) convert(acc, val_targets_);
+  }
+
+  // A dataset: the permutation of its points by a hash of (seed, point)
+  // fixes the validation split; each epoch's order is the training points
+  // sorted by a hash of (seed, epoch, point).
+  void load_file() {
+    data_ = std::make_unique<Dataset>(load_dataset(config_.dataset));
+    n_ = data_->n;
+    actuated_ = !data_->tau.empty();
+    const std::size_t P = data_->points();
+    std::vector<std::size_t> order = shuffled(P, 0xffffffffu);
+    const auto V = static_cast<std::size_t>(std::floor(config_.validation_fraction * static_cast<double>(P)));
+    if (P - V < 1) throw InvalidArgument(config_.dataset + ": no training points left after the split");
+    train_.assign(order.begin() + static_cast<std::ptrdiff_t>(V), order.end());
+    std::vector<double> x, tau, acc;
+    for (std::size_t i = 0; i < V; ++i) append_point(order[i], x, tau, acc);
+    convert(x, val_states_);
+    convert(tau, val_tau_);
+    convert(acc, val_targets_);
+  }
+
+  std::vector<std::size_t> shuffled(std::size_t count, std::uint32_t epoch) const {
+    std::vector<std::pair<std::uint64_t, std::size_t>> keyed(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto r = core::philox_block(config_.seed, core::RandomStream::states, i, epoch);
+      keyed[i] = {core::join_words(r[0], r[1]), i};
+    }
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::size_t> out(count);
+    for (std::size_t i = 0; i < count; ++i) out[i] = keyed[i].second;
+    return out;
+  }
+
+  void append_point(std::size_t p, std::vector<double>& x, std::vector<double>& tau,
+                    std::vector<double>& acc) const {
+    const std::size_t w = width(), un = static_cast<std::size_t>(n_);
+    x.insert(x.end(), data_->states.begin() + static_cast<std::ptrdiff_t>(p * w),
+             data_->states.begin() + static_cast<std::ptrdiff_t>((p + 1) * w));
+    acc.insert(acc.end(), data_->accelerations.begin() + static_cast<std::ptrdiff_t>(p * un),
+               data_->accelerations.begin() + static_cast<std::ptrdiff_t>((p + 1) * un));
+    if (!data_->tau.empty()) {
+      tau.insert(tau.end(), data_->tau.begin() + static_cast<std::ptrdiff_t>(p * un),
+                 data_->tau.begin() + static_cast<std::ptrdiff_t>((p + 1) * un));
+    }
+  }
+
+  // Step k's batch: positions [k·B, (k+1)·B) of the concatenated epoch orders.
+  void gather(std::int64_t k) {
+    const std::size_t B = config_.batch, N = train_.size();
+    xd_.clear();
+    taud_.clear();
+    accd_.clear();
+    for (std::size_t i = 0; i < B; ++i) {
+      const std::size_t pos = static_cast<std::size_t>(k) * B + i;
+      const auto epoch = static_cast<std::uint32_t>(pos / N);
+      if (epoch != epoch_ || epoch_order_.empty()) {
+        epoch_ = epoch;
+        epoch_order_ = shuffled(N, epoch);
+      }
+      append_point(train_[epoch_order_[pos % N]], xd_, taud_, accd_);
+    }
+  }
+
+  const TrainConfig& config_;
+  std::unique_ptr<System> system_;
+  std::unique_ptr<Dataset> data_;
+  int n_ = 0;
+  bool actuated_ = false;
+  std::vector<std::size_t> train_, epoch_order_;
+  std::uint32_t epoch_ = 0;
+  std::vector<double> xd_, taud_, accd_;
+  std::vector<T> val_states_, val_tau_, val_targets_;
+};
+
+// Mean |q̈ − target| over solved samples and coordinates.
+template <class T>
+double mean_l1(Engine<T>& engine, const std::vector<T>& states, const std::vector<T>& tau,
+               const std::vector<T>& targets, std::size_t* failed = nullptr) {
+  if (states.empty()) return -1.0;
+  std::vector<T> acc(targets.size());
+  const std::size_t n = static_cast<std::size_t>(engine.model().spec().n);
+  std::vector<SolveStatus> status(states.size() / (2 * n));
+  const SolveReport rep = engine.accelerations(states, tau, acc, status);
+  if (failed) *failed = rep.failures();
+  double sum = 0.0;
+  std::size_t count = 0;
+  for (std::size_t s = 0; s < status.size(); ++s) {
+    if (status[s] != SolveStatus::ok) continue;
+    for (std::size_t k = 0; k < n; ++k) {
+      sum += std::fabs(static_cast<double>(acc[s * n + k]) - static_cast<double>(targets[s * n + k]));
+    }
+    count += n;
+  }
+  return count ? sum / static_cast<double>(count) : -1.0;
+}
+
+// Specs equal up to the spelling of an all-plain embedding (a model file
+// reads it back as an empty list).
+bool same_architecture(const ModelSpec& a, const ModelSpec& b) {
+  if (a.n != b.n || a.hidden != b.hidden || a.activation != b.activation) return false;
+  for (int j = 0; j < a.n; ++j) {
+    if (a.embedding_of(j) != b.embedding_of(j)) return false;
+  }
+  return true;
+}
+
+template <class T>
+bool all_finite(const std::vector<T>& v) {
+  return std::all_of(v.begin(), v.end(), [](T x) { return std::isfinite(x); });
+}
+
+}  // namespace
+
+template <class T>
+TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer, TrainState& state,
+                  const TrainCallback& callback) {
+  config.validate();
+  if (!same_architecture(model.spec(), config.spec)) {
+    throw InvalidArgument("the model's spec differs from the training configuration's");
+  }
+  if (optimizer.first_moment().size() != model.parameters().size()) {
+    throw InvalidArgument("the optimizer state does not match the model's parameter count");
+  }
+  EngineOptions eo;
+  eo.device = config.device;
+  eo.solve = config.solve;
+  eo.chunk = config.chunk;
+  Engine<T> engine(model, eo);
+  DataSource<T> data(config);
+  const std::string config_json = config.to_json();
+
+  std::vector<T> states, tau, targets, grad(model.parameters().size());
+  TrainProgress p;
+  p.total = config.steps;
+  p.skipped = state.skipped;
+  TrainResult result;
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  std::int64_t bad_in_a_row = 0;
+  std::string last_checkpoint = "none";
+  auto save = [&] {
+    if (config.checkpoint.empty()) return;
+    state.config = config_json;
+    save_checkpoint(config.checkpoint, model, optimizer, state);
+    last_checkpoint = config.checkpoint + " (step " + std::to_string(state.step) + ")";
+    p.checkpointed = true;
+  };
+
+  for (std::int64_t k = state.step; k < config.steps; ++k) {
+    const double t0 = seconds();
+    data.batch(k, states, tau, targets);
+    LossOptions<T> lo;
+    lo.kind = config.loss;
+    lo.mass_penalty = config.mass_penalty;
+    const LossResult<T> r = engine.loss_gradient(states, tau, targets, lo, grad);
+    p.validated = p.checkpointed = false;
+    p.failed_solves = r.solve.failures();
+    if (!std::isfinite(r.loss) || !all_finite(grad)) {
+      ++state.skipped;
+      ++bad_in_a_row;
+      state.step = k + 1;
+      p.skipped = state.skipped;
+    } else {
+      bad_in_a_row = 0;
+      const typename Adam<T>::StepInfo info = optimizer.step(model.parameters(), grad, config.steps);
+      state.step = k + 1;
+      p.lr = info.lr;
+      p.grad_norm = info.grad_norm;
+      p.loss = r.loss;
+      p.penalty = r.penalty;
+    }
+    p.step = state.step;
+    const bool last = state.step == config.steps;
+    if (last || (config.validate_every > 0 && state.step % config.validate_every == 0)) {
+      p.val_loss = mean_l1(engine, data.validation_states(), data.validation_tau(),
+                           data.validation_targets());
+      p.validated = true;
+    }
+    if (last || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0)) save();
+    const double dt = seconds() - t0;
+    p.samples_per_second = dt > 0 ? static_cast<double>(config.batch) / dt : 0.0;
+    p.seconds = seconds();
+    if (callback) callback(p);
+    if (bad_in_a_row >= config.max_bad_steps) {
+      throw Error("training stopped at step " + std::to_string(state.step) + ": " +
+                  std::to_string(bad_in_a_row) +
+                  " steps in a row had a non-finite loss or gradient; last good checkpoint: " +
+                  last_checkpoint);
+    }
+  }
+  result.steps = state.step;
+  result.skipped = state.skipped;
+  result.loss = p.loss;
+  result.val_loss = p.val_loss;
+  result.seconds = seconds();
+  return result;
+}
+
+template TrainResult train<float>(const TrainConfig&, Model<float>&, Adam<float>&, TrainState&,
+                                  const TrainCallback&);
+template TrainResult train<double>(const TrainConfig&, Model<double>&, Adam<double>&, TrainState&,
+                                   const TrainCallback&);
+
+}  // namespace lnn
