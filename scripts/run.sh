@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job as it stands: set up, build, report what this build can do,
-# and evaluate a freshly initialized double-pendulum LNN (the reference
-# study's 3 × 600 softplus network) on random states, printing throughput.
-# LU, because the mass matrix of an untrained network is often indefinite.
+# The main job: set up, build, then generate, train and evaluate a
+# double-pendulum LNN with the shipped configuration (configs/double_pendulum.toml),
+# printing the evaluation table. A few minutes on two CPU cores.
+#   LNN_OUT=dir     where files go (default out/)
+#   LNN_STEPS=N     override the training steps (e.g. for a quick try)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,10 +11,27 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target lnn_cli
 out=${LNN_OUT:-out}
 mkdir -p "$out"
-./build/lnn info
-./build/lnn init --out "$out/double_pendulum_init.safetensors" --n 2 --hidden 600,600,600 \
-  --activation softplus --embedding angle --init lnn --seed 0 --precision f32
-echo "== accelerations, float, batch 16384"
-./build/lnn throughput --model "$out/double_pendulum_init.safetensors" --batch 16384 --repeat 3 --what acc --solver lu
-echo "== loss-gradient steps, float, batch 4096"
-./build/lnn throughput --model "$out/double_pendulum_init.safetensors" --batch 4096 --repeat 3 --what grad --solver lu
+lnn=./build/lnn
+$lnn info
+
+echo "== generate: 200,000 random double-pendulum states with exact accelerations"
+$lnn generate --system double_pendulum --samples 200000 --seed 1 --out "$out/double_pendulum_train.h5"
+
+echo "== train (configs/double_pendulum.toml)"
+steps=()
+[[ -n ${LNN_STEPS:-} ]] && steps=(--steps "$LNN_STEPS")
+rm -f "$out/double_pendulum.safetensors"
+$lnn train --config configs/double_pendulum.toml --dataset "$out/double_pendulum_train.h5" \
+  "${steps[@]}" --out "$out/double_pendulum.safetensors" --log "$out/double_pendulum_train.csv"
+
+echo "== evaluate (the reference study's protocol: 40 rollouts to t = 100, 100,000 held-out states)"
+$lnn evaluate --model "$out/double_pendulum.safetensors" --json "$out/double_pendulum_eval.json"
+
+# The loss curve, where matplotlib is installed (python3-matplotlib).
+for py in python3 /usr/bin/python3; do
+  if "$py" -c 'import matplotlib' 2>/dev/null; then
+    "$py" scripts/plot_loss.py "$out/double_pendulum_loss.png" "$out/double_pendulum_train.csv" \
+      --title "double pendulum, 3 x 128" && echo "loss curve: $out/double_pendulum_loss.png"
+    break
+  fi
+done
