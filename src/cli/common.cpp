@@ -175,4 +175,35 @@ void apply_config_file(CLI::App& sub, const std::string& path) {
   }
 }
 
+std::map<std::string, double> parse_parameters(const std::vector<std::string>& flags) {
+  std::map<std::string, double> out;
+  for (const std::string& flag : flags) {
+    for (const std::string& item : split_list(flag)) {
+      const std::size_t eq = item.find('=');
+      double value = 0;
+      const std::string name(trim(item.substr(0, eq == std::string::npos ? 0 : eq)));
+      const std::string text(eq == std::string::npos ? "" : trim(item.substr(eq + 1)));
+      const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (eq == std::string::npos || name.empty() || r.ec != std::errc() ||
+          r.ptr != text.data() + text.size()) {
+        throw InvalidArgument("--param " + in_quotes(item) + " is not NAME=NUMBER");
+      }
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+std::pair<double, double> parse_interval(const std::string& text, std::string_view flag) {
+  const std::vector<std::string> parts = split_list(text);
+  double v[2] = {0, 0};
+  bool ok = parts.size() == 2;
+  for (std::size_t i = 0; ok && i < 2; ++i) {
+    const auto r = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), v[i]);
+    ok = r.ec == std::errc() && r.ptr == parts[i].data() + parts[i].size();
+  }
+  if (!ok) throw InvalidArgument(std::string(flag) + " " + in_quotes(text) + " is not LO,HI");
+  return {v[0], v[1]};
+}
+
 }  // namespace lnn::cli

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,11 @@ std::string_view trim(std::string_view s);
 // "128,128,128" -> {128, 128, 128}; throws InvalidArgument naming `what`.
 std::vector<int> parse_int_list(std::string_view text, std::string_view what);
 std::string join_ints(const std::vector<int>& values);
+// --param flags "m1=2,g=9.81" (repeatable) -> {m1: 2, g: 9.81}; throws
+// InvalidArgument for an item that is not NAME=NUMBER.
+std::map<std::string, double> parse_parameters(const std::vector<std::string>& flags);
+// "LO,HI" -> {LO, HI}; throws InvalidArgument naming `flag`.
+std::pair<double, double> parse_interval(const std::string& text, std::string_view flag);
 
 // A numeric CSV read row by row: `rows` × `cols` values, row-major.
 template <class T>

@@ -28,18 +28,6 @@ struct EvaluateCliOptions {
   bool quiet = false;
 };
 
-std::pair<double, double> range_of(const std::string& text, const char* flag) {
-  const std::vector<std::string> parts = split_list(text);
-  double v[2] = {0, 0};
-  for (std::size_t i = 0; i < parts.size() && i < 2; ++i) {
-    const auto r = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), v[i]);
-    if (r.ec != std::errc() || r.ptr != parts[i].data() + parts[i].size() || parts.size() != 2) {
-      throw InvalidArgument(std::string(flag) + " " + in_quotes(text) + " is not LO,HI");
-    }
-  }
-  return {v[0], v[1]};
-}
-
 template <class T>
 EvaluateResult run_typed(const std::string& path, const System& system, const EvaluateOptions& o,
                          const ProgressFn& progress) {
@@ -59,23 +47,12 @@ void run_evaluate(EvaluateCliOptions opt) {
     params = c.system_params;
   }
   if (system_name.empty()) system_name = "double_pendulum";
-  for (const std::string& p : opt.params) {
-    for (const std::string& item : split_list(p)) {
-      const std::size_t eq = item.find('=');
-      double v = 0;
-      const std::string text(eq == std::string::npos ? "" : trim(item.substr(eq + 1)));
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (eq == std::string::npos || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-        throw InvalidArgument("--param " + in_quotes(item) + " is not NAME=NUMBER");
-      }
-      params[std::string(trim(item.substr(0, eq)))] = v;
-    }
-  }
+  for (const auto& [k, v] : parse_parameters(opt.params)) params[k] = v;
   const auto system = make_system(system_name, params);
   EvaluateOptions& o = opt.eval;
   o.integrate.method = parse_integrator(opt.integrator);
-  o.box.q = {range_of(opt.q_range, "--q-range")};
-  o.box.qdot = {range_of(opt.qdot_range, "--qdot-range")};
+  o.box.q = {parse_interval(opt.q_range, "--q-range")};
+  o.box.qdot = {parse_interval(opt.qdot_range, "--qdot-range")};
   o.solve.method = parse_solve_method(opt.solver);
 
   Progress bar("lnn evaluate", opt.quiet);

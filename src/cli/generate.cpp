@@ -37,43 +37,6 @@ struct GenerateOptions {
   bool quiet = false;
 };
 
-// "m1=2,g=9.81" (several --param flags, or commas) -> {m1: 2, g: 9.81}.
-std::map<std::string, double> parse_params(const std::vector<std::string>& flags) {
-  std::map<std::string, double> out;
-  for (const std::string& flag : flags) {
-    for (const std::string& item : split_list(flag)) {
-      const std::size_t eq = item.find('=');
-      double value = 0;
-      const std::string name(trim(item.substr(0, eq == std::string::npos ? 0 : eq)));
-      const std::string text(eq == std::string::npos ? "" : trim(item.substr(eq + 1)));
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (eq == std::string::npos || name.empty() || r.ec != std::errc() ||
-          r.ptr != text.data() + text.size()) {
-        throw InvalidArgument("--param " + in_quotes(item) + " is not NAME=NUMBER");
-      }
-      out[name] = value;
-    }
-  }
-  return out;
-}
-
-// "lo,hi" -> one interval for every coordinate; "" -> none.
-std::vector<std::pair<double, double>> parse_range(const std::string& text, const char* flag) {
-  if (text.empty()) return {};
-  const std::vector<std::string> parts = split_list(text);
-  std::vector<double> v;
-  for (const std::string& p : parts) {
-    double x = 0;
-    const auto r = std::from_chars(p.data(), p.data() + p.size(), x);
-    if (r.ec != std::errc() || r.ptr != p.data() + p.size()) break;
-    v.push_back(x);
-  }
-  if (v.size() != 2 || parts.size() != 2) {
-    throw InvalidArgument(std::string(flag) + " " + in_quotes(text) + " is not LO,HI");
-  }
-  return {{v[0], v[1]}};
-}
-
 // Largest |E(t) − E(0)| / scale over the samples of each trajectory that
 // finished; mean and maximum over those trajectories.
 struct Drift {
@@ -99,7 +62,7 @@ Drift energy_drift(const Dataset& d) {
 }
 
 void run_generate(const GenerateOptions& opt) {
-  const auto system = make_system(opt.system, parse_params(opt.params));
+  const auto system = make_system(opt.system, parse_parameters(opt.params));
   const DatasetKind kind = parse_dataset_kind(opt.kind);
   const OutputTarget target = resolve_output(opt.out);
   if (target.special) {
@@ -108,8 +71,8 @@ void run_generate(const GenerateOptions& opt) {
                     "which would replace it");
   }
   StateBox box;
-  box.q = parse_range(opt.q_range, "--q-range");
-  box.qdot = parse_range(opt.qdot_range, "--qdot-range");
+  if (!opt.q_range.empty()) box.q = {parse_interval(opt.q_range, "--q-range")};
+  if (!opt.qdot_range.empty()) box.qdot = {parse_interval(opt.qdot_range, "--qdot-range")};
 
   Stopwatch clock;
   Progress progress("lnn generate", opt.quiet);

@@ -76,27 +76,10 @@ std::vector<Embedding> embedding_for(const std::string& text, int n,
   return e;
 }
 
-std::map<std::string, double> parse_params(const std::vector<std::string>& flags) {
-  std::map<std::string, double> out;
-  for (const std::string& flag : flags) {
-    for (const std::string& item : split_list(flag)) {
-      const std::size_t eq = item.find('=');
-      double v = 0;
-      const std::string text(eq == std::string::npos ? "" : trim(item.substr(eq + 1)));
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (eq == std::string::npos || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-        throw InvalidArgument("--param " + in_quotes(item) + " is not NAME=NUMBER");
-      }
-      out[std::string(trim(item.substr(0, eq)))] = v;
-    }
-  }
-  return out;
-}
-
 TrainConfig config_from(const TrainOptions& o) {
   TrainConfig c;
   c.system = o.system;
-  c.system_params = parse_params(o.params);
+  c.system_params = parse_parameters(o.params);
   c.dataset = o.dataset;
   std::vector<std::uint8_t> angles;
   if (o.dataset.empty()) {
