@@ -34,7 +34,7 @@ class DataSource {
       actuated_ = any_of(system_->info().actuated);
       std::vector<double> x(c.validation_samples * width());
       sample_states(*system_, c.box, c.seed ^ kValidationKey, 0, x);
-      fill_validation(x, {});
+      fill_validation(x);
     } else {
       load_file();
     }
@@ -94,26 +94,26 @@ class DataSource {
     }
   }
 
-  void fill_validation(const std::vector<double>& x, const std::vector<double>& tau_in) {
+  // Validation for fresh data: states `x` with their exact accelerations and,
+  // on actuated coordinates, random forces drawn like the training ones.
+  void fill_validation(const std::vector<double>& x) {
     const std::size_t V = x.size() / width(), un = static_cast<std::size_t>(n_);
-    std::vector<double> tau = tau_in, acc(V * un);
-    if (system_) {
-      if (actuated_) {
-        tau.assign(V * un, 0.0);
-        const double fmax = system_->info().force_max;
-        std::vector<double> u(un);
-        for (std::size_t s = 0; s < V; ++s) {
-          core::uniforms(config_.seed ^ kValidationKey, core::RandomStream::forces, s, n_, u.data());
-          for (std::size_t k = 0; k < un; ++k) {
-            if (system_->info().actuated[k] != 0) tau[s * un + k] = fmax * (2.0 * u[k] - 1.0);
-          }
+    std::vector<double> tau, acc(V * un);
+    if (actuated_) {
+      tau.assign(V * un, 0.0);
+      const double fmax = system_->info().force_max;
+      std::vector<double> u(un);
+      for (std::size_t s = 0; s < V; ++s) {
+        core::uniforms(config_.seed ^ kValidationKey, core::RandomStream::forces, s, n_, u.data());
+        for (std::size_t k = 0; k < un; ++k) {
+          if (system_->info().actuated[k] != 0) tau[s * un + k] = fmax * (2.0 * u[k] - 1.0);
         }
       }
-      system_->accelerations(x, tau, acc);
     }
+    system_->accelerations(x, tau, acc);
     convert(x, val_states_);
     convert(tau, val_tau_);
-    if (system_) convert(acc, val_targets_);
+    convert(acc, val_targets_);
   }
 
   // A dataset: the permutation of its points by a hash of (seed, point)
