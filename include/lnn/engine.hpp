@@ -89,7 +89,9 @@ class Engine {
   // M = ∂²L/∂q̇∂q̇, Cv = (∂²L/∂q̇∂q) q̇, f = ∂L/∂q; any may be empty to skip.
   void euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
                             std::span<T> f);
-  void hessian(std::span<const T> states, std::span<T> H);
+  // The full Hessian of L in x = [q, q̇]; grad (optional) receives ∇L from the
+  // same pass, cheaper than a separate gradient() call.
+  void hessian(std::span<const T> states, std::span<T> H, std::span<T> grad = {});
   // E = q̇·∂L/∂q̇ − L.
   void energy(std::span<const T> states, std::span<T> E);
   // q̈ = M⁻¹(f − C q̇ + τ). Samples whose solve failed get NaN in acc and

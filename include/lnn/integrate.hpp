@@ -1,7 +1,9 @@
-// Batched integration of first-order ODEs y' = F(t, y) for many independent
-// trajectories at once: fixed-step RK4 and adaptive Dormand–Prince 5(4) with
-// per-trajectory step control. Ground truth for datasets (issue 3) and the
-// rollouts of learned models (issue 6) go through the same code.
+// Batched integration of many independent trajectories at once: of
+// first-order ODEs y' = F(t, y) by fixed-step RK4 and adaptive Dormand–Prince
+// 5(4) with per-trajectory step control, and of a Lagrangian system by the
+// variational midpoint integrator (symplectic, for any L(q, q̇), learned or
+// not). Ground truth for datasets and the rollouts of learned models
+// (include/lnn/rollout.hpp) go through the same code.
 //
 // Trajectories advance in lockstep by stage: every stage evaluates the
 // right-hand side once for all trajectories still running (a batch, so a
@@ -23,9 +25,13 @@ namespace lnn {
 enum class Integrator : std::uint8_t {
   rk4,     // classical fourth order, fixed step
   dopri5,  // Dormand–Prince 5(4), FSAL, adaptive per trajectory
+  // The discrete Euler–Lagrange equations of the midpoint discrete Lagrangian
+  // L_d(q0, q1) = h·L((q0 + q1)/2, (q1 − q0)/h), fixed step, Newton's method
+  // with the full Hessian of L per step (integrate_variational()).
+  variational,
 };
 std::string_view to_string(Integrator m);
-// "rk4", "dopri5"; throws InvalidArgument otherwise.
+// "rk4", "dopri5", "variational"; throws InvalidArgument otherwise.
 Integrator parse_integrator(std::string_view name);
 
 enum class TrajectoryStatus : std::int8_t {
@@ -33,6 +39,8 @@ enum class TrajectoryStatus : std::int8_t {
   step_underflow = 1,  // dopri5 needed a step below IntegrateOptions::h_min
   non_finite = 2,      // the state or F(t, y) became NaN or infinite
   max_steps = 3,       // IntegrateOptions::max_steps reached before the last time
+  no_convergence = 4,  // variational: Newton's method did not converge within
+                       // newton_max_iterations, or its Jacobian was singular
 };
 std::string_view to_string(TrajectoryStatus s);
 
@@ -50,11 +58,18 @@ struct IntegrateOptions {
   // dopri5: largest step; 0 = unbounded (steps are always cut to land on
   // each output time exactly).
   double h_max = 0.0;
-  // rk4: the largest step. Each output interval [t_s, t_{s+1}] is split into
+  // rk4, variational: the largest step. Each output interval [t_s, t_{s+1}] is split into
   // ceil((t_{s+1} − t_s)/dt) equal steps, so output times are hit exactly.
   double dt = 1e-3;
-  // Per trajectory, accepted + rejected steps (rk4: its steps).
+  // Per trajectory, accepted + rejected steps (rk4, variational: its steps).
   std::int64_t max_steps = 100'000'000;
+  // variational: Newton's method stops when its next correction Δq₁ is at
+  // most newton_tol·h·max(1, |v|∞) in every component (v = (q₁ − q₀)/h, the
+  // step's velocity): a relative error of the velocity. 0 = 1e-10, the
+  // setting for derivatives evaluated in double; rollout() uses 1e-4 for a
+  // model evaluated in float, whose derivatives are no more precise.
+  double newton_tol = 0.0;
+  int newton_max_iterations = 20;  // per step, and per velocity at an output time
 };
 
 struct TrajectoryReport {
@@ -62,7 +77,8 @@ struct TrajectoryReport {
   double t_reached = 0.0;     // the last time reached (the last output time when ok)
   std::int64_t accepted = 0;  // steps
   std::int64_t rejected = 0;  // dopri5 steps redone with a smaller h
-  std::int64_t evaluations = 0;  // rows of F evaluated for this trajectory
+  // Rows of F (variational: of ∇L and the Hessian) evaluated for this trajectory.
+  std::int64_t evaluations = 0;
 };
 
 // F over a batch of rows. rows[i] names the trajectory (0 ≤ rows[i] < B) of row
@@ -99,5 +115,34 @@ extern template std::vector<TrajectoryReport> integrate<float>(
 extern template std::vector<TrajectoryReport> integrate<double>(
     const BatchRhs<double>&, int, double, std::span<const double>, std::span<const double>,
     std::span<double>, const IntegrateOptions&, const ProgressFn&);
+
+// ---- the variational integrator --------------------------------------------
+//
+// ∇L and the Hessian of L at rows of states x = [q, q̇]: states rows.size() × 2n,
+// grad rows.size() × 2n ([∂L/∂q, ∂L/∂q̇]), hess rows.size() × 2n × 2n (row-major,
+// symmetric). rows as for BatchRhs; a row that cannot be evaluated is marked
+// by a non-finite value in grad or hess (status non_finite).
+using BatchLagrangian =
+    std::function<void(std::span<const std::size_t> rows, std::span<const double> states,
+                       std::span<double> grad, std::span<double> hess)>;
+
+// Integrates the unforced Euler–Lagrange equations of L for B = y0.size() / 2n
+// trajectories by the variational midpoint integrator (options.method is
+// ignored; dt, max_steps, newton_tol and newton_max_iterations are read).
+// y0 and out hold [q, q̇] as for integrate() with d = 2n. Per step it solves
+// the discrete Euler–Lagrange equation p_k = ∂L/∂q̇ − (h/2)·∂L/∂q at
+// ((q_k + q_{k+1})/2, (q_{k+1} − q_k)/h) for q_{k+1} by Newton's method, then
+// p_{k+1} = ∂L/∂q̇ + (h/2)·∂L/∂q there (p_0 = ∂L/∂q̇(q_0, q̇_0)). The velocity
+// written at an output time solves ∂L/∂q̇(q_k, q̇) = p_k (Newton with the mass
+// matrix), so energy and momentum are those of the discrete flow. Steps split
+// each output interval as rk4's do. The map is symplectic: the energy error of
+// a smooth L stays bounded over long times instead of drifting.
+// Throws InvalidArgument on bad shapes or options.
+std::vector<TrajectoryReport> integrate_variational(const BatchLagrangian& derivatives, int n,
+                                                    double t0, std::span<const double> y0,
+                                                    std::span<const double> times,
+                                                    std::span<double> out,
+                                                    const IntegrateOptions& options = {},
+                                                    const ProgressFn& progress = {});
 
 }  // namespace lnn

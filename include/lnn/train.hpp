@@ -19,6 +19,7 @@
 #include "lnn/integrate.hpp"
 #include "lnn/model.hpp"
 #include "lnn/optimizer.hpp"
+#include "lnn/rollout.hpp"
 #include "lnn/solve.hpp"
 
 namespace lnn {
@@ -117,11 +118,6 @@ struct EvaluateOptions {
   int chunk = 1024;
 };
 
-struct Summary {
-  double mean = 0, median = 0, p90 = 0, max = 0;
-  std::size_t count = 0;
-};
-
 struct EvaluateResult {
   // |E_true(predicted state at t_end) − E_true(initial)| / potential scale,
   // over the trajectories that finished.
@@ -141,7 +137,5 @@ extern template EvaluateResult evaluate<float>(const Model<float>&, const System
                                                const EvaluateOptions&, const ProgressFn&);
 extern template EvaluateResult evaluate<double>(const Model<double>&, const System&,
                                                 const EvaluateOptions&, const ProgressFn&);
-
-Summary summarize(std::vector<double> values);
 
 }  // namespace lnn

@@ -172,16 +172,18 @@ void Engine<T>::euler_lagrange_terms(std::span<const T> states, std::span<T> M, 
 }
 
 template <class T>
-void Engine<T>::hessian(std::span<const T> states, std::span<T> H) {
+void Engine<T>::hessian(std::span<const T> states, std::span<T> H, std::span<T> grad) {
   Impl& I = *impl_;
   const std::size_t B = I.batch(states);
   const std::size_t w = 2 * static_cast<std::size_t>(I.n());
   I.expect(H, B * w * w, "H", false);
+  I.expect(grad, B * w, "grad", true);
   I.chunks(B, [&](std::size_t s0, int b) {
     const T* x = states.data() + s0 * w;
     I.second_order(x, b, Seeds::full);
     const T* h = I.algo.hessian_data();
     std::copy(h, h + static_cast<std::size_t>(b) * w * w, H.data() + s0 * w * w);
+    if (!grad.empty()) I.algo.input_gradient(x, b, grad.data() + s0 * w);
   });
 }
 

@@ -16,20 +16,25 @@
 #include <string>
 #include <utility>
 
+#include "integrate/lockstep.hpp"
 #include "lnn/errors.hpp"
 
 namespace lnn {
 namespace {
 
-constexpr std::array<std::pair<Integrator, std::string_view>, 2> kIntegrators{{
+using integration::all_finite;
+
+constexpr std::array<std::pair<Integrator, std::string_view>, 3> kIntegrators{{
     {Integrator::rk4, "rk4"},
     {Integrator::dopri5, "dopri5"},
+    {Integrator::variational, "variational"},
 }};
-constexpr std::array<std::pair<TrajectoryStatus, std::string_view>, 4> kStatuses{{
+constexpr std::array<std::pair<TrajectoryStatus, std::string_view>, 5> kStatuses{{
     {TrajectoryStatus::ok, "ok"},
     {TrajectoryStatus::step_underflow, "step_underflow"},
     {TrajectoryStatus::non_finite, "non_finite"},
     {TrajectoryStatus::max_steps, "max_steps"},
+    {TrajectoryStatus::no_convergence, "no_convergence"},
 }};
 
 // Dormand–Prince 5(4) (Hairer, Nørsett & Wanner, Solving ODEs I, Table II.5.2).
@@ -55,37 +60,10 @@ constexpr double kSafety = 0.9;
 constexpr double kFacMin = 0.2;
 constexpr double kFacMax = 10.0;
 
-constexpr auto kProgressInterval = std::chrono::milliseconds(200);
-
 template <class T>
 void validate(int d, std::size_t y0_size, std::size_t out_size, T t0, std::span<const T> times,
               const IntegrateOptions& o) {
-  if (d < 1) throw InvalidArgument("integrate: d must be >= 1, got " + std::to_string(d));
-  const auto ud = static_cast<std::size_t>(d);
-  if (y0_size % ud != 0) {
-    throw InvalidArgument("integrate: y0 has " + std::to_string(y0_size) +
-                          " values, not a multiple of d = " + std::to_string(d));
-  }
-  const std::size_t expected = y0_size / ud * times.size() * ud;
-  if (out_size != expected) {
-    throw InvalidArgument("integrate: out has " + std::to_string(out_size) +
-                          " values, expected B·S·d = " + std::to_string(expected));
-  }
-  if (!std::isfinite(t0)) throw InvalidArgument("integrate: t0 must be finite");
-  T previous = t0;
-  for (std::size_t s = 0; s < times.size(); ++s) {
-    if (!std::isfinite(times[s])) {
-      throw InvalidArgument("integrate: times[" + std::to_string(s) + "] is not finite");
-    }
-    if (times[s] < previous) {
-      throw InvalidArgument("integrate: times must be ascending and >= t0; times[" +
-                            std::to_string(s) +
-                            "] = " + std::to_string(static_cast<double>(times[s])) +
-                            " comes before " + std::to_string(static_cast<double>(previous)));
-    }
-    previous = times[s];
-  }
-  if (o.max_steps < 0) throw InvalidArgument("integrate: max_steps must be >= 0");
+  integration::validate_common("integrate", d, y0_size, out_size, t0, times, o);
   const auto positive = [](double x) { return std::isfinite(x) && x > 0.0; };
   const auto non_negative = [](double x) { return std::isfinite(x) && x >= 0.0; };
   switch (o.method) {
@@ -106,92 +84,40 @@ void validate(int d, std::size_t y0_size, std::size_t out_size, T t0, std::span<
     case Integrator::rk4:
       if (!positive(o.dt)) throw InvalidArgument("integrate: dt must be finite and > 0");
       break;
+    case Integrator::variational:
+      throw InvalidArgument(
+          "integrate: the variational integrator needs the Lagrangian's derivatives, not a "
+          "right-hand side: use integrate_variational() or rollout()");
     default:
       throw InvalidArgument("integrate: unknown integrator");
   }
 }
 
+// One call of integrate(): the compact stage buffers, all sized for B rows up
+// front so the step loop never allocates; the bookkeeping is Lockstep's.
 template <class T>
-bool all_finite(const T* x, std::size_t n) {
-  for (std::size_t k = 0; k < n; ++k)
-    if (!std::isfinite(x[k])) return false;
-  return true;
-}
+class Integration : integration::Lockstep<T> {
+  using Base = integration::Lockstep<T>;
+  using Base::active_, Base::B_, Base::d_, Base::h_, Base::next_, Base::options_,
+      Base::reports_, Base::running_, Base::t_, Base::times_, Base::y_;
+  using Base::emit, Base::fail, Base::finish, Base::prune, Base::report_progress, Base::row;
 
-// One call of integrate(): the per-trajectory state and the compact stage
-// buffers, all sized for B rows up front so the step loop never allocates.
-template <class T>
-class Integration {
  public:
   Integration(const BatchRhs<T>& rhs, std::size_t d, T t0, std::span<const T> y0,
               std::span<const T> times, std::span<T> out, const IntegrateOptions& options,
               const ProgressFn& progress, int stages)
-      : rhs_(rhs),
-        progress_(progress),
-        options_(options),
-        d_(d),
-        B_(y0.size() / d),
-        S_(times.size()),
-        t0_(t0),
-        times_(times),
-        out_(out),
-        reports_(B_),
-        running_(B_, 1),
-        next_(B_, 0),
-        t_(B_, t0),
-        h_(B_, T(0)),
-        y_(y0.begin(), y0.end()),
+      : Base(d, t0, y0, times, out, options, progress),
+        rhs_(rhs),
         k_(static_cast<std::size_t>(stages) * B_ * d),
         ts_(B_),
         ys_(B_ * d),
-        fs_(B_ * d),
-        last_progress_(std::chrono::steady_clock::now()) {
-    active_.reserve(B_);
-    for (std::size_t b = 0; b < B_; ++b) {
-      reports_[b].t_reached = static_cast<double>(t0);
-      if (!all_finite(row(y_, b), d_)) {
-        fail(b, TrajectoryStatus::non_finite);
-        continue;
-      }
-      emit(b);
-      if (running_[b]) active_.push_back(b);
-    }
-  }
+        fs_(B_ * d) {}
 
   std::vector<TrajectoryReport> rk4();
   std::vector<TrajectoryReport> dopri5();
 
  private:
-  T* row(std::vector<T>& v, std::size_t i) { return v.data() + i * d_; }
   T* stage(std::size_t j, std::size_t b) { return k_.data() + (j * B_ + b) * d_; }
-
-  // Writes y at every output time equal to the trajectory's current time;
-  // after the last one the trajectory is done.
-  void emit(std::size_t b) {
-    const T* y = row(y_, b);
-    while (next_[b] < S_ && times_[next_[b]] == t_[b]) {
-      std::copy(y, y + d_, out_.data() + (b * S_ + next_[b]) * d_);
-      ++next_[b];
-    }
-    if (next_[b] == S_) {
-      reports_[b].t_reached = static_cast<double>(t_[b]);
-      running_[b] = 0;
-    }
-  }
-
-  void fail(std::size_t b, TrajectoryStatus status) {
-    reports_[b].status = status;
-    reports_[b].t_reached = static_cast<double>(t_[b]);
-    std::fill(out_.begin() + static_cast<std::ptrdiff_t>((b * S_ + next_[b]) * d_),
-              out_.begin() + static_cast<std::ptrdiff_t>((b + 1) * S_ * d_),
-              std::numeric_limits<T>::quiet_NaN());
-    running_[b] = 0;
-  }
-
-  // Drops finished and failed trajectories, keeping the list ascending.
-  void prune() {
-    std::erase_if(active_, [&](std::size_t b) { return !running_[b]; });
-  }
 
   // Fills the compact stage buffers with fill(b, t, y) for every running
   // trajectory, calls F once, and stores the derivatives as stage j.
@@ -215,26 +141,6 @@ class Integration {
     prune();
   }
 
-  // Counts a finished trajectory (ok or not) as having covered its span, so
-  // the fraction measures the work left.
-  void report_progress() {
-    if (!progress_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_progress_ < kProgressInterval) return;
-    last_progress_ = now;
-    const double span = S_ == 0 ? 0.0 : static_cast<double>(times_[S_ - 1] - t0_);
-    double sum = 0.0;
-    for (std::size_t b = 0; b < B_; ++b) {
-      sum += running_[b] && span > 0.0 ? static_cast<double>(t_[b] - t0_) / span : 1.0;
-    }
-    progress_(B_ == 0 ? 1.0 : sum / static_cast<double>(B_));
-  }
-
-  std::vector<TrajectoryReport> finish() {
-    if (progress_) progress_(1.0);
-    return std::move(reports_);
-  }
-
   // Smallest step allowed at time t.
   T h_min(T t) const {
     if (options_.h_min > 0.0) return static_cast<T>(options_.h_min);
@@ -248,23 +154,8 @@ class Integration {
   void dopri5_accept_or_reject(std::size_t b);
 
   const BatchRhs<T>& rhs_;
-  const ProgressFn& progress_;
-  const IntegrateOptions& options_;
-  const std::size_t d_, B_, S_;
-  const T t0_;
-  std::span<const T> times_;
-  std::span<T> out_;
-
-  std::vector<TrajectoryReport> reports_;
-  std::vector<std::uint8_t> running_;
-  std::vector<std::size_t> next_;  // index of the next output time
-  std::vector<T> t_;               // time of the last accepted step
-  std::vector<T> h_;               // dopri5: the controller's step, before cutting; rk4: the step
-  std::vector<T> y_;               // B × d, state at t_
-  std::vector<T> k_;               // stages × B × d, the stage derivatives
-  std::vector<std::size_t> active_;
+  std::vector<T> k_;             // stages × B × d, the stage derivatives
   std::vector<T> ts_, ys_, fs_;  // compact: the rows handed to F
-  std::chrono::steady_clock::time_point last_progress_;
 
   // dopri5 only (sized on first use, before the loop).
   std::vector<T> step_;                     // the step taken: h_ cut to the next output time
@@ -276,26 +167,7 @@ class Integration {
 
 template <class T>
 std::vector<TrajectoryReport> Integration<T>::rk4() {
-  // Each output interval is covered by n equal steps of length h_; step k
-  // ends at start + k·h_ (not a running sum), the last one exactly on the
-  // output time.
-  std::vector<T> start(B_);
-  std::vector<std::int64_t> steps(B_, 0), taken(B_, 0);
-  const auto plan_interval = [&](std::size_t b) {
-    const T left = times_[next_[b]] - t_[b];
-    // The cap only keeps the conversion defined; max_steps stops far earlier.
-    const double n = std::min(std::ceil(static_cast<double>(left) / options_.dt), 0x1p62);
-    start[b] = t_[b];
-    steps[b] = std::max<std::int64_t>(1, static_cast<std::int64_t>(n));
-    taken[b] = 0;
-    h_[b] = left / static_cast<T>(steps[b]);
-  };
-  const auto t_end = [&](std::size_t b) {
-    return taken[b] + 1 == steps[b] ? times_[next_[b]]
-                                    : start[b] + static_cast<T>(taken[b] + 1) * h_[b];
-  };
-  for (std::size_t b : active_) plan_interval(b);
-
+  this->plan_fixed_steps();
   while (!active_.empty()) {
     for (std::size_t b : active_) {
       if (reports_[b].accepted >= options_.max_steps) fail(b, TrajectoryStatus::max_steps);
@@ -317,7 +189,7 @@ std::vector<TrajectoryReport> Integration<T>::rk4() {
     evaluate(3, [&](std::size_t b, T& t, T* y) {
       const T* y0 = row(y_, b);
       const T* k = stage(2, b);
-      t = t_end(b);
+      t = this->fixed_step_end(b);
       for (std::size_t i = 0; i < d_; ++i) y[i] = y0[i] + h_[b] * k[i];
     });
     for (std::size_t b : active_) {
@@ -332,11 +204,7 @@ std::vector<TrajectoryReport> Integration<T>::rk4() {
         fail(b, TrajectoryStatus::non_finite);
         continue;
       }
-      t_[b] = t_end(b);
-      if (++taken[b] == steps[b]) {
-        emit(b);
-        if (running_[b]) plan_interval(b);
-      }
+      this->fixed_step_done(b);
     }
     prune();
     report_progress();

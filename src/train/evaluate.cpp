@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lnn/errors.hpp"
+#include "lnn/rollout.hpp"
 #include "lnn/train.hpp"
 
 namespace lnn {
@@ -15,27 +16,6 @@ namespace {
 constexpr std::uint64_t kHeldOutKey = 0xd1b54a32d192ed03ULL;
 
 }  // namespace
-
-Summary summarize(std::vector<double> values) {
-  Summary s;
-  s.count = values.size();
-  if (values.empty()) return s;
-  std::sort(values.begin(), values.end());
-  double sum = 0;
-  for (double v : values) sum += v;
-  s.mean = sum / static_cast<double>(values.size());
-  // Percentiles by linear interpolation between order statistics (NumPy's default).
-  auto percentile = [&](double q) {
-    const double pos = q * static_cast<double>(values.size() - 1);
-    const auto lo = static_cast<std::size_t>(std::floor(pos));
-    const std::size_t hi = std::min(lo + 1, values.size() - 1);
-    return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
-  };
-  s.median = percentile(0.5);
-  s.p90 = percentile(0.9);
-  s.max = values.back();
-  return s;
-}
 
 template <class T>
 EvaluateResult evaluate(const Model<T>& model, const System& system, const EvaluateOptions& o,
@@ -66,25 +46,12 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
   std::vector<double> times(S);
   for (std::size_t k = 0; k < S; ++k) times[k] = static_cast<double>(k) / o.rate;
   times.back() = o.t_end;
-  std::vector<T> xs(B * ud), acc(B * un);
-  const BatchRhs<double> rhs = [&](std::span<const std::size_t> rows, std::span<const double>,
-                                   std::span<const double> y, std::span<double> dydt) {
-    const std::size_t R = rows.size();
-    for (std::size_t i = 0; i < R * ud; ++i) xs[i] = static_cast<T>(y[i]);
-    engine.accelerations(std::span<const T>(xs.data(), R * ud), {}, std::span<T>(acc.data(), R * un));
-    for (std::size_t r = 0; r < R; ++r) {
-      for (std::size_t k = 0; k < un; ++k) {
-        dydt[r * ud + k] = y[r * ud + un + k];
-        dydt[r * ud + un + k] = static_cast<double>(acc[r * un + k]);
-      }
-    }
-  };
   std::vector<double> out(B * S * ud);
   const ProgressFn rollout_progress = [&](double f) {
     if (progress) progress(0.95 * f);
   };
   const std::vector<TrajectoryReport> reports =
-      integrate<double>(rhs, d, 0.0, y0, times, out, o.integrate, rollout_progress);
+      rollout(*learned_dynamics(model, eo), 0.0, y0, times, out, o.integrate, rollout_progress);
   std::vector<double> final_states, errors;
   std::vector<std::size_t> finished;
   for (std::size_t b = 0; b < B; ++b) {
