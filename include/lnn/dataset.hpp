@@ -10,6 +10,8 @@
 //   states_true    P × 2n   the exact states; empty when there is no noise
 //   accelerations  P × n    exact q̈ at the exact states
 //   energies       P        exact energy at the exact states
+//   model_energies P        rollouts of a learned model (lnn rollout) only: the
+//                           model's own energy q̇·∂L/∂q̇ − L at each state; else empty
 //   tau            P × n    generalized forces applied; empty when the system has none
 //   times          S        sample times (trajectories only)
 //   status         derivatives: P (SolveStatus);  trajectories: per trajectory (TrajectoryStatus)
@@ -48,6 +50,7 @@ struct Dataset {
   std::vector<double> states_true;
   std::vector<double> accelerations;
   std::vector<double> energies;
+  std::vector<double> model_energies;
   std::vector<double> tau;
   std::vector<std::int8_t> status;
   std::vector<std::int64_t> accepted;

@@ -1,11 +1,14 @@
 #include "cli/common.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <cstdarg>
 #include <cstdio>
 #include <system_error>
+
+#include "lnn/train.hpp"
 
 namespace lnn::cli {
 
@@ -173,6 +176,39 @@ void apply_config_file(CLI::App& sub, const std::string& path) {
       throw FileError(path, "key '" + item.name + "': " + e.what());
     }
   }
+}
+
+std::vector<double> parse_double_list(std::string_view text, std::string_view flag) {
+  std::vector<double> out;
+  for (const std::string& item : split_list(text)) {
+    double v = 0;
+    const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || r.ec != std::errc() || r.ptr != item.data() + item.size() ||
+        !std::isfinite(v)) {
+      throw InvalidArgument(std::string(flag) + ": " + in_quotes(item) + " is not a finite number");
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) throw InvalidArgument(std::string(flag) + ": no values");
+  return out;
+}
+
+std::unique_ptr<System> system_for(const std::string& name, const std::vector<std::string>& params,
+                                   const std::string& model) {
+  std::string system_name = name;
+  std::map<std::string, double> values;
+  if (system_name.empty() && !model.empty() && model != "analytic") {
+    const ModelFileInfo info = read_model_info(model);
+    const auto cfg = info.metadata.find("lnn.train.config");
+    if (cfg != info.metadata.end()) {
+      const TrainConfig c = TrainConfig::from_json(cfg->second);
+      system_name = c.system;
+      values = c.system_params;
+    }
+  }
+  if (system_name.empty()) system_name = "double_pendulum";
+  for (const auto& [k, v] : parse_parameters(params)) values[k] = v;
+  return make_system(system_name, values);
 }
 
 std::map<std::string, double> parse_parameters(const std::vector<std::string>& flags) {

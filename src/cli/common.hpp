@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/model.hpp"
 #include "lnn/model_file.hpp"
+#include "lnn/systems.hpp"
 
 namespace lnn::cli {
 
@@ -27,6 +29,8 @@ void add_systems_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_rollout_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 // 'text' in quotes, shortened when long (for messages).
 std::string in_quotes(std::string_view s);
@@ -41,6 +45,15 @@ std::string join_ints(const std::vector<int>& values);
 std::map<std::string, double> parse_parameters(const std::vector<std::string>& flags);
 // "LO,HI" -> {LO, HI}; throws InvalidArgument naming `flag`.
 std::pair<double, double> parse_interval(const std::string& text, std::string_view flag);
+// "0.1, 0.01" -> {0.1, 0.01}: finite numbers; throws InvalidArgument naming `flag`.
+std::vector<double> parse_double_list(std::string_view text, std::string_view flag);
+
+// The system a model is judged on: `name` if given, else the one a training
+// checkpoint at `model` (may be empty or "analytic") was trained on, else
+// double_pendulum; with the checkpoint's parameters unless `name` was given,
+// then the --param flags on top.
+std::unique_ptr<System> system_for(const std::string& name, const std::vector<std::string>& params,
+                                   const std::string& model);
 
 // A numeric CSV read row by row: `rows` × `cols` values, row-major.
 template <class T>

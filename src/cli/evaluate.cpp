@@ -37,18 +37,7 @@ EvaluateResult run_typed(const std::string& path, const System& system, const Ev
 
 void run_evaluate(EvaluateCliOptions opt) {
   const ModelFileInfo info = read_model_info(opt.model);
-  std::string system_name = opt.system;
-  std::map<std::string, double> params;
-  // A checkpoint knows what it was trained on.
-  const auto cfg = info.metadata.find("lnn.train.config");
-  if (system_name.empty() && cfg != info.metadata.end()) {
-    const TrainConfig c = TrainConfig::from_json(cfg->second);
-    system_name = c.system;
-    params = c.system_params;
-  }
-  if (system_name.empty()) system_name = "double_pendulum";
-  for (const auto& [k, v] : parse_parameters(opt.params)) params[k] = v;
-  const auto system = make_system(system_name, params);
+  const auto system = system_for(opt.system, opt.params, opt.model);
   EvaluateOptions& o = opt.eval;
   o.integrate.method = parse_integrator(opt.integrator);
   o.box.q = {parse_interval(opt.q_range, "--q-range")};
@@ -106,8 +95,8 @@ void add_evaluate_command(CLI::App& app) {
   sub->add_option("--param,-p", opt->params, "System parameter NAME=VALUE (repeatable)");
   sub->add_option("--trajectories", opt->eval.trajectories, "Rollouts")->capture_default_str();
   sub->add_option("--t-end", opt->eval.t_end, "Rollout length")->capture_default_str();
-  sub->add_option("--integrator", opt->integrator, "rk4 | dopri5")->capture_default_str();
-  sub->add_option("--dt", opt->eval.integrate.dt, "rk4 step")->capture_default_str();
+  sub->add_option("--integrator", opt->integrator, "rk4 | dopri5 | variational")->capture_default_str();
+  sub->add_option("--dt", opt->eval.integrate.dt, "rk4 and variational step")->capture_default_str();
   sub->add_option("--rtol", opt->eval.integrate.rtol, "dopri5 tolerance")->capture_default_str();
   sub->add_option("--atol", opt->eval.integrate.atol, "dopri5 tolerance")->capture_default_str();
   sub->add_option("--q-range", opt->q_range, "Initial q ~ U[LO, HI)")->capture_default_str();

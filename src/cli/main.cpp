@@ -39,6 +39,8 @@ int run(int argc, char** argv) {
   lnn::cli::add_generate_command(app);
   lnn::cli::add_train_command(app);
   lnn::cli::add_evaluate_command(app);
+  lnn::cli::add_rollout_command(app);
+  lnn::cli::add_sweep_command(app);
   // After the subcommands, which would otherwise inherit it.
   app.footer("Run 'lnn <command> --help' for the options of one command.");
 

@@ -209,6 +209,7 @@ class Loader {
     read_optional("/states_true", point_shape(d, 2 * un), d.states_true);
     file_.read_dataset("/accelerations", point_shape(d, un), d.accelerations);
     file_.read_dataset("/energies", point_shape(d, 0), d.energies);
+    read_optional("/model_energies", point_shape(d, 0), d.model_energies);
     read_optional("/tau", point_shape(d, un), d.tau);
     file_.read_dataset("/status", status_shape(d), d.status);
     if (d.kind == DatasetKind::trajectories) {
@@ -271,6 +272,7 @@ void Dataset::validate() const {
   check_size(states_true, states.size(), "states_true", true);
   check_size(accelerations, P * un, "accelerations");
   check_size(energies, P, "energies");
+  check_size(model_energies, P, "model_energies", true);
   check_size(tau, P * un, "tau", true);
 
   if (kind == DatasetKind::derivatives) {
@@ -301,7 +303,8 @@ void save_dataset(const Dataset& data, const std::string& path) {
   for (const auto& [name, value] : data.parameters) names.push_back(name);
   const std::size_t data_bytes =
       sizeof(double) * (data.times.size() + data.states.size() + data.states_true.size() +
-                        data.accelerations.size() + data.energies.size() + data.tau.size()) +
+                        data.accelerations.size() + data.energies.size() + data.model_energies.size() +
+                        data.tau.size()) +
       data.status.size() + sizeof(std::int64_t) * (data.accepted.size() + data.rejected.size()) +
       data.generator.size();
 
@@ -333,6 +336,7 @@ void save_dataset(const Dataset& data, const std::string& path) {
   out.write_dataset("/accelerations", point_shape(data, un),
                     std::span<const double>(data.accelerations));
   out.write_dataset("/energies", point_shape(data, 0), std::span<const double>(data.energies));
+  optional("/model_energies", point_shape(data, 0), data.model_energies);
   optional("/tau", point_shape(data, un), data.tau);
   out.write_dataset("/status", status_shape(data), std::span<const std::int8_t>(data.status));
   if (!data.accepted.empty()) {
