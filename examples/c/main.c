@@ -54,9 +54,9 @@ int main(int argc, char** argv) {
     goto done;
   }
 
-  states = malloc(sizeof(double) * B * w); /* B × 2n: [q, q̇] per row */
-  acc = malloc(sizeof(double) * B * n);    /* B × n */
-  energy = malloc(sizeof(double) * B);     /* B */
+  states = malloc(sizeof(double) * B * w);  /* B × 2n: [q, q̇] per row */
+  acc = malloc(sizeof(double) * B * n);     /* B × n */
+  energy = malloc(sizeof(double) * B);      /* B */
   out = malloc(sizeof(double) * B * S * w); /* B × S × 2n */
   if (!states || !acc || !energy || !out) {
     fprintf(stderr, "lnn_c_example: out of memory\n");
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   }
   for (b = 0; b < B; ++b) {
     for (k = 0; k < n; ++k) {
-      states[b * w + k] = 0.25 * (b + 1) - 0.125 * k;      /* q_k */
+      states[b * w + k] = 0.25 * (b + 1) - 0.125 * k;     /* q_k */
       states[b * w + n + k] = 0.5 - 0.25 * k + 0.125 * b; /* q̇_k */
     }
   }

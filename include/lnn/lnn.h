@@ -101,15 +101,15 @@ enum { /* per-state outcome of the solve in lnn_accelerations */
        LNN_SOLVE_STATUS_NOT_POSITIVE_DEFINITE = 1,
        LNN_SOLVE_STATUS_SINGULAR = 2
 };
-enum { /* time integrators for lnn_rollout / lnn_step */
+enum {                           /* time integrators for lnn_rollout / lnn_step */
        LNN_INTEGRATOR_RK4 = 0,   /* classical 4th order, fixed step dt */
        LNN_INTEGRATOR_DOPRI5 = 1 /* Dormand–Prince 5(4), adaptive per trajectory */
 };
 enum { /* per-trajectory outcome of lnn_rollout / lnn_step */
        LNN_TRAJECTORY_OK = 0,
        LNN_TRAJECTORY_STEP_UNDERFLOW = 1, /* dopri5 needed a step below h_min */
-       LNN_TRAJECTORY_NON_FINITE = 2,     /* the state or q̈ became NaN/inf (e.g. a failed solve) */
-       LNN_TRAJECTORY_MAX_STEPS = 3       /* max_steps reached before the last time */
+       LNN_TRAJECTORY_NON_FINITE = 2, /* the state or q̈ became NaN/inf (e.g. a failed solve) */
+       LNN_TRAJECTORY_MAX_STEPS = 3   /* max_steps reached before the last time */
 };
 
 /* ---- the model ---------------------------------------------------------- */
@@ -185,8 +185,7 @@ LNN_API lnn_status lnn_accelerations(lnn_workspace* workspace, int64_t B, const 
 LNN_API lnn_status lnn_lagrangian(lnn_workspace* workspace, int64_t B, const double* states,
                                   double* L);
 /* E = q̇·∂L/∂q̇ − L. E: B, not NULL. */
-LNN_API lnn_status lnn_energy(lnn_workspace* workspace, int64_t B, const double* states,
-                              double* E);
+LNN_API lnn_status lnn_energy(lnn_workspace* workspace, int64_t B, const double* states, double* E);
 /* grad: B × 2n, not NULL. L: B, or NULL. */
 LNN_API lnn_status lnn_lagrangian_gradient(lnn_workspace* workspace, int64_t B,
                                            const double* states, double* L, double* grad);
@@ -196,8 +195,7 @@ LNN_API lnn_status lnn_hessian(lnn_workspace* workspace, int64_t B, const double
 /* The Euler–Lagrange terms: M (B × n × n), Cv (B × n), f (B × n); each may be
  * NULL to skip it, not all three. */
 LNN_API lnn_status lnn_euler_lagrange_terms(lnn_workspace* workspace, int64_t B,
-                                            const double* states, double* M, double* Cv,
-                                            double* f);
+                                            const double* states, double* M, double* Cv, double* f);
 
 /* ---- integration of q̈ = the model's accelerations (unforced, τ = 0) ----
  * The state y = [q, q̇] is integrated in double; the network evaluates in the

@@ -40,15 +40,24 @@ extern "C" {
 
 const char* lnn_status_name(lnn_status status) {
   switch (status) {
-    case LNN_OK: return "LNN_OK";
-    case LNN_ERR_INVALID_ARGUMENT: return "LNN_ERR_INVALID_ARGUMENT";
-    case LNN_ERR_FILE: return "LNN_ERR_FILE";
-    case LNN_ERR_NO_DEVICE: return "LNN_ERR_NO_DEVICE";
-    case LNN_ERR_WRONG_DEVICE: return "LNN_ERR_WRONG_DEVICE";
-    case LNN_ERR_BACKEND: return "LNN_ERR_BACKEND";
-    case LNN_ERR_OUT_OF_MEMORY: return "LNN_ERR_OUT_OF_MEMORY";
-    case LNN_ERR_INTERNAL: return "LNN_ERR_INTERNAL";
-    default: return "unknown status";
+    case LNN_OK:
+      return "LNN_OK";
+    case LNN_ERR_INVALID_ARGUMENT:
+      return "LNN_ERR_INVALID_ARGUMENT";
+    case LNN_ERR_FILE:
+      return "LNN_ERR_FILE";
+    case LNN_ERR_NO_DEVICE:
+      return "LNN_ERR_NO_DEVICE";
+    case LNN_ERR_WRONG_DEVICE:
+      return "LNN_ERR_WRONG_DEVICE";
+    case LNN_ERR_BACKEND:
+      return "LNN_ERR_BACKEND";
+    case LNN_ERR_OUT_OF_MEMORY:
+      return "LNN_ERR_OUT_OF_MEMORY";
+    case LNN_ERR_INTERNAL:
+      return "LNN_ERR_INTERNAL";
+    default:
+      return "unknown status";
   }
 }
 
@@ -83,9 +92,8 @@ lnn_status lnn_model_load(const char* path, lnn_model** model) {
     }
     // The header was read twice; a file replaced in between must not give a
     // model whose spec differs from its info.
-    const lnn::ModelSpec& loaded = std::visit([](const auto& net) -> const lnn::ModelSpec& {
-      return net.spec();
-    }, m->network);
+    const lnn::ModelSpec& loaded =
+        std::visit([](const auto& net) -> const lnn::ModelSpec& { return net.spec(); }, m->network);
     if (!(loaded == m->info.spec)) {
       throw lnn::FileError(path, "the file changed while it was read");
     }

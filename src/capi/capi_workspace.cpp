@@ -130,7 +130,8 @@ void check_batch(const lnn_workspace* ws, int64_t B) {
 }
 
 // Arrays must be in the memory of the workspace's device.
-void check_memory(const lnn_workspace* ws, std::initializer_list<std::pair<const void*, const char*>> arrays) {
+void check_memory(const lnn_workspace* ws,
+                  std::initializer_list<std::pair<const void*, const char*>> arrays) {
   for (const auto& [p, name] : arrays) {
     if (p == nullptr) continue;
     const bool on_device = lnn::detail::is_device_pointer(p);
@@ -150,16 +151,30 @@ void check_memory(const lnn_workspace* ws, std::initializer_list<std::pair<const
 lnn::EngineOptions engine_options(const lnn_workspace_options& o) {
   lnn::EngineOptions e;
   switch (o.device) {
-    case LNN_DEVICE_CPU: e.device = lnn::Device::cpu; break;
-    case LNN_DEVICE_CUDA: e.device = lnn::Device::cuda; break;
-    default: throw InvalidArgument("options->device = " + std::to_string(o.device) + " is unknown");
+    case LNN_DEVICE_CPU:
+      e.device = lnn::Device::cpu;
+      break;
+    case LNN_DEVICE_CUDA:
+      e.device = lnn::Device::cuda;
+      break;
+    default:
+      throw InvalidArgument("options->device = " + std::to_string(o.device) + " is unknown");
   }
   switch (o.solve) {
-    case LNN_SOLVE_CHOLESKY: e.solve.method = lnn::SolveMethod::cholesky; break;
-    case LNN_SOLVE_LU: e.solve.method = lnn::SolveMethod::lu; break;
-    case LNN_SOLVE_DAMPED: e.solve.method = lnn::SolveMethod::damped; break;
-    case LNN_SOLVE_PINV: e.solve.method = lnn::SolveMethod::pinv; break;
-    default: throw InvalidArgument("options->solve = " + std::to_string(o.solve) + " is unknown");
+    case LNN_SOLVE_CHOLESKY:
+      e.solve.method = lnn::SolveMethod::cholesky;
+      break;
+    case LNN_SOLVE_LU:
+      e.solve.method = lnn::SolveMethod::lu;
+      break;
+    case LNN_SOLVE_DAMPED:
+      e.solve.method = lnn::SolveMethod::damped;
+      break;
+    case LNN_SOLVE_PINV:
+      e.solve.method = lnn::SolveMethod::pinv;
+      break;
+    default:
+      throw InvalidArgument("options->solve = " + std::to_string(o.solve) + " is unknown");
   }
   if (!(std::isfinite(o.damping) && o.damping >= 0)) {
     throw InvalidArgument("options->damping must be finite and >= 0");
@@ -180,21 +195,27 @@ lnn::IntegrateOptions integrate_options(const lnn_integrate_options* c) {
   if (c != nullptr) o = *c;
   lnn::IntegrateOptions r;
   switch (o.integrator) {
-    case LNN_INTEGRATOR_RK4: r.method = lnn::Integrator::rk4; break;
-    case LNN_INTEGRATOR_DOPRI5: r.method = lnn::Integrator::dopri5; break;
+    case LNN_INTEGRATOR_RK4:
+      r.method = lnn::Integrator::rk4;
+      break;
+    case LNN_INTEGRATOR_DOPRI5:
+      r.method = lnn::Integrator::dopri5;
+      break;
     default:
       throw InvalidArgument("options->integrator = " + std::to_string(o.integrator) +
                             " is unknown (LNN_INTEGRATOR_RK4 = 0, LNN_INTEGRATOR_DOPRI5 = 1)");
   }
   // Every field is checked, used by the chosen integrator or not: a field
   // that is NaN or negative is a struct that was never initialized.
-  const std::pair<double, const char*> positive[] = {{o.dt, "dt"}, {o.rtol, "rtol"}, {o.atol, "atol"}};
+  const std::pair<double, const char*> positive[] = {
+      {o.dt, "dt"}, {o.rtol, "rtol"}, {o.atol, "atol"}};
   for (const auto& [v, name] : positive) {
     if (!(std::isfinite(v) && v > 0)) {
       throw InvalidArgument(std::string("options->") + name + " must be finite and > 0");
     }
   }
-  const std::pair<double, const char*> non_negative[] = {{o.h0, "h0"}, {o.h_min, "h_min"}, {o.h_max, "h_max"}};
+  const std::pair<double, const char*> non_negative[] = {
+      {o.h0, "h0"}, {o.h_min, "h_min"}, {o.h_max, "h_max"}};
   for (const auto& [v, name] : non_negative) {
     if (!(std::isfinite(v) && v >= 0)) {
       throw InvalidArgument(std::string("options->") + name + " must be finite and >= 0");
@@ -300,9 +321,15 @@ lnn_status lnn_workspace_create(const lnn_model* model, int64_t max_batch,
     }
     bool f32 = false;
     switch (o.precision) {
-      case LNN_PRECISION_MODEL: f32 = model->info.precision == lnn::Precision::f32; break;
-      case LNN_PRECISION_F32: f32 = true; break;
-      case LNN_PRECISION_F64: f32 = false; break;
+      case LNN_PRECISION_MODEL:
+        f32 = model->info.precision == lnn::Precision::f32;
+        break;
+      case LNN_PRECISION_F32:
+        f32 = true;
+        break;
+      case LNN_PRECISION_F64:
+        f32 = false;
+        break;
       default:
         throw InvalidArgument("options->precision = " + std::to_string(o.precision) +
                               " is unknown");
@@ -339,14 +366,16 @@ lnn_status lnn_workspace_get(const lnn_workspace* workspace, int64_t* max_batch,
   });
 }
 
-lnn_status lnn_accelerations(lnn_workspace* ws, int64_t B, const double* states,
-                             const double* tau, double* acc, int* solve_status,
-                             int64_t* failures) {
+lnn_status lnn_accelerations(lnn_workspace* ws, int64_t B, const double* states, const double* tau,
+                             double* acc, int* solve_status, int64_t* failures) {
   return guarded("lnn_accelerations", [&] {
     check_batch(ws, B);
     require(states, "states");
     require(acc, "acc");
-    check_memory(ws, {{states, "states"}, {tau, "tau"}, {acc, "acc"}, {solve_status, "solve_status"},
+    check_memory(ws, {{states, "states"},
+                      {tau, "tau"},
+                      {acc, "acc"},
+                      {solve_status, "solve_status"},
                       {failures, "failures"}});
     const auto b = static_cast<std::size_t>(B);
     std::vector<lnn::SolveStatus> status(b);
@@ -458,11 +487,14 @@ lnn_status lnn_rollout(lnn_workspace* ws, const lnn_integrate_options* options, 
     require(y0, "y0");
     require(times, "times");
     require(out, "out");
-    check_memory(ws, {{y0, "y0"}, {times, "times"}, {out, "out"}, {trajectory_status, "trajectory_status"}});
+    check_memory(
+        ws, {{y0, "y0"}, {times, "times"}, {out, "out"}, {trajectory_status, "trajectory_status"}});
     const auto b = static_cast<std::size_t>(B);
-    const std::size_t limit = std::numeric_limits<std::size_t>::max() / sizeof(double) / b / ws->width();
+    const std::size_t limit =
+        std::numeric_limits<std::size_t>::max() / sizeof(double) / b / ws->width();
     if (S < 1 || static_cast<std::uint64_t>(S) > limit) {
-      throw InvalidArgument("S = " + std::to_string(S) + " output times: need 1 … " + std::to_string(limit));
+      throw InvalidArgument("S = " + std::to_string(S) + " output times: need 1 … " +
+                            std::to_string(limit));
     }
     const auto s = static_cast<std::size_t>(S);
     const lnn::IntegrateOptions o = integrate_options(options);

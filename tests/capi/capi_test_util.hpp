@@ -82,13 +82,13 @@ inline void expect_identical(const std::vector<double>& got, const std::vector<d
 
 // The call failed with `status`, and lnn_last_error names the function and
 // contains `phrase`.
-#define EXPECT_LNN_ERROR(call, status, phrase)                                              \
-  do {                                                                                      \
-    const lnn_status lnn_got_ = (call);                                                     \
-    EXPECT_EQ(lnn_got_, (status)) << #call << ": " << lnn_last_error();                     \
-    const std::string lnn_msg_ = lnn_last_error();                                          \
-    EXPECT_NE(lnn_msg_.find(phrase), std::string::npos)                                     \
-        << #call << ": message '" << lnn_msg_ << "' lacks '" << (phrase) << "'";            \
+#define EXPECT_LNN_ERROR(call, status, phrase)                                   \
+  do {                                                                           \
+    const lnn_status lnn_got_ = (call);                                          \
+    EXPECT_EQ(lnn_got_, (status)) << #call << ": " << lnn_last_error();          \
+    const std::string lnn_msg_ = lnn_last_error();                               \
+    EXPECT_NE(lnn_msg_.find(phrase), std::string::npos)                          \
+        << #call << ": message '" << lnn_msg_ << "' lacks '" << (phrase) << "'"; \
   } while (0)
 
 #define ASSERT_LNN_OK(call) ASSERT_EQ((call), LNN_OK) << #call << ": " << lnn_last_error()

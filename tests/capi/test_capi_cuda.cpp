@@ -36,8 +36,8 @@ TEST(CApiCuda, DeviceArraysToACpuWorkspaceAreWrongDevice) {
   const double times[1] = {0.1};
   EXPECT_LNN_ERROR(lnn_rollout(ws.get(), nullptr, 2, 0.0, host.data(), 1, times, device, nullptr),
                    LNN_ERR_WRONG_DEVICE, "out is CUDA device memory");
-  EXPECT_LNN_ERROR(lnn_step(ws.get(), nullptr, 2, 0.0, 0.1, device, nullptr),
-                   LNN_ERR_WRONG_DEVICE, "states is CUDA device memory");
+  EXPECT_LNN_ERROR(lnn_step(ws.get(), nullptr, 2, 0.0, 0.1, device, nullptr), LNN_ERR_WRONG_DEVICE,
+                   "states is CUDA device memory");
   // Host arrays still work after the refusals.
   std::vector<double> E(2);
   EXPECT_EQ(lnn_energy(ws.get(), 2, host.data(), E.data()), LNN_OK) << lnn_last_error();

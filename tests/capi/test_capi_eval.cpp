@@ -117,11 +117,12 @@ TEST_F(CApiEval, EveryEvaluationIsEquivalentToTheEngine) {
   ASSERT_LNN_OK(lnn_accelerations(ws.get(), kBatch, states_.data(), tau_.data(), c_acc.data(),
                                   c_status.data(), &failures));
   ASSERT_LNN_OK(lnn_lagrangian(ws.get(), kBatch, states_.data(), c_L.data()));
-  ASSERT_LNN_OK(lnn_lagrangian_gradient(ws.get(), kBatch, states_.data(), c_L2.data(), c_grad.data()));
+  ASSERT_LNN_OK(
+      lnn_lagrangian_gradient(ws.get(), kBatch, states_.data(), c_L2.data(), c_grad.data()));
   ASSERT_LNN_OK(lnn_energy(ws.get(), kBatch, states_.data(), c_E.data()));
   ASSERT_LNN_OK(lnn_hessian(ws.get(), kBatch, states_.data(), c_H.data()));
-  ASSERT_LNN_OK(lnn_euler_lagrange_terms(ws.get(), kBatch, states_.data(), c_M.data(),
-                                         c_Cv.data(), c_f.data()));
+  ASSERT_LNN_OK(lnn_euler_lagrange_terms(ws.get(), kBatch, states_.data(), c_M.data(), c_Cv.data(),
+                                         c_f.data()));
   EXPECT_STREQ(lnn_last_error(), "");
   expect_identical(c_acc, acc, "acc");
   EXPECT_EQ(failures, 0);
@@ -138,21 +139,23 @@ TEST_F(CApiEval, EveryEvaluationIsEquivalentToTheEngine) {
   // Optional outputs may be NULL; tau NULL means no force.
   std::vector<double> c_acc0(B * n), acc0(B * n), c_grad2(B * w), c_Cv2(B * n);
   engine.accelerations(states_, {}, acc0);
-  ASSERT_LNN_OK(lnn_accelerations(ws.get(), kBatch, states_.data(), nullptr, c_acc0.data(),
-                                  nullptr, nullptr));
+  ASSERT_LNN_OK(lnn_accelerations(ws.get(), kBatch, states_.data(), nullptr, c_acc0.data(), nullptr,
+                                  nullptr));
   expect_identical(c_acc0, acc0, "acc (no tau)");
   ASSERT_LNN_OK(lnn_lagrangian_gradient(ws.get(), kBatch, states_.data(), nullptr, c_grad2.data()));
   expect_identical(c_grad2, grad, "grad (no L)");
-  ASSERT_LNN_OK(lnn_euler_lagrange_terms(ws.get(), kBatch, states_.data(), nullptr, c_Cv2.data(),
-                                         nullptr));
+  ASSERT_LNN_OK(
+      lnn_euler_lagrange_terms(ws.get(), kBatch, states_.data(), nullptr, c_Cv2.data(), nullptr));
   expect_identical(c_Cv2, Cv, "Cv alone");
 }
 
 TEST_F(CApiEval, SmallerBatchesAndChunksGiveTheSameRows) {
   WorkspacePtr ws = workspace(), chunked = workspace(LNN_SOLVE_LU, LNN_PRECISION_MODEL, 3);
   std::vector<double> all(kBatch * 2), first(5 * 2), by_chunks(kBatch * 2);
-  ASSERT_LNN_OK(lnn_accelerations(ws.get(), kBatch, states_.data(), nullptr, all.data(), nullptr, nullptr));
-  ASSERT_LNN_OK(lnn_accelerations(ws.get(), 5, states_.data(), nullptr, first.data(), nullptr, nullptr));
+  ASSERT_LNN_OK(
+      lnn_accelerations(ws.get(), kBatch, states_.data(), nullptr, all.data(), nullptr, nullptr));
+  ASSERT_LNN_OK(
+      lnn_accelerations(ws.get(), 5, states_.data(), nullptr, first.data(), nullptr, nullptr));
   ASSERT_LNN_OK(lnn_accelerations(chunked.get(), kBatch, states_.data(), nullptr, by_chunks.data(),
                                   nullptr, nullptr));
   expect_identical(first, std::vector<double>(all.begin(), all.begin() + 10), "first 5 rows");
@@ -172,7 +175,8 @@ TEST_F(CApiEval, Float32WorkspaceIsEquivalentToEngineFloat) {
   ASSERT_LNN_OK(lnn_workspace_get(ws.get(), nullptr, nullptr, &precision));
   EXPECT_EQ(precision, LNN_PRECISION_F32);
   std::vector<double> c_acc(kBatch * 2), c_E(kBatch);
-  ASSERT_LNN_OK(lnn_accelerations(ws.get(), kBatch, states_.data(), nullptr, c_acc.data(), nullptr, nullptr));
+  ASSERT_LNN_OK(
+      lnn_accelerations(ws.get(), kBatch, states_.data(), nullptr, c_acc.data(), nullptr, nullptr));
   ASSERT_LNN_OK(lnn_energy(ws.get(), kBatch, states_.data(), c_E.data()));
   expect_identical(c_acc, std::vector<double>(acc.begin(), acc.end()), "acc f32");
   expect_identical(c_E, std::vector<double>(E.begin(), E.end()), "E f32");
