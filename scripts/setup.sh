@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lnn needs, only those missing. Safe to rerun.
 set -euo pipefail
-packages=(build-essential cmake pkg-config python3 libopenblas-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
+packages=(build-essential cmake pkg-config gfortran python3 libopenblas-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
           librandom123-dev libhdf5-dev python3-h5py python3-numpy python3-matplotlib libgtest-dev libgmock-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -30,6 +30,10 @@ namespace lnn {
 
 enum class Precision : std::uint8_t { f32, f64 };
 
+// The model-file format version this build writes and reads (lnn.format_version).
+// A file of a newer version is refused with a FileError saying so.
+int model_format_version();
+
 // Writes the model atomically: to "<path>.tmp.<pid>.<i>" (created exclusively)
 // in the same directory, fsync, then rename() over path. A path that exists
 // and is not a regular file is refused; a symbolic link is kept and its

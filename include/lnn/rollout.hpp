@@ -44,6 +44,9 @@ std::unique_ptr<Dynamics> analytic_dynamics(const System& system,
 // are converted to T, results back to double.
 template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions options = {});
+// The same over an existing engine (borrowed: it must outlive the result).
+template <class T>
+std::unique_ptr<Dynamics> learned_dynamics(Engine<T>& engine);
 
 // Integrates B = y0.size() / 2n trajectories from t0 with options.method
 // (rk4 and dopri5 on [q̇, q̈]; variational on the Lagrangian itself, with

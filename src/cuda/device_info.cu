@@ -1,6 +1,7 @@
 // The CUDA device query behind `lnn info` and Device::cuda checks.
 #include <cuda_runtime.h>
 
+#include "cuda/memory_kind.hpp"
 #include "lnn/info.hpp"
 
 namespace lnn {
@@ -30,5 +31,26 @@ std::vector<GpuInfo> cuda_devices(std::string* why_none) {
   if (out.empty() && why_none) *why_none = "no CUDA device visible";
   return out;
 }
+
+namespace detail {
+
+bool is_device_pointer(const void* p) {
+  // Without a device no pointer can be a device pointer; ask the runtime once.
+  static const bool any_device = [] {
+    int count = 0;
+    const bool ok = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+    cudaGetLastError();
+    return ok;
+  }();
+  if (!any_device || p == nullptr) return false;
+  cudaPointerAttributes attributes{};
+  if (cudaPointerGetAttributes(&attributes, p) != cudaSuccess) {
+    cudaGetLastError();  // unregistered host memory on old runtimes
+    return false;
+  }
+  return attributes.type == cudaMemoryTypeDevice;
+}
+
+}  // namespace detail
 
 }  // namespace lnn

@@ -25,6 +25,7 @@
 #include "io/atomic_file.hpp"
 #include "io/model_file_detail.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/info.hpp"
 
 namespace lnn {
 namespace {
@@ -36,7 +37,7 @@ using json = nlohmann::json;
 
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // the safetensors reference limit
 constexpr std::string_view kFormat = "lnn-model";
-constexpr std::string_view kFormatVersion = "1";
+constexpr int kFormatVersion = 1;
 constexpr std::string_view kReservedPrefix = "lnn.";
 constexpr std::string_view kMetadataKeys[] = {"lnn.format", "lnn.format_version", "lnn.n",
                                               "lnn.hidden", "lnn.activation",     "lnn.embedding"};
@@ -114,7 +115,7 @@ std::string make_header(const ModelSpec& spec, Precision precision,
                         const std::map<std::string, std::string>& extra, const std::string& path) {
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   meta["lnn.format"] = kFormat;
-  meta["lnn.format_version"] = kFormatVersion;
+  meta["lnn.format_version"] = std::to_string(kFormatVersion);
   meta["lnn.n"] = std::to_string(spec.n);
   std::vector<std::string> parts;
   for (int m : spec.hidden) parts.push_back(std::to_string(m));
@@ -284,15 +285,22 @@ ModelSpec spec_from_metadata(const json& header, const std::string& path,
     throw FileError(path, "not an lnn model file: lnn.format is " + in_quotes(get("lnn.format")) +
                               ", expected " + in_quotes(kFormat));
   }
-  if (get("lnn.format_version") != kFormatVersion) {
-    throw FileError(path, "unsupported format version " + in_quotes(get("lnn.format_version")) +
-                              " (this build reads version " + std::string(kFormatVersion) + ")");
+  const std::string& version_text = get("lnn.format_version");
+  const std::optional<int> file_version = parse_int(version_text);
+  if (file_version && *file_version > kFormatVersion) {
+    throw FileError(path, "model file format version " + std::to_string(*file_version) +
+                              " is newer than this lnn (" + version() + ") reads (" +
+                              std::to_string(kFormatVersion) + "); upgrade lnn");
+  }
+  if (version_text != std::to_string(kFormatVersion)) {
+    throw FileError(path, "unsupported format version " + in_quotes(version_text) +
+                              " (this build reads version " + std::to_string(kFormatVersion) + ")");
   }
   for (const auto& [key, value] : lnn) {
     if (std::find(std::begin(kMetadataKeys), std::end(kMetadataKeys), key) ==
         std::end(kMetadataKeys)) {
       throw FileError(path, "unknown reserved metadata key " + in_quotes(key) +
-                                " in format version " + std::string(kFormatVersion));
+                                " in format version " + std::to_string(kFormatVersion));
     }
   }
 
@@ -692,4 +700,6 @@ template ModelFileContents<float> load_model_file<float>(const std::string&);
 template ModelFileContents<double> load_model_file<double>(const std::string&);
 
 }  // namespace io
+int model_format_version() { return kFormatVersion; }
+
 }  // namespace lnn

@@ -41,7 +41,9 @@ class AnalyticDynamics final : public Dynamics {
 template <class T>
 class LearnedDynamics final : public Dynamics {
  public:
-  LearnedDynamics(const Model<T>& model, EngineOptions options) : engine_(model, options) {}
+  LearnedDynamics(const Model<T>& model, EngineOptions options)
+      : owned_(std::make_unique<Engine<T>>(model, options)), engine_(*owned_) {}
+  explicit LearnedDynamics(Engine<T>& engine) : engine_(engine) {}
   int dof() const override { return engine_.model().spec().n; }
   void accelerations(std::span<const double> states, std::span<double> acc) override {
     engine_.accelerations(in(states), {}, out(acc.size()));
@@ -74,7 +76,8 @@ class LearnedDynamics final : public Dynamics {
     std::transform(y_.begin(), y_.end(), to.begin(), [](T v) { return static_cast<double>(v); });
   }
 
-  Engine<T> engine_;
+  std::unique_ptr<Engine<T>> owned_;
+  Engine<T>& engine_;
   std::vector<T> x_, y_, g_;
 };
 
@@ -88,8 +91,14 @@ template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions options) {
   return std::make_unique<LearnedDynamics<T>>(model, options);
 }
+template <class T>
+std::unique_ptr<Dynamics> learned_dynamics(Engine<T>& engine) {
+  return std::make_unique<LearnedDynamics<T>>(engine);
+}
 template std::unique_ptr<Dynamics> learned_dynamics<float>(const Model<float>&, EngineOptions);
 template std::unique_ptr<Dynamics> learned_dynamics<double>(const Model<double>&, EngineOptions);
+template std::unique_ptr<Dynamics> learned_dynamics<float>(Engine<float>&);
+template std::unique_ptr<Dynamics> learned_dynamics<double>(Engine<double>&);
 
 std::vector<TrajectoryReport> rollout(Dynamics& dynamics, double t0, std::span<const double> y0,
                                       std::span<const double> times, std::span<double> out,

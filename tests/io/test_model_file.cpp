@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lnn/errors.hpp"
+#include "lnn/info.hpp"
 #include "lnn/model_file.hpp"
 
 namespace lnn {
@@ -453,7 +454,10 @@ TEST_F(MalformedModelFile, BadMetadata) {
   expect_refused(with_header([](json& h) { h["__metadata__"].erase("lnn.format"); }),
                  {"not an lnn model file"});
   expect_refused(with_metadata("lnn.format", "other"), {"not an lnn model file", "'other'"});
-  expect_refused(with_metadata("lnn.format_version", "2"), {"unsupported format version '2'"});
+  expect_refused(with_metadata("lnn.format_version", "2"),
+                 {"format version 2 is newer than this lnn (" + lnn::version() + ") reads (1); upgrade lnn"});
+  expect_refused(with_metadata("lnn.format_version", "0"), {"unsupported format version '0'"});
+  expect_refused(with_metadata("lnn.format_version", "x"), {"unsupported format version 'x'"});
   expect_refused(with_header([](json& h) { h["__metadata__"].erase("lnn.hidden"); }),
                  {"no 'lnn.hidden'"});
   expect_refused(with_metadata("lnn.n", "two"), {"lnn.n = 'two' is not an integer"});

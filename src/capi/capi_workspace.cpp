@@ -1,0 +1,530 @@
+// The C API (include/lnn/lnn.h): workspaces, evaluation and integration.
+// Arrays cross the boundary as double; a workspace evaluating in float
+// converts through its own buffers, one evaluating in double passes the
+// caller's arrays straight to the engine.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "capi/capi_detail.hpp"
+#include "cuda/memory_kind.hpp"
+#include "lnn/engine.hpp"
+#include "lnn/info.hpp"
+#include "lnn/integrate.hpp"
+#include "lnn/rollout.hpp"
+
+namespace {
+
+using lnn::InvalidArgument;
+using lnn::capi::require;
+
+// The engine and conversion buffers of one precision.
+template <class T>
+struct Typed {
+  std::unique_ptr<lnn::Model<T>> converted;  // the model in T when the file is not T
+  lnn::Engine<T> engine;
+  std::vector<T> in, out1, out2, out3;  // grown on first use (float only)
+
+  Typed(std::unique_ptr<lnn::Model<T>> own, const lnn::Model<T>& model,
+        const lnn::EngineOptions& options)
+      : converted(std::move(own)), engine(model, options) {}
+
+  // The caller's doubles as T: the array itself for double, a copy for float.
+  std::span<const T> input(const double* p, std::size_t count, std::vector<T>& buffer) {
+    if constexpr (std::is_same_v<T, double>) {
+      (void)buffer;
+      return {p, count};
+    } else {
+      buffer.resize(count);
+      for (std::size_t i = 0; i < count; ++i) buffer[i] = static_cast<T>(p[i]);
+      return buffer;
+    }
+  }
+  // Where the engine writes an output of count values (empty when p is null).
+  std::span<T> output(double* p, std::size_t count, std::vector<T>& buffer) {
+    if (p == nullptr) return {};
+    if constexpr (std::is_same_v<T, double>) {
+      (void)buffer;
+      return {p, count};
+    } else {
+      buffer.resize(count);
+      return buffer;
+    }
+  }
+  // Copies a float output back to the caller's doubles.
+  static void finish(double* p, std::span<const T> values) {
+    if constexpr (!std::is_same_v<T, double>) {
+      if (p == nullptr) return;
+      for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<double>(values[i]);
+    } else {
+      (void)p;
+      (void)values;
+    }
+  }
+};
+
+// The model converted to T (an f64 value outside float's range is an error).
+template <class T, class U>
+std::unique_ptr<lnn::Model<T>> convert(const lnn::Model<U>& from) {
+  auto to = std::make_unique<lnn::Model<T>>(from.spec());
+  std::span<const U> src = from.parameters();
+  std::span<T> dst = to->parameters();
+  for (std::size_t i = 0; i < src.size(); ++i) {
+    dst[i] = static_cast<T>(src[i]);
+    if (!std::isfinite(dst[i])) {
+      throw InvalidArgument("parameter " + std::to_string(i) +
+                            " of the model is outside the range of float; evaluate in f64");
+    }
+  }
+  return to;
+}
+
+template <class T>
+std::unique_ptr<Typed<T>> make_typed(const lnn_model& model, const lnn::EngineOptions& options) {
+  if (const auto* same = std::get_if<lnn::Model<T>>(&model.network)) {
+    return std::make_unique<Typed<T>>(nullptr, *same, options);
+  }
+  using Other = std::conditional_t<std::is_same_v<T, float>, double, float>;
+  std::unique_ptr<lnn::Model<T>> own = convert<T>(std::get<lnn::Model<Other>>(model.network));
+  const lnn::Model<T>& ref = *own;
+  return std::make_unique<Typed<T>>(std::move(own), ref, options);
+}
+
+}  // namespace
+
+struct lnn_workspace {
+  const lnn_model* model = nullptr;
+  std::size_t max_batch = 0;
+  int device = LNN_DEVICE_CPU;
+  int n = 0;
+  std::unique_ptr<Typed<float>> f32;  // exactly one of the two is set
+  std::unique_ptr<Typed<double>> f64;
+  std::vector<double> y0;  // lnn_step's copy of its in/out states
+
+  // Calls f(Typed<T>&) for the workspace's precision.
+  template <class F>
+  void visit(F&& f) {
+    if (f32) {
+      f(*f32);
+    } else {
+      f(*f64);
+    }
+  }
+  std::size_t width() const { return 2 * static_cast<std::size_t>(n); }
+  std::size_t dof() const { return static_cast<std::size_t>(n); }
+};
+
+namespace {
+
+void check_batch(const lnn_workspace* ws, int64_t B) {
+  require(ws, "workspace");
+  if (B < 1 || static_cast<std::uint64_t>(B) > ws->max_batch) {
+    throw InvalidArgument("batch size B = " + std::to_string(B) + " is outside 1 … " +
+                          std::to_string(ws->max_batch) + " (the workspace's max_batch)");
+  }
+}
+
+// Arrays must be in the memory of the workspace's device.
+void check_memory(const lnn_workspace* ws,
+                  std::initializer_list<std::pair<const void*, const char*>> arrays) {
+  for (const auto& [p, name] : arrays) {
+    if (p == nullptr) continue;
+    const bool on_device = lnn::detail::is_device_pointer(p);
+    if (ws->device == LNN_DEVICE_CPU && on_device) {
+      throw lnn::capi::WrongDevice(std::string(name) +
+                                   " is CUDA device memory; this workspace is on the CPU and "
+                                   "needs host arrays");
+    }
+    if (ws->device == LNN_DEVICE_CUDA && !on_device) {
+      throw lnn::capi::WrongDevice(std::string(name) +
+                                   " is host memory; this workspace is on a CUDA device and "
+                                   "needs device arrays");
+    }
+  }
+}
+
+lnn::EngineOptions engine_options(const lnn_workspace_options& o) {
+  lnn::EngineOptions e;
+  switch (o.device) {
+    case LNN_DEVICE_CPU:
+      e.device = lnn::Device::cpu;
+      break;
+    case LNN_DEVICE_CUDA:
+      e.device = lnn::Device::cuda;
+      break;
+    default:
+      throw InvalidArgument("options->device = " + std::to_string(o.device) + " is unknown");
+  }
+  switch (o.solve) {
+    case LNN_SOLVE_CHOLESKY:
+      e.solve.method = lnn::SolveMethod::cholesky;
+      break;
+    case LNN_SOLVE_LU:
+      e.solve.method = lnn::SolveMethod::lu;
+      break;
+    case LNN_SOLVE_DAMPED:
+      e.solve.method = lnn::SolveMethod::damped;
+      break;
+    case LNN_SOLVE_PINV:
+      e.solve.method = lnn::SolveMethod::pinv;
+      break;
+    default:
+      throw InvalidArgument("options->solve = " + std::to_string(o.solve) + " is unknown");
+  }
+  if (!(std::isfinite(o.damping) && o.damping >= 0)) {
+    throw InvalidArgument("options->damping must be finite and >= 0");
+  }
+  if (!(std::isfinite(o.rcond) && o.rcond >= 0 && o.rcond < 1)) {
+    throw InvalidArgument("options->rcond must be in [0, 1)");
+  }
+  if (o.chunk < 1) throw InvalidArgument("options->chunk must be >= 1");
+  e.solve.damping = o.damping;
+  e.solve.rcond = o.rcond;
+  e.chunk = o.chunk;
+  return e;
+}
+
+lnn::IntegrateOptions integrate_options(const lnn_integrate_options* c) {
+  lnn_integrate_options o;
+  lnn_integrate_options_default(&o);
+  if (c != nullptr) o = *c;
+  lnn::IntegrateOptions r;
+  switch (o.integrator) {
+    case LNN_INTEGRATOR_RK4:
+      r.method = lnn::Integrator::rk4;
+      break;
+    case LNN_INTEGRATOR_DOPRI5:
+      r.method = lnn::Integrator::dopri5;
+      break;
+    case LNN_INTEGRATOR_VARIATIONAL:
+      r.method = lnn::Integrator::variational;
+      break;
+    default:
+      throw InvalidArgument("options->integrator = " + std::to_string(o.integrator) +
+                            " is unknown (LNN_INTEGRATOR_RK4 = 0, LNN_INTEGRATOR_DOPRI5 = 1, "
+                            "LNN_INTEGRATOR_VARIATIONAL = 2)");
+  }
+  // Every field is checked, used by the chosen integrator or not: a field
+  // that is NaN or negative is a struct that was never initialized.
+  const std::pair<double, const char*> positive[] = {
+      {o.dt, "dt"}, {o.rtol, "rtol"}, {o.atol, "atol"}};
+  for (const auto& [v, name] : positive) {
+    if (!(std::isfinite(v) && v > 0)) {
+      throw InvalidArgument(std::string("options->") + name + " must be finite and > 0");
+    }
+  }
+  const std::pair<double, const char*> non_negative[] = {
+      {o.h0, "h0"}, {o.h_min, "h_min"}, {o.h_max, "h_max"}, {o.newton_tol, "newton_tol"}};
+  for (const auto& [v, name] : non_negative) {
+    if (!(std::isfinite(v) && v >= 0)) {
+      throw InvalidArgument(std::string("options->") + name + " must be finite and >= 0");
+    }
+  }
+  if (o.max_steps < 0) throw InvalidArgument("options->max_steps must be >= 0");
+  if (o.newton_max_iterations < 1) {
+    throw InvalidArgument("options->newton_max_iterations must be >= 1");
+  }
+  r.dt = o.dt;
+  r.rtol = o.rtol;
+  r.atol = o.atol;
+  r.h0 = o.h0;
+  r.h_min = o.h_min;
+  r.h_max = o.h_max;
+  r.max_steps = o.max_steps;
+  r.newton_tol = o.newton_tol;
+  r.newton_max_iterations = o.newton_max_iterations;
+  return r;
+}
+
+// Integrates the model's dynamics (the network in T, the state in double)
+// through lnn::rollout, the same code as the C++ API's rollouts.
+template <class T>
+std::vector<lnn::TrajectoryReport> run_integration(Typed<T>& t, int, double t0,
+                                                   std::span<const double> y0,
+                                                   std::span<const double> times,
+                                                   std::span<double> out,
+                                                   const lnn::IntegrateOptions& options) {
+  return lnn::rollout(*lnn::learned_dynamics(t.engine), t0, y0, times, out, options);
+}
+
+void write_status(int* trajectory_status, const std::vector<lnn::TrajectoryReport>& reports) {
+  if (trajectory_status == nullptr) return;
+  for (std::size_t b = 0; b < reports.size(); ++b) {
+    trajectory_status[b] = static_cast<int>(reports[b].status);
+  }
+}
+
+}  // namespace
+
+using lnn::capi::guarded;
+
+extern "C" {
+
+lnn_status lnn_workspace_options_default(lnn_workspace_options* options) {
+  return guarded("lnn_workspace_options_default", [&] {
+    require(options, "options");
+    const lnn::EngineOptions e;
+    options->device = LNN_DEVICE_CPU;
+    options->precision = LNN_PRECISION_MODEL;
+    options->solve = LNN_SOLVE_CHOLESKY;
+    options->damping = e.solve.damping;
+    options->rcond = e.solve.rcond;
+    options->chunk = e.chunk;
+  });
+}
+
+lnn_status lnn_integrate_options_default(lnn_integrate_options* options) {
+  return guarded("lnn_integrate_options_default", [&] {
+    require(options, "options");
+    const lnn::IntegrateOptions d;
+    options->integrator = LNN_INTEGRATOR_DOPRI5;
+    options->dt = d.dt;
+    options->rtol = d.rtol;
+    options->atol = d.atol;
+    options->h0 = d.h0;
+    options->h_min = d.h_min;
+    options->h_max = d.h_max;
+    options->max_steps = d.max_steps;
+    options->newton_tol = d.newton_tol;
+    options->newton_max_iterations = d.newton_max_iterations;
+  });
+}
+
+lnn_status lnn_workspace_create(const lnn_model* model, int64_t max_batch,
+                                const lnn_workspace_options* options, lnn_workspace** workspace) {
+  if (workspace) *workspace = nullptr;
+  return guarded("lnn_workspace_create", [&] {
+    require(workspace, "workspace (the output handle)");
+    require(model, "model");
+    if (max_batch < 1) {
+      throw InvalidArgument("max_batch = " + std::to_string(max_batch) + " must be >= 1");
+    }
+    lnn_workspace_options o;
+    lnn_workspace_options_default(&o);
+    if (options != nullptr) o = *options;
+    const lnn::EngineOptions eo = engine_options(o);
+    if (o.device == LNN_DEVICE_CUDA) {
+      std::string why;
+      if (!lnn::cuda_compiled()) {
+        throw lnn::capi::NoDevice("device LNN_DEVICE_CUDA: this build has no CUDA backend");
+      }
+      if (lnn::cuda_devices(&why).empty()) {
+        throw lnn::capi::NoDevice("device LNN_DEVICE_CUDA: no usable CUDA device (" + why + ")");
+      }
+    }
+    bool f32 = false;
+    switch (o.precision) {
+      case LNN_PRECISION_MODEL:
+        f32 = model->info.precision == lnn::Precision::f32;
+        break;
+      case LNN_PRECISION_F32:
+        f32 = true;
+        break;
+      case LNN_PRECISION_F64:
+        f32 = false;
+        break;
+      default:
+        throw InvalidArgument("options->precision = " + std::to_string(o.precision) +
+                              " is unknown");
+    }
+    auto ws = std::make_unique<lnn_workspace>();
+    ws->model = model;
+    ws->max_batch = static_cast<std::size_t>(max_batch);
+    ws->device = o.device;
+    ws->n = model->info.spec.n;
+    try {
+      if (f32) {
+        ws->f32 = make_typed<float>(*model, eo);
+      } else {
+        ws->f64 = make_typed<double>(*model, eo);
+      }
+    } catch (const InvalidArgument& e) {
+      // The engine refuses a device it cannot run on: say so with the device's code.
+      if (o.device == LNN_DEVICE_CUDA) throw lnn::capi::NoDevice(e.what());
+      throw;
+    }
+    *workspace = ws.release();
+  });
+}
+
+void lnn_workspace_free(lnn_workspace* workspace) { delete workspace; }
+
+lnn_status lnn_workspace_get(const lnn_workspace* workspace, int64_t* max_batch, int* device,
+                             int* precision) {
+  return guarded("lnn_workspace_get", [&] {
+    require(workspace, "workspace");
+    if (max_batch) *max_batch = static_cast<int64_t>(workspace->max_batch);
+    if (device) *device = workspace->device;
+    if (precision) *precision = workspace->f32 ? LNN_PRECISION_F32 : LNN_PRECISION_F64;
+  });
+}
+
+lnn_status lnn_accelerations(lnn_workspace* ws, int64_t B, const double* states, const double* tau,
+                             double* acc, int* solve_status, int64_t* failures) {
+  return guarded("lnn_accelerations", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    require(acc, "acc");
+    check_memory(ws, {{states, "states"},
+                      {tau, "tau"},
+                      {acc, "acc"},
+                      {solve_status, "solve_status"},
+                      {failures, "failures"}});
+    const auto b = static_cast<std::size_t>(B);
+    std::vector<lnn::SolveStatus> status(b);
+    ws->visit([&](auto& t) {
+      auto x = t.input(states, b * ws->width(), t.in);
+      using T = typename decltype(x)::value_type;
+      std::span<const T> f = tau ? t.input(tau, b * ws->dof(), t.out2) : std::span<const T>{};
+      auto a = t.output(acc, b * ws->dof(), t.out1);
+      const lnn::SolveReport report = t.engine.accelerations(x, f, a, status);
+      t.finish(acc, a);
+      if (failures) *failures = static_cast<int64_t>(report.failures());
+    });
+    if (solve_status) {
+      for (std::size_t s = 0; s < b; ++s) solve_status[s] = static_cast<int>(status[s]);
+    }
+  });
+}
+
+lnn_status lnn_lagrangian(lnn_workspace* ws, int64_t B, const double* states, double* L) {
+  return guarded("lnn_lagrangian", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    require(L, "L");
+    check_memory(ws, {{states, "states"}, {L, "L"}});
+    const auto b = static_cast<std::size_t>(B);
+    ws->visit([&](auto& t) {
+      auto out = t.output(L, b, t.out1);
+      t.engine.lagrangian(t.input(states, b * ws->width(), t.in), out);
+      t.finish(L, out);
+    });
+  });
+}
+
+lnn_status lnn_energy(lnn_workspace* ws, int64_t B, const double* states, double* E) {
+  return guarded("lnn_energy", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    require(E, "E");
+    check_memory(ws, {{states, "states"}, {E, "E"}});
+    const auto b = static_cast<std::size_t>(B);
+    ws->visit([&](auto& t) {
+      auto out = t.output(E, b, t.out1);
+      t.engine.energy(t.input(states, b * ws->width(), t.in), out);
+      t.finish(E, out);
+    });
+  });
+}
+
+lnn_status lnn_lagrangian_gradient(lnn_workspace* ws, int64_t B, const double* states, double* L,
+                                   double* grad) {
+  return guarded("lnn_lagrangian_gradient", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    require(grad, "grad");
+    check_memory(ws, {{states, "states"}, {L, "L"}, {grad, "grad"}});
+    const auto b = static_cast<std::size_t>(B);
+    ws->visit([&](auto& t) {
+      auto l = t.output(L, b, t.out1);
+      auto g = t.output(grad, b * ws->width(), t.out2);
+      t.engine.gradient(t.input(states, b * ws->width(), t.in), l, g);
+      t.finish(L, l);
+      t.finish(grad, g);
+    });
+  });
+}
+
+lnn_status lnn_hessian(lnn_workspace* ws, int64_t B, const double* states, double* H) {
+  return guarded("lnn_hessian", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    require(H, "H");
+    check_memory(ws, {{states, "states"}, {H, "H"}});
+    const auto b = static_cast<std::size_t>(B);
+    ws->visit([&](auto& t) {
+      auto h = t.output(H, b * ws->width() * ws->width(), t.out1);
+      t.engine.hessian(t.input(states, b * ws->width(), t.in), h);
+      t.finish(H, h);
+    });
+  });
+}
+
+lnn_status lnn_euler_lagrange_terms(lnn_workspace* ws, int64_t B, const double* states, double* M,
+                                    double* Cv, double* f) {
+  return guarded("lnn_euler_lagrange_terms", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    if (M == nullptr && Cv == nullptr && f == nullptr) {
+      throw InvalidArgument("M, Cv and f are all NULL: nothing to compute");
+    }
+    check_memory(ws, {{states, "states"}, {M, "M"}, {Cv, "Cv"}, {f, "f"}});
+    const auto b = static_cast<std::size_t>(B);
+    ws->visit([&](auto& t) {
+      auto m = t.output(M, b * ws->dof() * ws->dof(), t.out1);
+      auto c = t.output(Cv, b * ws->dof(), t.out2);
+      auto g = t.output(f, b * ws->dof(), t.out3);
+      t.engine.euler_lagrange_terms(t.input(states, b * ws->width(), t.in), m, c, g);
+      t.finish(M, m);
+      t.finish(Cv, c);
+      t.finish(f, g);
+    });
+  });
+}
+
+lnn_status lnn_rollout(lnn_workspace* ws, const lnn_integrate_options* options, int64_t B,
+                       double t0, const double* y0, int64_t S, const double* times, double* out,
+                       int* trajectory_status) {
+  return guarded("lnn_rollout", [&] {
+    check_batch(ws, B);
+    require(y0, "y0");
+    require(times, "times");
+    require(out, "out");
+    check_memory(
+        ws, {{y0, "y0"}, {times, "times"}, {out, "out"}, {trajectory_status, "trajectory_status"}});
+    const auto b = static_cast<std::size_t>(B);
+    const std::size_t limit =
+        std::numeric_limits<std::size_t>::max() / sizeof(double) / b / ws->width();
+    if (S < 1 || static_cast<std::uint64_t>(S) > limit) {
+      throw InvalidArgument("S = " + std::to_string(S) + " output times: need 1 … " +
+                            std::to_string(limit));
+    }
+    const auto s = static_cast<std::size_t>(S);
+    const lnn::IntegrateOptions o = integrate_options(options);
+    std::vector<lnn::TrajectoryReport> reports;
+    ws->visit([&](auto& t) {
+      reports = run_integration(t, ws->n, t0, {y0, b * ws->width()}, {times, s},
+                                {out, b * s * ws->width()}, o);
+    });
+    write_status(trajectory_status, reports);
+  });
+}
+
+lnn_status lnn_step(lnn_workspace* ws, const lnn_integrate_options* options, int64_t B, double t0,
+                    double t1, double* states, int* trajectory_status) {
+  return guarded("lnn_step", [&] {
+    check_batch(ws, B);
+    require(states, "states");
+    check_memory(ws, {{states, "states"}, {trajectory_status, "trajectory_status"}});
+    if (!std::isfinite(t0) || !std::isfinite(t1) || t1 < t0) {
+      throw InvalidArgument("need finite t0 <= t1, got t0 = " + std::to_string(t0) +
+                            ", t1 = " + std::to_string(t1));
+    }
+    const lnn::IntegrateOptions o = integrate_options(options);
+    const std::size_t count = static_cast<std::size_t>(B) * ws->width();
+    ws->y0.assign(states, states + count);  // the integrator reads y0 while writing out
+    const double times[1] = {t1};
+    std::vector<lnn::TrajectoryReport> reports;
+    ws->visit([&](auto& t) {
+      reports = run_integration(t, ws->n, t0, ws->y0, times, {states, count}, o);
+    });
+    write_status(trajectory_status, reports);
+  });
+}
+
+}  // extern "C"
