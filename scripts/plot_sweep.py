@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Plots of an `lnn sweep` directory (docs/sweeps.md), written next to its CSV tables.
+
+    energy_error.png   median |energy error| against time, one line per integrator
+                       and step; one row per model; left the system's energy along
+                       the predicted path, right the model's own energy
+    trajectories.png   predicted and true q(t) of the first initial condition,
+                       each model at its smallest step, up to the shortest horizon
+    step_size.png      error against step size on log axes: median maximum energy
+                       error at the longest horizon, and median state error at the
+                       shortest, one line per model and fixed-step integrator
+
+Usage: plot_sweep.py DIR    (needs matplotlib; lnn sweep calls it when it is there)
+"""
+import csv
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def num(text):
+    return float(text) if text not in ("", "nan") else math.nan
+
+
+def step_label(row):
+    return f"dt={row['dt']}" if row["dt"] else f"tol={row['tol']}"
+
+
+def short(model):
+    return os.path.basename(model)
+
+
+def group(rows, keys):
+    out = {}
+    for r in rows:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out
+
+
+def positive(values):
+    # Log axes: zeros (exact conservation) and NaN are left out.
+    return [v if v > 0 else math.nan for v in values]
+
+
+def energy_plot(series, out):
+    models = list(dict.fromkeys(r["model"] for r in series))
+    fig, axes = plt.subplots(len(models), 2, figsize=(12, 3.2 * len(models)), squeeze=False)
+    for i, model in enumerate(models):
+        rows = [r for r in series if r["model"] == model]
+        for (integrator, dt, tol), rs in group(rows, ["integrator", "dt", "tol"]).items():
+            t = [num(r["t"]) for r in rs]
+            label = f"{integrator} {step_label(rs[0])}"
+            axes[i][0].plot(t, positive([num(r["energy_median"]) for r in rs]), label=label, lw=1)
+            axes[i][1].plot(t, positive([num(r["model_energy_median"]) for r in rs]), label=label, lw=1)
+        axes[i][0].set_title(f"{short(model)}: |E(t) - E(0)| / potential scale (median)", fontsize=9)
+        axes[i][1].set_title(f"{short(model)}: model's own energy, drift (median)", fontsize=9)
+        for ax in axes[i]:
+            ax.set_yscale("log")
+            ax.set_xlabel("t")
+            ax.grid(True, which="both", alpha=0.3)
+        axes[i][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def trajectory_plot(paths, summary, out):
+    horizon = min(num(r["horizon"]) for r in summary)
+    rows = [r for r in paths if r["trajectory"] == "0" and num(r["t"]) <= horizon + 1e-9]
+    qs = [k for k in rows[0] if k.startswith("q")]
+    fig, axes = plt.subplots(len(qs), 1, figsize=(10, 2.8 * len(qs)), squeeze=False)
+    # Each model and integrator at its smallest step, and the truth.
+    best = {}
+    for (model, integrator), rs in group(rows, ["model", "integrator"]).items():
+        steps = sorted({num(r["dt"] or r["tol"]) for r in rs})
+        best[(model, integrator)] = [r for r in rs if num(r["dt"] or r["tol"]) == steps[0]]
+    for (model, integrator), rs in best.items():
+        t = [num(r["t"]) for r in rs]
+        truth = model == "truth"
+        for j, q in enumerate(qs):
+            axes[j][0].plot(t, [num(r[q]) for r in rs], "k-" if truth else "-", lw=2 if truth else 1,
+                            label="truth" if truth else f"{short(model)} {integrator} {step_label(rs[0])}")
+    for j, q in enumerate(qs):
+        axes[j][0].set_ylabel(q)
+        axes[j][0].grid(True, alpha=0.3)
+    axes[-1][0].set_xlabel("t")
+    axes[0][0].legend(fontsize=7)
+    axes[0][0].set_title("initial condition 0: predicted against true coordinates", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def step_plot(summary, out):
+    fixed = [r for r in summary if r["dt"]]
+    horizons = sorted({num(r["horizon"]) for r in summary})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for (model, integrator), rs in group(fixed, ["model", "integrator"]).items():
+        for ax, horizon, column in ((axes[0], horizons[-1], "energy_max_median"),
+                                    (axes[1], horizons[0], "state_mean_median")):
+            pts = sorted((num(r["dt"]), num(r[column])) for r in rs if num(r["horizon"]) == horizon)
+            if pts:
+                ax.plot([p[0] for p in pts], positive([p[1] for p in pts]), "o-",
+                        label=f"{short(model)} {integrator}")
+    axes[0].set_title(f"max |E(t) - E(0)| / potential scale to t = {horizons[-1]:g} (median)", fontsize=9)
+    axes[1].set_title(f"mean state error to t = {horizons[0]:g} (median)", fontsize=9)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("dt")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    d = sys.argv[1]
+    summary = read(os.path.join(d, "summary.csv"))
+    energy_plot(read(os.path.join(d, "series.csv")), os.path.join(d, "energy_error.png"))
+    trajectory_plot(read(os.path.join(d, "paths.csv")), summary, os.path.join(d, "trajectories.png"))
+    step_plot(summary, os.path.join(d, "step_size.png"))
+    for name in ("energy_error.png", "trajectories.png", "step_size.png"):
+        print(f"  {os.path.join(d, name)}")
+
+
+if __name__ == "__main__":
+    main()

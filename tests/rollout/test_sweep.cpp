@@ -1,0 +1,177 @@
+// Sweeps: the tables, resuming (a resumed sweep equals an uninterrupted
+// one), refusing another configuration's directory, and bad configurations.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "lnn/errors.hpp"
+#include "lnn/sweep.hpp"
+
+namespace lnn {
+namespace {
+namespace fs = std::filesystem;
+
+std::string test_data(const std::string& name) {
+  const char* env = std::getenv("LNN_TEST_DATA");
+  const fs::path dir = env ? fs::path(env) : fs::path(__FILE__).parent_path().parent_path() / "data";
+  return (dir / name).string();
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class Sweeps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("lnn_sweep_" + std::to_string(getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    c_.system = "pendulum";
+    c_.models = {"analytic", test_data("pendulum_32x32_f64.safetensors")};
+    c_.integrators = {Integrator::rk4, Integrator::variational, Integrator::dopri5};
+    c_.dts = {0.05, 0.02};
+    c_.tolerances = {1e-6};
+    c_.horizons = {2.0, 5.0};
+    c_.trajectories = 3;
+    c_.box = {};
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  SweepConfig c_;
+};
+
+const char* const kDeterministic[] = {"summary.csv", "trajectories.csv", "series.csv", "paths.csv"};
+
+TEST_F(Sweeps, WritesOneRowPerCellAndHorizon) {
+  const SweepResult r = run_sweep(c_, (dir_ / "a").string());
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.cells_total, 10u);  // 2 models × (2 fixed-step × 2 dts + dopri5 × 1 tol)
+  EXPECT_EQ(r.cells_computed, 10u);
+  EXPECT_EQ(r.files.size(), 5u);
+  const auto summary = lines(read(dir_ / "a" / "summary.csv"));
+  ASSERT_EQ(summary.size(), 1u + 10u * 2u);
+  EXPECT_EQ(summary[0].rfind("model,integrator,dt,tol,horizon,trajectories,failed,alpha,", 0), 0u);
+  EXPECT_EQ(summary[1].rfind("analytic,rk4,0.05,,2,3,0,1,", 0), 0u) << summary[1];
+  EXPECT_EQ(lines(read(dir_ / "a" / "trajectories.csv")).size(), 1u + 10u * 2u * 3u);
+  const std::string paths = read(dir_ / "a" / "paths.csv");
+  EXPECT_NE(paths.find("\ntruth,dopri5,,1e-10,0,0,"), std::string::npos);
+  for (const char* f : {"sweep.json", "truth.h5", "cells/9.json", "timing.csv"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "a" / f)) << f;
+  }
+  // The analytic system rolled out by dopri5 at 1e-6 tracks the truth closely.
+  bool found = false;
+  for (const std::string& row : summary) {
+    if (row.rfind("analytic,dopri5,,1e-06,5,3,0,1,", 0) != 0) continue;
+    found = true;
+    std::istringstream in(row);
+    std::vector<std::string> f;
+    for (std::string x; std::getline(in, x, ',');) f.push_back(x);
+    EXPECT_LT(std::stod(f[8]), 1e-4) << "energy_max_median";
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Sweeps, ResumedSweepEqualsUninterruptedOne) {
+  const SweepResult whole = run_sweep(c_, (dir_ / "whole").string());
+  ASSERT_TRUE(whole.complete);
+  const std::string part = (dir_ / "part").string();
+  SweepResult r = run_sweep(c_, part, {}, 3);
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.cells_computed, 3u);
+  EXPECT_FALSE(fs::exists(fs::path(part) / "summary.csv"));
+  // A cell lost mid-write leaves no file (atomic writes): remove one as if so.
+  fs::remove(fs::path(part) / "cells" / "1.json");
+  r = run_sweep(c_, part, {}, 4);
+  EXPECT_EQ(r.cells_resumed, 2u);
+  EXPECT_EQ(r.cells_computed, 4u);
+  r = run_sweep(c_, part);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.cells_resumed, 6u);
+  EXPECT_EQ(r.cells_computed, 4u);
+  for (const char* f : kDeterministic) {
+    EXPECT_EQ(read(dir_ / "whole" / f), read(fs::path(part) / f)) << f;
+  }
+  EXPECT_EQ(lines(read(dir_ / "whole" / "timing.csv")).size(),
+            lines(read(fs::path(part) / "timing.csv")).size());
+  // Nothing left to do: the tables are rewritten from the cells.
+  r = run_sweep(c_, part);
+  EXPECT_EQ(r.cells_computed, 0u);
+  EXPECT_TRUE(r.complete);
+}
+
+TEST_F(Sweeps, AnotherConfigurationsDirectoryIsRefused) {
+  const std::string d = (dir_ / "x").string();
+  run_sweep(c_, d, {}, 1);
+  SweepConfig other = c_;
+  other.trajectories = 4;
+  try {
+    run_sweep(other, d);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another configuration"), std::string::npos) << e.what();
+  }
+  // A cell file that is not this sweep's is named, not silently reused.
+  std::ofstream(fs::path(d) / "cells" / "0.json") << "{\"format\": 1, \"key\": \"something else\"}";
+  try {
+    run_sweep(c_, d);
+    FAIL() << "no error";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("0.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Sweeps, BadConfigurationsAreRefused) {
+  const auto refused = [&](SweepConfig c, const std::string& phrase) {
+    try {
+      run_sweep(c, (dir_ / "bad").string());
+      ADD_FAILURE() << "no error for " << phrase;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "bad")) << phrase;
+  };
+  SweepConfig c = c_;
+  c.models.clear();
+  refused(c, "no models");
+  c = c_;
+  c.dts = {0.01, -1.0};
+  refused(c, "step sizes");
+  c = c_;
+  c.horizons = {};
+  refused(c, "no horizons");
+  c = c_;
+  c.trajectories = 0;
+  refused(c, "trajectories");
+  c = c_;
+  c.system = "double_pendulum";
+  refused(c, "has n = 1 but double_pendulum has n = 2");
+  c = c_;
+  c.models = {"analytic", "analytic"};
+  refused(c, "twice");
+  c = c_;
+  c.models = {(dir_ / "missing.safetensors").string()};
+  refused(c, "missing.safetensors");
+}
+
+}  // namespace
+}  // namespace lnn
