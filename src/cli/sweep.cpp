@@ -129,15 +129,17 @@ void print_report(const SweepConfig& c, const std::string& dir) {
   const double H = *std::max_element(c.horizons.begin(), c.horizons.end());
   std::cout << format("  at t = %g (medians over %zu trajectories; energies / %s):\n", H,
                       c.trajectories, "potential scale");
-  std::cout << format("  %-32s %-12s %-9s %12s %12s %12s %12s %7s\n", "model", "integrator", "step",
+  std::cout << format("  %-32s %-12s %-9s %12s %12s %14s %12s %7s\n", "model", "integrator", "step",
                       "max |dE|", "slope dE/dt", "max |dE_model|", "state err", "failed");
   while (std::getline(in, line)) {
     std::vector<std::string> f = split_list(line);
     if (f.size() != names.size() || std::abs(std::stod(f[horizon]) - H) > 1e-9 * H) continue;
     const std::string step = f[2].empty() ? "tol " + f[3] : f[2];
-    std::cout << format("  %-32s %-12s %-9s %12s %12s %12s %12s %7s\n", f[0].c_str(), f[1].c_str(),
-                        step.c_str(), f[energy].c_str(), f[slope].c_str(), f[model_energy].c_str(),
-                        f[state].c_str(), f[failed].c_str());
+    const auto g = [](const std::string& x) { return format("%.3g", std::stod(x)); };
+    std::cout << format("  %-32s %-12s %-9s %12s %12s %14s %12s %7s\n",
+                        fs::path(f[0]).filename().string().c_str(), f[1].c_str(), step.c_str(),
+                        g(f[energy]).c_str(), g(f[slope]).c_str(), g(f[model_energy]).c_str(),
+                        g(f[state]).c_str(), f[failed].c_str());
   }
 }
 
@@ -172,12 +174,15 @@ void run_sweep_command(const SweepOptions& o) {
             << " trajectories, horizons " << o.horizons << " -> " << o.out << "\n";
   Progress bar("lnn sweep", o.quiet);
   const SweepCallback progress = [&](const SweepProgress& p) {
-    const double f = p.cells_total == 0
-                         ? 1.0
-                         : (static_cast<double>(p.cells_done) + (p.cell_fraction < 1 ? p.cell_fraction : 0)) /
-                               static_cast<double>(p.cells_total);
-    bar.update(f, format("cell %zu/%zu %s", std::min(p.cells_done + 1, p.cells_total),
-                         p.cells_total, p.cell.c_str()));
+    const double total = static_cast<double>(std::max<std::size_t>(p.cells_total, 1));
+    const double done = static_cast<double>(p.cells_done);
+    if (p.cell == "ground truth") {  // before the first cell computed by this run
+      bar.update(done / total, format("ground truth %.0f%%", 100 * p.cell_fraction));
+    } else {
+      bar.update((done + (p.cell_fraction < 1 ? p.cell_fraction : 0)) / total,
+                 format("cell %zu/%zu %s", std::min(p.cells_done + 1, p.cells_total),
+                        p.cells_total, p.cell.c_str()));
+    }
   };
   const SweepResult r = run_sweep(c, o.out, progress, o.max_cells);
   bar.finish();
