@@ -59,7 +59,8 @@ struct IntegrateOptions {
   // each output time exactly).
   double h_max = 0.0;
   // rk4, variational: the largest step. Each output interval [t_s, t_{s+1}] is split into
-  // ceil((t_{s+1} − t_s)/dt) equal steps, so output times are hit exactly.
+  // ceil((t_{s+1} − t_s)/dt) equal steps (a quotient within 1e-12 of an integer
+  // counts as that integer), so output times are hit exactly.
   double dt = 1e-3;
   // Per trajectory, accepted + rejected steps (rk4, variational: its steps).
   std::int64_t max_steps = 100'000'000;

@@ -150,7 +150,7 @@ class Lockstep {
 
   // ---- fixed steps (rk4, variational) ----------------------------------------
   // Each output interval is covered by ceil(length / dt) equal steps of length
-  // h_; step k ends at start + k·h_ (not a running sum), the last one exactly
+  // h_ (≤ dt up to a relative 1e-12); step k ends at start + k·h_ (not a running sum), the last one exactly
   // on the output time.
   void plan_fixed_steps() {
     start_.assign(B_, T(0));
@@ -161,7 +161,10 @@ class Lockstep {
   void plan_interval(std::size_t b) {
     const T left = times_[next_[b]] - t_[b];
     // The cap only keeps the conversion defined; max_steps stops far earlier.
-    const double n = std::min(std::ceil(static_cast<double>(left) / options_.dt), 0x1p62);
+    // The slack keeps an interval that is a whole number of steps up to
+    // rounding (0.1 / 0.05 = 2.0000000000000018) from taking one more.
+    const double n =
+        std::min(std::ceil(static_cast<double>(left) / options_.dt * (1.0 - 1e-12)), 0x1p62);
     start_[b] = t_[b];
     steps_[b] = std::max<std::int64_t>(1, static_cast<std::int64_t>(n));
     taken_[b] = 0;

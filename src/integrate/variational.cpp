@@ -14,7 +14,18 @@
 // Newton stops when the next correction is below newton_tol·h·max(1, |v|∞);
 // that correction is not applied, so q_{k+1} and p_{k+1} come from the same
 // evaluation (the residual G, not a mismatch of points, is what is left).
-// The predictor is q1 = q_k + h·v_{k−1/2} (the last step's velocity; q̇_0 first).
+// The predictor extrapolates the step velocities linearly,
+// q1 = q_k + h·(2·v_{k−1/2} − v_{k−3/2}) (q̇_0 for the first step, v_{1/2} for
+// the second). A Newton correction is limited to change the step's velocity
+// by at most max(1, |v|∞) per iteration: with a periodic coordinate the
+// discrete equation also has roots a whole turn per step away (v + 2π/h),
+// and an unlimited first correction from a poor predictor can land in their
+// basin (seen on the double pendulum at dt = 0.05: velocities of 100 rad/s).
+// And a root farther than h·max(1, |v_pred|∞) from the predicted position is
+// not taken: at large h·|v| the discrete equation can lose the root near the
+// motion (a fold), and Newton then finds one that belongs to another motion
+// (energy errors of 1e9 were seen). Such a step fails with no_convergence:
+// the step is too large for that trajectory.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -51,6 +62,9 @@ class Variational : integration::Lockstep<double> {
         tol_(options.newton_tol > 0.0 ? options.newton_tol : kDefaultNewtonTol),
         p_(B_ * n),
         v_(B_ * n),
+        v_prev_(B_ * n),
+        have_prev_(B_, 0),
+        q_pred_(B_ * n),
         q1_(B_ * n),
         xs_(B_ * d_),
         gs_(B_ * d_),
@@ -58,7 +72,10 @@ class Variational : integration::Lockstep<double> {
         lu_(n * n),
         piv_(n),
         dq_(n) {
-    for (std::size_t b = 0; b < B_; ++b) std::copy_n(row(y_, b) + n_, n_, v_.data() + b * n_);
+    for (std::size_t b = 0; b < B_; ++b) {
+      std::copy_n(row(y_, b) + n_, n_, v_.data() + b * n_);
+      std::copy_n(row(y_, b) + n_, n_, v_prev_.data() + b * n_);
+    }
   }
 
   std::vector<TrajectoryReport> run();
@@ -82,6 +99,9 @@ class Variational : integration::Lockstep<double> {
   const double tol_;
   std::vector<double> p_;   // B × n, momentum at t_
   std::vector<double> v_;   // B × n, velocity of the last step (q̇_0 before the first)
+  std::vector<double> v_prev_;  // B × n, velocity of the step before
+  std::vector<std::uint8_t> have_prev_;  // v_prev_ is a step's (not q̇_0)
+  std::vector<double> q_pred_;  // B × n, the predicted position of this step
   std::vector<double> q1_;  // B × n, Newton iterate of the next position
   std::vector<double> xs_, gs_, hs_;  // compact rows: states, ∇L, Hessians
   std::vector<double> lu_;
@@ -123,7 +143,13 @@ void Variational::step() {
   }
   prune();
   for (std::size_t b : active_) {
-    for (std::size_t i = 0; i < n_; ++i) q1_[b * n_ + i] = q(b)[i] + h_[b] * v_[b * n_ + i];
+    const double* v = v_.data() + b * n_;
+    const double* vp = v_prev_.data() + b * n_;
+    for (std::size_t i = 0; i < n_; ++i) {
+      const double predicted = have_prev_[b] ? 2.0 * v[i] - vp[i] : v[i];
+      q1_[b * n_ + i] = q(b)[i] + h_[b] * predicted;
+      q_pred_[b * n_ + i] = q1_[b * n_ + i];
+    }
   }
   std::vector<std::int64_t> iterations(B_, 0);
   std::vector<std::size_t> solving = active_, solved;
@@ -161,9 +187,22 @@ void Variational::step() {
       double vmax = 1.0;
       for (std::size_t i = 0; i < n_; ++i) vmax = std::max(vmax, std::abs(q1[i] - q(b)[i]) / h);
       if (max_abs(dq_.data(), n_) <= tol_ * h * vmax) {
-        // Converged at this evaluation: advance from it.
-        double* pb = p_.data() + b * n_;
+        // Converged at this evaluation: advance from it, if the root belongs
+        // to this motion (see the top of the file).
+        const double* qp = q_pred_.data() + b * n_;
+        double moved = 0, v_pred = 1.0;
         for (std::size_t i = 0; i < n_; ++i) {
+          moved = std::max(moved, std::abs(q1[i] - qp[i]));
+          v_pred = std::max(v_pred, std::abs(qp[i] - q(b)[i]) / h);
+        }
+        if (moved > h * v_pred) {
+          fail(b, TrajectoryStatus::no_convergence);
+          continue;
+        }
+        double* pb = p_.data() + b * n_;
+        have_prev_[b] = reports_[b].accepted > 0;
+        for (std::size_t i = 0; i < n_; ++i) {
+          v_prev_[b * n_ + i] = v_[b * n_ + i];
           v_[b * n_ + i] = (q1[i] - q(b)[i]) / h;
           pb[i] = g[n_ + i] + 0.5 * h * g[i];
           q(b)[i] = q1[i];
@@ -175,7 +214,9 @@ void Variational::step() {
         fail(b, TrajectoryStatus::no_convergence);
         continue;
       }
-      for (std::size_t i = 0; i < n_; ++i) q1[i] += dq_[i];
+      const double step = max_abs(dq_.data(), n_), limit = h * vmax;
+      const double scale = step > limit ? limit / step : 1.0;
+      for (std::size_t i = 0; i < n_; ++i) q1[i] += scale * dq_[i];
       still.push_back(b);
     }
     solving = std::move(still);

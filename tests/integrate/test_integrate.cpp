@@ -100,6 +100,16 @@ TEST(Integrate, Rk4IsFourthOrder) {
   }
 }
 
+TEST(Integrate, Rk4TakesNoExtraStepForRoundedIntervals) {
+  // 0.3 − 0.2 = 0.09999999999999998 and 0.1 / 0.05 = 2.0000000000000004 in
+  // floating point: still 2 steps per interval, 2000 to t = 100.
+  const std::vector<double> omega{1.0}, y0{1.0, 0.0};
+  std::vector<double> times;
+  for (int k = 1; k <= 1000; ++k) times.push_back(k / 10.0);
+  const Result r = run(oscillators<double>(omega), 2, y0, times, rk4(0.05));
+  EXPECT_EQ(r.reports[0].accepted, 2000);
+}
+
 TEST(Integrate, Rk4SplitsEachIntervalIntoEqualSteps) {
   // Intervals 0.25 and 0.1 with dt = 0.1: 3 steps of 1/12, then 1 of 0.1.
   const std::vector<double> omega{2.0}, y0{1.0, 0.0}, times{0.25, 0.35};

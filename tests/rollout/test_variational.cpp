@@ -157,6 +157,31 @@ TEST(Variational, DoublePendulumEnergyStaysBoundedWhereRk4Drifts) {
   }
 }
 
+TEST(Variational, TooLargeAStepFailsInsteadOfJumpingToAnotherMotion) {
+  // dt = 0.05 is too large for the faster of these motions (|q̇| up to 12,
+  // h·|q̇| ≈ 0.6 rad per step): there the discrete equation loses the root
+  // near the motion, and Newton would find one of another motion (energy
+  // errors of 1e9 were seen). Such trajectories must stop (no_convergence);
+  // the others keep a bounded, if large, energy error.
+  const auto system = make_system("double_pendulum");
+  auto dyn = analytic_dynamics(*system);
+  const std::size_t B = 40;
+  std::vector<double> y0(B * 4);
+  sample_states(*system, kEvaluationBox, 1, 0, y0);
+  const auto times = grid(300.0, 300);
+  const Outcome v = roll(*dyn, y0, times, fixed(Integrator::variational, 0.05));
+  for (std::size_t b = 0; b < B; ++b) {
+    const auto& r = v.reports[b];
+    if (r.status != TrajectoryStatus::ok) {
+      EXPECT_EQ(r.status, TrajectoryStatus::no_convergence) << b;
+      continue;
+    }
+    const SeriesStats s = series_stats(
+        times, energy_error(*dyn, y0, v.out, times.size(), b, system->info().potential_scale));
+    EXPECT_LT(s.max, 1.0) << "trajectory " << b;  // large (up to 0.6 seen), but not 1e9
+  }
+}
+
 TEST(Variational, MethodsAgreeOnTheDoublePendulum) {
   const auto system = make_system("double_pendulum");
   auto dyn = analytic_dynamics(*system);
