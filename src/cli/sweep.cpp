@@ -107,6 +107,7 @@ void make_plots(const std::string& dir) {
               << "; the CSV tables are complete\n";
     return;
   }
+  std::cout.flush();  // the script's lines come after the report
   if (spawn({python, script, dir}, false) != 0) {
     throw Error("the plotting script failed: " + python + " " + script + " " + dir);
   }
