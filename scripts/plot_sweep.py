@@ -108,10 +108,17 @@ def step_plot(summary, out):
     for (model, integrator), rs in group(fixed, ["model", "integrator"]).items():
         for ax, horizon, column in ((axes[0], horizons[-1], "energy_max_median"),
                                     (axes[1], horizons[0], "state_mean_median")):
-            pts = sorted((num(r["dt"]), num(r[column])) for r in rs if num(r["horizon"]) == horizon)
+            pts = sorted((num(r["dt"]), num(r[column]), int(r["failed"])) for r in rs
+                         if num(r["horizon"]) == horizon)
             if pts:
-                ax.plot([p[0] for p in pts], positive([p[1] for p in pts]), "o-",
-                        label=f"{short(model)} {integrator}")
+                line, = ax.plot([p[0] for p in pts], positive([p[1] for p in pts]), "o-",
+                                label=f"{short(model)} {integrator}")
+                # A median over fewer trajectories is not comparable: say so.
+                for dt, value, failed in pts:
+                    if failed and value > 0:
+                        ax.annotate(f"{failed} failed", (dt, value), fontsize=7,
+                                    color=line.get_color(), xytext=(4, 4),
+                                    textcoords="offset points")
     axes[0].set_title(f"max |E(t) - E(0)| / potential scale to t = {horizons[-1]:g} (median)", fontsize=9)
     axes[1].set_title(f"mean state error to t = {horizons[0]:g} (median)", fontsize=9)
     for ax in axes:

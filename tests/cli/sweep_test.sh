@@ -104,6 +104,16 @@ expect_fail "another configuration" "$LNN" "${SWEEP[@]/--trajectories/--seed}" -
 expect_fail "--dt: 'x' is not a finite number" "$LNN" sweep --dt 0.1,x -o y -q
 expect_fail "unknown integrator 'euler'" "$LNN" sweep --integrators rk4,euler -o y -q
 
+step "options from a config file (the command line wins)"
+printf 'system = "pendulum"\ntrajectories = 2\nhorizons = "1,2"\ndt = "0.1"\nintegrators = "variational"\n' >s.toml
+"$LNN" sweep --config s.toml --trajectories 3 --no-plots -o cfg -q >/dev/null
+"$PY" -c '
+import json
+c = json.load(open("cfg/sweep.json"))
+assert c["system"] == "pendulum" and c["trajectories"] == 3 and c["horizons"] == [1, 2], c
+assert c["dts"] == [0.1] and c["integrators"] == ["variational"] and c["models"] == ["analytic"], c
+' || fail "config file: $(cat cfg/sweep.json)"
+
 step "plots"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null || python3 -c 'import matplotlib' 2>/dev/null; then
   "$LNN" sweep -s pendulum --dt 0.05 --horizons 2 --trajectories 2 -o plots -q >plots.txt
