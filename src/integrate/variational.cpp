@@ -71,7 +71,11 @@ class Variational : integration::Lockstep<double> {
         hs_(B_ * d_ * d_),
         lu_(n * n),
         piv_(n),
-        dq_(n) {
+        dq_(n),
+        iterations_(B_),
+        residual_(n),
+        jacobian_(n * n) {
+    for (auto* v : {&solving_, &still_, &solved_, &at_output_}) v->reserve(B_);
     for (std::size_t b = 0; b < B_; ++b) {
       std::copy_n(row(y_, b) + n_, n_, v_.data() + b * n_);
       std::copy_n(row(y_, b) + n_, n_, v_prev_.data() + b * n_);
@@ -92,7 +96,7 @@ class Variational : integration::Lockstep<double> {
   bool newton_correction(const double* J, const double* G);
   void step();
   // The velocity with ∂L/∂q̇(q, q̇) = p for the trajectories in list.
-  void velocities(std::vector<std::size_t> list);
+  void velocities(std::vector<std::size_t>& list);  // emptied
 
   const BatchLagrangian& derivatives_;
   const std::size_t n_;
@@ -107,6 +111,10 @@ class Variational : integration::Lockstep<double> {
   std::vector<double> lu_;
   std::vector<int> piv_;
   std::vector<double> dq_;
+  // Per-step scratch, sized once so that the step loop does not allocate.
+  std::vector<std::int64_t> iterations_;             // B, Newton iterations so far
+  std::vector<std::size_t> solving_, still_, solved_, at_output_;
+  std::vector<double> residual_, jacobian_;          // n, n × n
 };
 
 template <class Fill>
@@ -151,9 +159,13 @@ void Variational::step() {
       q_pred_[b * n_ + i] = q1_[b * n_ + i];
     }
   }
-  std::vector<std::int64_t> iterations(B_, 0);
-  std::vector<std::size_t> solving = active_, solved;
-  std::vector<double> G(n_), J(n_ * n_);
+  std::vector<std::size_t>& solving = solving_;
+  std::vector<std::size_t>& solved = solved_;
+  solving.assign(active_.begin(), active_.end());
+  solved.clear();
+  for (std::size_t b : active_) iterations_[b] = 0;
+  double* G = residual_.data();
+  double* J = jacobian_.data();
   while (!solving.empty()) {
     evaluate(solving, [&](std::size_t b, double* x) {
       const double h = h_[b];
@@ -163,7 +175,7 @@ void Variational::step() {
         x[n_ + i] = (q1 - q0) / h;
       }
     });
-    std::vector<std::size_t> still;
+    still_.clear();
     for (std::size_t r = 0; r < solving.size(); ++r) {
       const std::size_t b = solving[r];
       if (!running_[b]) continue;
@@ -179,7 +191,7 @@ void Variational::step() {
                           0.25 * h * H[i * d_ + j];
         }
       }
-      if (!newton_correction(J.data(), G.data())) {
+      if (!newton_correction(J, G)) {
         fail(b, TrajectoryStatus::no_convergence);
         continue;
       }
@@ -210,19 +222,20 @@ void Variational::step() {
         solved.push_back(b);
         continue;
       }
-      if (++iterations[b] >= options_.newton_max_iterations) {
+      if (++iterations_[b] >= options_.newton_max_iterations) {
         fail(b, TrajectoryStatus::no_convergence);
         continue;
       }
       const double step = max_abs(dq_.data(), n_), limit = h * vmax;
       const double scale = step > limit ? limit / step : 1.0;
       for (std::size_t i = 0; i < n_; ++i) q1[i] += scale * dq_[i];
-      still.push_back(b);
+      still_.push_back(b);
     }
-    solving = std::move(still);
+    solving.swap(still_);
   }
   std::sort(solved.begin(), solved.end());
-  std::vector<std::size_t> at_output;
+  std::vector<std::size_t>& at_output = at_output_;
+  at_output.clear();
   for (std::size_t b : solved) {
     ++reports_[b].accepted;
     if (!all_finite(q(b), n_) || !all_finite(p_.data() + b * n_, n_)) {
@@ -232,21 +245,22 @@ void Variational::step() {
     std::copy_n(v_.data() + b * n_, n_, qdot(b));
     if (fixed_step_reaches_output(b)) at_output.push_back(b);
   }
-  velocities(std::move(at_output));
+  velocities(at_output);
   for (std::size_t b : solved) {
     if (running_[b]) fixed_step_done(b);
   }
   prune();
 }
 
-void Variational::velocities(std::vector<std::size_t> list) {
-  std::vector<std::int64_t> iterations(B_, 0);
-  std::vector<double> R(n_), M(n_ * n_);
+void Variational::velocities(std::vector<std::size_t>& list) {
+  for (std::size_t b : list) iterations_[b] = 0;
+  double* R = residual_.data();
+  double* M = jacobian_.data();
   while (!list.empty()) {
     evaluate(list, [&](std::size_t b, double* x) {
       std::copy_n(row(y_, b), d_, x);
     });
-    std::vector<std::size_t> still;
+    still_.clear();
     for (std::size_t r = 0; r < list.size(); ++r) {
       const std::size_t b = list[r];
       if (!running_[b]) continue;
@@ -256,20 +270,20 @@ void Variational::velocities(std::vector<std::size_t> list) {
         R[i] = g[n_ + i] - p_[b * n_ + i];  // Newton: M·Δ = −R
         for (std::size_t j = 0; j < n_; ++j) M[i * n_ + j] = H[(n_ + i) * d_ + n_ + j];
       }
-      if (!newton_correction(M.data(), R.data())) {
+      if (!newton_correction(M, R)) {
         fail(b, TrajectoryStatus::no_convergence);
         continue;
       }
       double* w = qdot(b);
       for (std::size_t i = 0; i < n_; ++i) w[i] += dq_[i];
       if (max_abs(dq_.data(), n_) <= tol_ * std::max(1.0, max_abs(w, n_))) continue;
-      if (++iterations[b] >= options_.newton_max_iterations) {
+      if (++iterations_[b] >= options_.newton_max_iterations) {
         fail(b, TrajectoryStatus::no_convergence);
         continue;
       }
-      still.push_back(b);
+      still_.push_back(b);
     }
-    list = std::move(still);
+    list.swap(still_);
   }
 }
 
