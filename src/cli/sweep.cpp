@@ -113,12 +113,38 @@ void make_plots(const std::string& dir) {
   }
 }
 
+// Fields of one CSV line (RFC 4180 quoting, as the sweep writes model paths).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        out.back() += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += ch;
+    }
+  }
+  return out;
+}
+
 // The table's rows at the longest horizon, as a short report.
 void print_report(const SweepConfig& c, const std::string& dir) {
   std::ifstream in(fs::path(dir) / "summary.csv");
   std::string header, line;
   std::getline(in, header);
-  const std::vector<std::string> names = split_list(header);
+  const std::vector<std::string> names = csv_fields(header);
   const auto col = [&](const char* name) {
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == name) return i;
@@ -133,7 +159,7 @@ void print_report(const SweepConfig& c, const std::string& dir) {
   std::cout << format("  %-32s %-12s %-9s %12s %12s %14s %12s %7s\n", "model", "integrator", "step",
                       "max |dE|", "slope dE/dt", "max |dE_model|", "state err", "failed");
   while (std::getline(in, line)) {
-    std::vector<std::string> f = split_list(line);
+    const std::vector<std::string> f = csv_fields(line);
     if (f.size() != names.size() || std::abs(std::stod(f[horizon]) - H) > 1e-9 * H) continue;
     const std::string step = f[2].empty() ? "tol " + f[3] : f[2];
     const auto g = [](const std::string& x) { return format("%.3g", std::stod(x)); };
