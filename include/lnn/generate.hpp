@@ -54,6 +54,10 @@ Dataset generate_derivatives(const System& system, const DerivativeSetOptions& o
 Dataset generate_trajectories(const System& system, const TrajectorySetOptions& options,
                               const ProgressFn& progress = {});
 
+// A Dataset holding only what every dataset of `system` shares: kind, the
+// system's name, n, parameters, angle and actuated flags, potential scale, seed.
+Dataset start_dataset(const System& system, DatasetKind kind, std::uint64_t seed);
+
 // Draws B = states.size() / 2n states first … first + B − 1 from `box`
 // (or the system's own sampling when the box is empty).
 void sample_states(const System& system, const StateBox& box, std::uint64_t seed,

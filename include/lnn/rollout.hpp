@@ -47,6 +47,14 @@ std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions 
 // The same over an existing engine (borrowed: it must outlive the result).
 template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(Engine<T>& engine);
+// The dynamics named by `model`: a model file, read here and owned by the
+// result (a float32 file is evaluated in double — its weights are exact
+// there — unless native_precision), or "analytic" for `system` itself.
+// Throws FileError for a bad file, InvalidArgument when its n is not the
+// system's.
+std::unique_ptr<Dynamics> load_dynamics(const std::string& model, const System& system,
+                                        bool native_precision = false,
+                                        EngineOptions options = {.solve = {SolveMethod::lu}});
 
 // Integrates B = y0.size() / 2n trajectories from t0 with options.method
 // (rk4 and dopri5 on [q̇, q̈]; variational on the Lagrangian itself, with

@@ -14,7 +14,6 @@
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/generate.hpp"
-#include "lnn/model_file.hpp"
 #include "lnn/rollout.hpp"
 
 namespace lnn::cli {
@@ -74,27 +73,8 @@ void run_rollout(RolloutOptions o) {
   for (std::size_t k = 0; k < S; ++k) times[k] = static_cast<double>(k) / o.rate;
   if (times.back() < o.t_end) times.push_back(o.t_end);
 
-  std::unique_ptr<Model<double>> m64;
-  std::unique_ptr<Model<float>> m32;
-  std::unique_ptr<Dynamics> dyn;
-  const EngineOptions eo{.solve = {SolveMethod::lu}};
   const bool learned = o.model != "analytic";
-  if (!learned) {
-    dyn = analytic_dynamics(*system);
-  } else {
-    const ModelFileInfo info = read_model_info(o.model);
-    if (info.spec.n != system->dof()) {
-      throw InvalidArgument(o.model + " has n = " + std::to_string(info.spec.n) + " but " +
-                            system->name() + " has n = " + std::to_string(system->dof()));
-    }
-    if (o.native_precision && info.precision == Precision::f32) {
-      m32 = std::make_unique<Model<float>>(load_model<float>(o.model));
-      dyn = learned_dynamics(*m32, eo);
-    } else {
-      m64 = std::make_unique<Model<double>>(load_model<double>(o.model));
-      dyn = learned_dynamics(*m64, eo);
-    }
-  }
+  const std::unique_ptr<Dynamics> dyn = load_dynamics(o.model, *system, o.native_precision);
   gen["integrator"] = o.integrator;
   if (o.integrate.method == Integrator::dopri5) {
     gen["rtol"] = o.integrate.rtol;
@@ -109,15 +89,7 @@ void run_rollout(RolloutOptions o) {
   std::cout << "lnn rollout: " << (learned ? o.model : "the analytic system") << " on "
             << system->name() << ", " << B << " trajectories to t = " << o.t_end << ", "
             << o.integrator << "\n";
-  Dataset ds;
-  ds.kind = DatasetKind::trajectories;
-  ds.system = system->name();
-  ds.n = system->dof();
-  for (const auto& p : system->info().parameters) ds.parameters.emplace_back(p.name, p.value);
-  ds.angles = system->info().angles;
-  ds.actuated = system->info().actuated;
-  ds.potential_scale = system->info().potential_scale;
-  ds.seed = o.seed;
+  Dataset ds = start_dataset(*system, DatasetKind::trajectories, o.seed);
   ds.trajectories = B;
   ds.times = times;
   ds.states.resize(B * times.size() * d);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lnn/errors.hpp"
+#include "lnn/model_file.hpp"
 
 namespace lnn {
 namespace {
@@ -43,6 +44,10 @@ class LearnedDynamics final : public Dynamics {
  public:
   LearnedDynamics(const Model<T>& model, EngineOptions options)
       : owned_(std::make_unique<Engine<T>>(model, options)), engine_(*owned_) {}
+  LearnedDynamics(std::unique_ptr<Model<T>> model, EngineOptions options)
+      : model_(std::move(model)),
+        owned_(std::make_unique<Engine<T>>(*model_, options)),
+        engine_(*owned_) {}
   explicit LearnedDynamics(Engine<T>& engine) : engine_(engine) {}
   int dof() const override { return engine_.model().spec().n; }
   void accelerations(std::span<const double> states, std::span<double> acc) override {
@@ -76,6 +81,7 @@ class LearnedDynamics final : public Dynamics {
     std::transform(y_.begin(), y_.end(), to.begin(), [](T v) { return static_cast<double>(v); });
   }
 
+  std::unique_ptr<Model<T>> model_;  // when the dynamics own their model
   std::unique_ptr<Engine<T>> owned_;
   Engine<T>& engine_;
   std::vector<T> x_, y_, g_;
@@ -91,6 +97,22 @@ template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions options) {
   return std::make_unique<LearnedDynamics<T>>(model, options);
 }
+std::unique_ptr<Dynamics> load_dynamics(const std::string& model, const System& system,
+                                        bool native_precision, EngineOptions options) {
+  if (model == "analytic") return analytic_dynamics(system, options.solve);
+  const ModelFileInfo info = read_model_info(model);
+  if (info.spec.n != system.dof()) {
+    throw InvalidArgument(model + " has n = " + std::to_string(info.spec.n) + " but " +
+                          system.name() + " has n = " + std::to_string(system.dof()));
+  }
+  if (native_precision && info.precision == Precision::f32) {
+    return std::make_unique<LearnedDynamics<float>>(
+        std::make_unique<Model<float>>(load_model<float>(model)), options);
+  }
+  return std::make_unique<LearnedDynamics<double>>(
+      std::make_unique<Model<double>>(load_model<double>(model)), options);
+}
+
 template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(Engine<T>& engine) {
   return std::make_unique<LearnedDynamics<T>>(engine);

@@ -168,15 +168,8 @@ void Sweep::prepare_truth() {
   IntegrateOptions o;
   o.method = Integrator::dopri5;
   o.rtol = o.atol = c_.truth_tolerance;
+  truth_ = start_dataset(*system_, DatasetKind::trajectories, c_.seed);
   Dataset& t = truth_;
-  t.kind = DatasetKind::trajectories;
-  t.system = system_->name();
-  t.n = system_->dof();
-  for (const auto& p : system_->info().parameters) t.parameters.emplace_back(p.name, p.value);
-  t.angles = system_->info().angles;
-  t.actuated = system_->info().actuated;
-  t.potential_scale = system_->info().potential_scale;
-  t.seed = c_.seed;
   t.generator = Json{{"tool", "lnn sweep"}, {"integrator", "dopri5"},
                      {"rtol", c_.truth_tolerance}, {"atol", c_.truth_tolerance}}
                     .dump();
@@ -213,19 +206,7 @@ bool Sweep::finished(std::size_t k) const {
 void Sweep::compute(std::size_t k) {
   const Cell& cell = cells_[k];
   const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<Dynamics> dyn;
-  std::unique_ptr<Model<double>> m64;
-  std::unique_ptr<Model<float>> m32;
-  const EngineOptions eo{.solve = {SolveMethod::lu}};
-  if (cell.model == "analytic") {
-    dyn = analytic_dynamics(*system_);
-  } else if (c_.native_precision && read_model_info(cell.model).precision == Precision::f32) {
-    m32 = std::make_unique<Model<float>>(load_model<float>(cell.model));
-    dyn = learned_dynamics(*m32, eo);
-  } else {
-    m64 = std::make_unique<Model<double>>(load_model<double>(cell.model));
-    dyn = learned_dynamics(*m64, eo);
-  }
+  const std::unique_ptr<Dynamics> dyn = load_dynamics(cell.model, *system_, c_.native_precision);
   IntegrateOptions o;
   o.method = cell.integrator;
   if (cell.integrator == Integrator::dopri5) {

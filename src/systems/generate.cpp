@@ -58,20 +58,6 @@ bool any_actuated(const System& system) {
   return std::any_of(a.begin(), a.end(), [](std::uint8_t f) { return f != 0; });
 }
 
-// The fields every dataset of `system` shares.
-Dataset start_dataset(const System& system, DatasetKind kind, std::uint64_t seed) {
-  Dataset d;
-  d.kind = kind;
-  d.system = system.name();
-  d.n = system.dof();
-  for (const SystemParameter& p : system.info().parameters) d.parameters.emplace_back(p.name, p.value);
-  d.angles = system.info().angles;
-  d.actuated = system.info().actuated;
-  d.potential_scale = system.info().potential_scale;
-  d.seed = seed;
-  return d;
-}
-
 // τ(t) of trajectory b (see TrajectorySetOptions::force_max) into tau (n).
 void force_signal(const System& system, std::uint64_t seed, std::uint64_t b, double force_max,
                   double t, double* tau) {
@@ -90,6 +76,20 @@ void force_signal(const System& system, std::uint64_t seed, std::uint64_t b, dou
 }
 
 }  // namespace
+
+Dataset start_dataset(const System& system, DatasetKind kind, std::uint64_t seed) {
+  Dataset d;
+  d.kind = kind;
+  d.system = system.name();
+  d.n = system.dof();
+  for (const SystemParameter& p : system.info().parameters) d.parameters.emplace_back(p.name, p.value);
+  d.angles = system.info().angles;
+  d.actuated = system.info().actuated;
+  d.potential_scale = system.info().potential_scale;
+  d.seed = seed;
+  return d;
+}
+
 
 void sample_states(const System& system, const StateBox& box, std::uint64_t seed,
                    std::uint64_t first, std::span<double> states) {

@@ -98,6 +98,32 @@ TEST(Rollout, LearnedEnergyStaysBoundedUnderTheVariationalIntegrator) {
   }
 }
 
+TEST(Rollout, LoadDynamicsByName) {
+  const auto pendulum = make_system("pendulum");
+  const std::string path = test_data("pendulum_32x32_f64.safetensors");
+  auto analytic = load_dynamics("analytic", *pendulum);
+  EXPECT_EQ(analytic->dof(), 1);
+  auto learned = load_dynamics(path, *pendulum, /*native_precision=*/true);  // an f64 file
+  EXPECT_EQ(learned->epsilon(), std::numeric_limits<double>::epsilon());
+  // The same numbers as the model loaded by hand.
+  const Model<double> model = load_model<double>(path);
+  auto by_hand = learned_dynamics(model, {.solve = {SolveMethod::lu}});
+  const std::vector<double> x{0.3, -1.2};
+  std::vector<double> a(1), b(1);
+  learned->accelerations(x, a);
+  by_hand->accelerations(x, b);
+  EXPECT_EQ(a, b);
+  try {
+    load_dynamics(path, *make_system("double_pendulum"));
+    ADD_FAILURE() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("has n = 1 but double_pendulum has n = 2"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(load_dynamics(test_data("missing.safetensors"), *pendulum), FileError);
+}
+
 TEST(Rollout, SeriesStats) {
   const std::vector<double> t{0, 1, 2, 3}, e{1, -1, 3, 5};
   const SeriesStats s = series_stats(t, e);
