@@ -11,26 +11,9 @@ set -euo pipefail
 LNN=${1:?usage: cli_test.sh path/to/lnn}
 LNN=$(cd "$(dirname "$LNN")" && pwd)/$(basename "$LNN")
 [[ -x $LNN ]] || { echo "cli_test: $LNN is not an executable" >&2; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/lnn_cli_test.XXXXXX")
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
-cd "$T"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-
-fail() { echo "cli_test: FAILED: $*" >&2; exit 1; }
-step() { echo "cli_test: $*"; }
-
-# expect_fail NEEDLE CMD...: CMD must exit non-zero with NEEDLE on stderr,
-# on a line starting with "lnn: error: ".
-expect_fail() {
-  local needle=$1; shift
-  local rc=0
-  "$@" >"$T/fail.out" 2>"$T/fail.err" || rc=$?
-  [[ $rc -ne 0 ]] || fail "expected failure: $*"
-  [[ $rc -lt 128 ]] || fail "crashed (exit $rc): $*"
-  grep -q '^lnn: error: ' "$T/fail.err" || fail "no 'lnn: error:' line: $* => $(cat "$T/fail.err")"
-  grep -qF -- "$needle" "$T/fail.err" ||
-    fail "message lacks '$needle': $* => $(cat "$T/fail.err")"
-}
+NAME=cli_test
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---- info and help ----------------------------------------------------------
 step "info"

@@ -7,21 +7,9 @@ set -euo pipefail
 
 LNN=${1:?usage: generate_test.sh path/to/lnn}
 LNN=$(cd "$(dirname "$LNN")" && pwd)/$(basename "$LNN")
-T=$(mktemp -d "${TMPDIR:-/tmp}/lnn_generate_test.XXXXXX")
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
-cd "$T"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-
-fail() { echo "generate_test: FAILED: $*" >&2; exit 1; }
-step() { echo "generate_test: $*"; }
-expect_fail() {
-  local needle=$1; shift
-  local rc=0
-  "$@" >"$T/fail.out" 2>"$T/fail.err" || rc=$?
-  [[ $rc -ne 0 && $rc -lt 128 ]] || fail "expected a clean failure (exit $rc): $*"
-  grep -q '^lnn: error: ' "$T/fail.err" || fail "no 'lnn: error:' line: $* => $(cat "$T/fail.err")"
-  grep -qF -- "$needle" "$T/fail.err" || fail "message lacks '$needle': $* => $(cat "$T/fail.err")"
-}
+NAME=generate_test
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "systems"
 "$LNN" systems >systems.txt
@@ -54,11 +42,7 @@ grep -q "energy drift" t.txt || fail "no drift in summary: $(cat t.txt)"
 
 # h5py: python3-h5py (scripts/setup.sh) belongs to the system Python, which
 # may not be the first python3 on PATH (pyenv).
-PY=""
-for p in python3 /usr/bin/python3; do
-  if "$p" -c 'import h5py, numpy' 2>/dev/null; then PY=$p; break; fi
-done
-[[ -n $PY ]] || fail "no Python with h5py and numpy (run scripts/setup.sh)"
+PY=$(python_with "h5py, numpy")
 "$PY" - <<'PY' || fail "h5py check of the layout"
 import json
 import h5py

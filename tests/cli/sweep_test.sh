@@ -9,28 +9,12 @@ set -euo pipefail
 LNN=${1:?usage: sweep_test.sh path/to/lnn path/to/tests/data}
 DATA=$(cd "${2:?usage: sweep_test.sh path/to/lnn path/to/tests/data}" && pwd)
 LNN=$(cd "$(dirname "$LNN")" && pwd)/$(basename "$LNN")
-T=$(mktemp -d "${TMPDIR:-/tmp}/lnn_sweep_test.XXXXXX")
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
-cd "$T"
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 MODEL=$DATA/pendulum_32x32_f64.safetensors
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+NAME=sweep_test
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-fail() { echo "sweep_test: FAILED: $*" >&2; exit 1; }
-step() { echo "sweep_test: $*"; }
-expect_fail() {
-  local needle=$1; shift
-  local rc=0
-  "$@" >"$T/fail.out" 2>"$T/fail.err" || rc=$?
-  [[ $rc -ne 0 && $rc -lt 128 ]] || fail "expected a clean failure (exit $rc): $*"
-  grep -q '^lnn: error: ' "$T/fail.err" || fail "no 'lnn: error:' line: $* => $(cat "$T/fail.err")"
-  grep -qF -- "$needle" "$T/fail.err" || fail "message lacks '$needle': $* => $(cat "$T/fail.err")"
-}
-
-PY=""
-for p in python3 /usr/bin/python3; do
-  if "$p" -c 'import h5py, numpy' 2>/dev/null; then PY=$p; break; fi
-done
-[[ -n $PY ]] || fail "no Python with h5py and numpy (run scripts/setup.sh)"
+PY=$(python_with "h5py, numpy")
 
 step "rollout of a learned model from a CSV of initial states"
 printf 'q,qdot\n0.5,0\n2.0,0.5\n' >init.csv

@@ -7,20 +7,10 @@ set -euo pipefail
 
 LNN=${1:?usage: train_test.sh path/to/lnn}
 LNN=$(cd "$(dirname "$LNN")" && pwd)/$(basename "$LNN")
-T=$(mktemp -d "${TMPDIR:-/tmp}/lnn_train_test.XXXXXX")
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
-cd "$T"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+NAME=train_test
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-fail() { echo "train_test: FAILED: $*" >&2; exit 1; }
-step() { echo "train_test: $*"; }
-expect_fail() {
-  local needle=$1; shift
-  local rc=0
-  "$@" >"$T/fail.out" 2>"$T/fail.err" || rc=$?
-  [[ $rc -ne 0 && $rc -lt 128 ]] || fail "expected a clean failure (exit $rc): $*"
-  grep -qF -- "$needle" "$T/fail.err" || fail "message lacks '$needle': $* => $(cat "$T/fail.err")"
-}
 # The training step a checkpoint holds (safetensors metadata), or 0.
 ckpt_step() {
   python3 - "$1" <<'PY' 2>/dev/null || echo 0
