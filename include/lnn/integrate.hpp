@@ -40,7 +40,9 @@ enum class TrajectoryStatus : std::int8_t {
   non_finite = 2,      // the state or F(t, y) became NaN or infinite
   max_steps = 3,       // IntegrateOptions::max_steps reached before the last time
   no_convergence = 4,  // variational: Newton's method did not converge within
-                       // newton_max_iterations, or its Jacobian was singular
+                       // newton_max_iterations, its Jacobian was singular, or
+                       // its root lies farther than h·max(1, |v|) from the
+                       // predicted position (dt too large for that motion)
 };
 std::string_view to_string(TrajectoryStatus s);
 
