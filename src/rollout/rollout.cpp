@@ -6,6 +6,7 @@
 #include <limits>
 #include <numbers>
 #include <string>
+#include <type_traits>
 
 #include "lnn/errors.hpp"
 #include "lnn/model_file.hpp"
@@ -51,34 +52,46 @@ class LearnedDynamics final : public Dynamics {
   explicit LearnedDynamics(Engine<T>& engine) : engine_(engine) {}
   int dof() const override { return engine_.model().spec().n; }
   void accelerations(std::span<const double> states, std::span<double> acc) override {
-    engine_.accelerations(in(states), {}, out(acc.size()));
-    back(acc);
+    engine_.accelerations(in(states), {}, out(acc, y_));
+    back(acc, y_);
   }
   void derivatives(std::span<const double> states, std::span<double> grad,
                    std::span<double> hess) override {
-    g_.resize(grad.size());
-    engine_.hessian(in(states), out(hess.size()), g_);
-    back(hess);
-    std::transform(g_.begin(), g_.end(), grad.begin(), [](T v) { return static_cast<double>(v); });
+    engine_.hessian(in(states), out(hess, y_), out(grad, g_));
+    back(hess, y_);
+    back(grad, g_);
   }
   void energy(std::span<const double> states, std::span<double> E) override {
-    engine_.energy(in(states), out(E.size()));
-    back(E);
+    engine_.energy(in(states), out(E, y_));
+    back(E, y_);
   }
   double epsilon() const override { return static_cast<double>(std::numeric_limits<T>::epsilon()); }
 
  private:
+  // A double model reads and writes the caller's arrays; a float one goes
+  // through conversion buffers (the integrator's hot path: no copies for double).
   std::span<const T> in(std::span<const double> x) {
-    x_.resize(x.size());
-    std::transform(x.begin(), x.end(), x_.begin(), [](double v) { return static_cast<T>(v); });
-    return x_;
+    if constexpr (std::is_same_v<T, double>) {
+      return x;
+    } else {
+      x_.resize(x.size());
+      std::transform(x.begin(), x.end(), x_.begin(), [](double v) { return static_cast<T>(v); });
+      return x_;
+    }
   }
-  std::span<T> out(std::size_t size) {
-    y_.resize(size);
-    return y_;
+  std::span<T> out(std::span<double> to, std::vector<T>& buffer) {
+    if constexpr (std::is_same_v<T, double>) {
+      return to;
+    } else {
+      buffer.resize(to.size());
+      return buffer;
+    }
   }
-  void back(std::span<double> to) const {
-    std::transform(y_.begin(), y_.end(), to.begin(), [](T v) { return static_cast<double>(v); });
+  static void back(std::span<double> to, const std::vector<T>& buffer) {
+    if constexpr (!std::is_same_v<T, double>) {
+      std::transform(buffer.begin(), buffer.end(), to.begin(),
+                     [](T v) { return static_cast<double>(v); });
+    }
   }
 
   std::unique_ptr<Model<T>> model_;  // when the dynamics own their model

@@ -51,7 +51,7 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
     if (progress) progress(0.95 * f);
   };
   const std::vector<TrajectoryReport> reports =
-      rollout(*learned_dynamics(model, eo), 0.0, y0, times, out, o.integrate, rollout_progress);
+      rollout(*learned_dynamics(engine), 0.0, y0, times, out, o.integrate, rollout_progress);
   std::vector<double> final_states, errors;
   std::vector<std::size_t> finished;
   for (std::size_t b = 0; b < B; ++b) {

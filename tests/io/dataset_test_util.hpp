@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/scratch.hpp"
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
 
@@ -131,46 +132,10 @@ inline void expect_same(const Dataset& a, const Dataset& b) {
   EXPECT_EQ(a.rejected, b.rejected);
 }
 
-// `fn` must throw FileError whose message names `path` and holds every phrase.
-template <class F>
-void expect_file_error(const std::string& path, F&& fn,
-                       std::initializer_list<std::string> phrases) {
-  try {
-    fn();
-    ADD_FAILURE() << "no FileError; expected one mentioning '" << *phrases.begin() << "'";
-  } catch (const FileError& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(e.path(), path);
-    EXPECT_NE(what.find(path), std::string::npos) << what;
-    for (const std::string& phrase : phrases)
-      EXPECT_NE(what.find(phrase), std::string::npos) << what;
-  }
-}
 
-class DatasetFileTest : public ::testing::Test {
+class DatasetFileTest : public ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "_" + info->name();
-    for (char& c : name)
-      if (c == '/') c = '_';
-    dir_ = fs::temp_directory_path() / ("lnn_io_" + std::to_string(::getpid()) + "_" + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  fs::path dir_;
+  DatasetFileTest() : ScratchDirTest("io") {}
 };
 
 }  // namespace lnn::test

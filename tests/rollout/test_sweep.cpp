@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "common/scratch.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/sweep.hpp"
 
@@ -37,14 +37,11 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-class Sweeps : public ::testing::Test {
+class Sweeps : public test::ScratchDirTest {
  protected:
+  Sweeps() : ScratchDirTest("sweep") {}
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("lnn_sweep_" + std::to_string(getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ScratchDirTest::SetUp();
     c_.system = "pendulum";
     c_.models = {"analytic", test_data("pendulum_32x32_f64.safetensors")};
     c_.integrators = {Integrator::rk4, Integrator::variational, Integrator::dopri5};
@@ -54,9 +51,6 @@ class Sweeps : public ::testing::Test {
     c_.trajectories = 3;
     c_.box = {};
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
   SweepConfig c_;
 };
 
