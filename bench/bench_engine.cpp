@@ -1,9 +1,13 @@
-// CPU throughput of the engine (Google Benchmark): accelerations and the
+// Throughput of the engine (Google Benchmark): accelerations and the
 // loss-gradient step for the reference double-pendulum network shape
 // (n = 2, 3 hidden layers, float), with GFLOP/s by the MATH.md §3 count and
-// the fraction of this machine's SGEMM rate measured in the same run.
+// this machine's SGEMM rate measured in the same run (OpenBLAS on the CPU,
+// cuBLAS on the GPU). The CUDA benchmarks (names ending in /device:1) add
+// scaling over the batch (512 … 2^20) and n (1 … 16); without a usable GPU
+// they report an error and the CPU ones still run.
 //
 //   ./build/bench/lnn_bench --benchmark_out=results.json --benchmark_out_format=json
+//   ./build/bench/lnn_bench --benchmark_filter='device:1'   # the GPU only
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -15,9 +19,19 @@
 #include "lnn/engine.hpp"
 #include "lnn/info.hpp"
 
+// cuBLAS SGEMM rate of the current GPU in TFLOP/s (bench/cuda_peak.cu), 0
+// without one; why_not says why.
+#if defined(LNN_HAVE_CUDA)
+double cublas_sgemm_tflops(std::string* why_not);
+#else
+double cublas_sgemm_tflops(std::string* why_not) {
+  if (why_not) *why_not = "built without the CUDA backend";
+  return 0.0;
+}
+#endif
+
 namespace {
 
-constexpr int kN = 2;       // degrees of freedom
 constexpr int kHidden = 3;  // hidden layers; kHidden − 1 of them are m×m
 
 // SGEMM rate of this machine: the median of 11 2048×600×600 products.
@@ -40,29 +54,70 @@ double sgemm_gflops() {
   return rate;
 }
 
+// Arguments of every benchmark: {width, batch, n, device (0 cpu, 1 cuda)}.
 struct Setup {
-  explicit Setup(int width, int batch) : model(spec(width)) {
+  explicit Setup(const benchmark::State& state)
+      : width(static_cast<int>(state.range(0))),
+        batch(static_cast<int>(state.range(1))),
+        n(static_cast<int>(state.range(2))),
+        device(state.range(3) == 1 ? lnn::Device::cuda : lnn::Device::cpu),
+        model(spec(width, n)) {
     model.initialize(lnn::Init::lnn, 0);
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<float> uq(0.0f, 6.2831853f), uv(-10.0f, 10.0f);
-    states.resize(static_cast<std::size_t>(batch) * 2 * kN);
-    for (std::size_t i = 0; i < states.size(); ++i)
-      states[i] = (i % (2 * kN)) < kN ? uq(rng) : uv(rng);
-    acc.resize(static_cast<std::size_t>(batch) * kN);
+    const std::size_t w = 2 * static_cast<std::size_t>(n);
+    states.resize(static_cast<std::size_t>(batch) * w);
+    for (std::size_t i = 0; i < states.size(); ++i) states[i] = (i % w) < w / 2 ? uq(rng) : uv(rng);
+    acc.resize(static_cast<std::size_t>(batch) * n);
     grad.resize(model.spec().parameter_count());
   }
-  static lnn::ModelSpec spec(int width) {
+  static lnn::ModelSpec spec(int width, int n) {
     lnn::ModelSpec s;
-    s.n = kN;
+    s.n = n;
     s.hidden.assign(kHidden, width);
-    s.embedding.assign(kN, lnn::Embedding::angle);
+    s.embedding.assign(static_cast<std::size_t>(n), lnn::Embedding::angle);
     return s;
   }
+  lnn::EngineOptions options() const {
+    lnn::EngineOptions opt;
+    opt.device = device;
+    opt.solve.method = lnn::SolveMethod::lu;  // a fresh network's M is often indefinite
+    if (device == lnn::Device::cuda) opt.chunk = batch;  // one launch sequence per call
+    return opt;
+  }
+  int width, batch, n;
+  lnn::Device device;
   lnn::Model<float> model;
   std::vector<float> states, acc, grad;
 };
 
-void report(benchmark::State& state, int width, double flop_per_sample, std::size_t failures) {
+// The GPU's cuBLAS SGEMM rate, measured once per run.
+double gpu_sgemm_gflops() {
+  static const double rate = [] {
+    std::string why;
+    return 1e3 * cublas_sgemm_tflops(&why);
+  }();
+  return rate;
+}
+
+// Skips a CUDA benchmark where no GPU is usable (true: skipped).
+bool skip_without_gpu(benchmark::State& state) {
+  if (state.range(3) != 1) return false;
+  std::string why;
+  if (!lnn::cuda_compiled()) {
+    why = "built without the CUDA backend";
+  } else if (lnn::cuda_devices(&why).empty()) {
+    why = "no usable GPU: " + why;
+  } else {
+    return false;
+  }
+  state.SkipWithError(why.c_str());
+  return true;
+}
+
+void report(benchmark::State& state, const Setup& s, double flop_per_sample,
+            std::size_t failures) {
+  const int width = s.width;
   const double batch = static_cast<double>(state.range(1));
   state.SetItemsProcessed(state.iterations() * state.range(1));
   state.counters["samples_per_s"] = benchmark::Counter(
@@ -70,9 +125,11 @@ void report(benchmark::State& state, int width, double flop_per_sample, std::siz
   state.counters["GFLOP_per_s"] =
       benchmark::Counter(flop_per_sample * batch * static_cast<double>(state.iterations()) / 1e9,
                          benchmark::Counter::kIsRate);
-  state.counters["sgemm_GFLOP_per_s"] = sgemm_gflops();
+  state.counters["sgemm_GFLOP_per_s"] =
+      s.device == lnn::Device::cuda ? gpu_sgemm_gflops() : sgemm_gflops();
   state.counters["solve_failures"] = static_cast<double>(failures);
-  state.SetLabel("n=2 hidden=3x" + std::to_string(width) + " float");
+  state.SetLabel("n=" + std::to_string(s.n) + " hidden=3x" + std::to_string(width) + " float " +
+                 std::string(lnn::to_string(s.device)));
 }
 
 // MATH.md §3: multiply-adds per sample in the m×m GEMMs.
@@ -81,42 +138,59 @@ double flops(int width, int per_layer_columns) {
 }
 
 void BM_Accelerations(benchmark::State& state) {
-  const int width = static_cast<int>(state.range(0)), batch = static_cast<int>(state.range(1));
-  Setup s(width, batch);
-  lnn::EngineOptions opt;
-  opt.solve.method = lnn::SolveMethod::lu;  // a fresh network's M is often indefinite
-  lnn::Engine<float> engine(s.model, opt);
+  if (skip_without_gpu(state)) return;
+  Setup s(state);
+  lnn::Engine<float> engine(s.model, s.options());
   std::size_t failures = 0;
   for (auto _ : state) {
     failures = engine.accelerations(s.states, {}, s.acc).failures();
     benchmark::DoNotOptimize(s.acc.data());
   }
-  report(state, width, flops(width, kN + 3), failures);
+  report(state, s, flops(s.width, s.n + 3), failures);
 }
 
 void BM_LossGradient(benchmark::State& state) {
-  const int width = static_cast<int>(state.range(0)), batch = static_cast<int>(state.range(1));
-  Setup s(width, batch);
-  lnn::EngineOptions opt;
-  opt.solve.method = lnn::SolveMethod::lu;
-  lnn::Engine<float> engine(s.model, opt);
+  if (skip_without_gpu(state)) return;
+  Setup s(state);
+  lnn::Engine<float> engine(s.model, s.options());
   std::vector<float> targets(s.acc.size(), 0.0f);
   std::size_t failures = 0;
   for (auto _ : state) {
     failures = engine.loss_gradient(s.states, {}, targets, lnn::Loss::l1, s.grad).solve.failures();
     benchmark::DoNotOptimize(s.grad.data());
   }
-  report(state, width, flops(width, 3 * kN + 7), failures);
+  report(state, s, flops(s.width, 3 * s.n + 7), failures);
 }
 
-void shapes(benchmark::internal::Benchmark* b) {
+// The CPU: the reference shapes (n = 2), five repetitions.
+void cpu_shapes(benchmark::internal::Benchmark* b) {
   for (int width : {128, 600})
-    for (int batch : {512, 65536}) b->Args({width, batch});
-  b->ArgNames({"width", "batch"})->UseRealTime()->Unit(benchmark::kMillisecond)->Repetitions(5);
+    for (int batch : {512, 65536}) b->Args({width, batch, 2, 0});
+  b->ArgNames({"width", "batch", "n", "device"})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(5);
 }
 
-BENCHMARK(BM_Accelerations)->Apply(shapes);
-BENCHMARK(BM_LossGradient)->Apply(shapes);
+// The GPU: the reference shapes, then scaling over the batch (width 600,
+// n = 2) and over n (width 600, batch 65536); three repetitions.
+void gpu_shapes(benchmark::internal::Benchmark* b) {
+  for (int width : {128, 600})
+    for (int batch : {512, 65536}) b->Args({width, batch, 2, 1});
+  for (int width : {128, 600})
+    for (int batch : {4096, 262144, 1 << 20}) b->Args({width, batch, 2, 1});
+  for (int n : {1, 4, 8, 16}) b->Args({600, 65536, n, 1});
+  b->ArgNames({"width", "batch", "n", "device"})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(3)
+      ->MinTime(0.2);
+}
+
+BENCHMARK(BM_Accelerations)->Apply(cpu_shapes);
+BENCHMARK(BM_LossGradient)->Apply(cpu_shapes);
+BENCHMARK(BM_Accelerations)->Apply(gpu_shapes);
+BENCHMARK(BM_LossGradient)->Apply(gpu_shapes);
 
 }  // namespace
 

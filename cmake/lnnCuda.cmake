@@ -18,8 +18,18 @@ if(NOT LNN_ENABLE_CUDA STREQUAL "OFF")
       endif()
     endif()
     enable_language(CUDA)
-    set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 does not know nvcc's C++20 flag
+    # The engine's headers are C++20 (std::span, std::source_location). CMake
+    # 3.25 does not know nvcc's C++20 flag (nvcc has had it since CUDA 12), so
+    # it is told.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
+    set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    # The layer algorithm's per-sample bodies are __host__ __device__ lambdas
+    # (src/core/host_device.hpp); std::numeric_limits is constexpr host code.
+    string(APPEND CMAKE_CUDA_FLAGS " --extended-lambda --expt-relaxed-constexpr")
     find_package(CUDAToolkit REQUIRED)
     set(LNN_HAVE_CUDA ON)
     message(STATUS "lnn: CUDA backend ON (architectures ${CMAKE_CUDA_ARCHITECTURES})")

@@ -36,8 +36,16 @@ struct EngineOptions {
   // Samples processed together; bounds the workspace (about
   // (4k + 11)·Σm_l·chunk values, k = n+1: 170 MB for n = 2, 3 × 600, float).
   // Results do not depend on it (chunks are padded, see docs/design-notes.md).
-  // 1024 was fastest of 128…4096 on 2 cores (docs/benchmarks.md).
-  int chunk = 1024;
+  // 1024 was fastest of 128…4096 on 2 cores (docs/benchmarks.md). The CUDA
+  // engine takes this default as kCudaDefaultChunk (a GPU needs large
+  // launches); any other value is used as given.
+  static constexpr int kDefaultChunk = 1024;
+  static constexpr int kCudaDefaultChunk = 65536;
+  int chunk = kDefaultChunk;
+  // CUDA only: let cuBLAS use TF32 tensor cores for float GEMMs (faster,
+  // about 10 bits of mantissa in the products; docs/benchmarks.md measures
+  // the cost). Ignored for double and on the CPU.
+  bool tf32 = false;
 };
 
 // Counts of per-sample solve outcomes in one call.

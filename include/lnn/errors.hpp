@@ -35,4 +35,11 @@ class BackendError : public Error {
   using Error::Error;
 };
 
+// A backend could not allocate memory (a CUDA device's, typically); the
+// message says how much, and the engine adds the batch and chunk sizes.
+class OutOfMemory : public BackendError {
+ public:
+  using BackendError::BackendError;
+};
+
 }  // namespace lnn

@@ -4,7 +4,9 @@
 #pragma once
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <span>
 #include <vector>
 
 namespace lnn::cpu {
@@ -38,6 +40,49 @@ class CpuBackend {
     for (int i = 0; i < count; ++i) f(i);
   }
   static constexpr int kParallelMin = 32;
+
+  static void copy(T* dst, const T* src, std::size_t count) { std::copy(src, src + count, dst); }
+  template <class U>
+  static void zero(U* dst, std::size_t count) {
+    std::fill(dst, dst + count, U(0));
+  }
+  static void scale(T* dst, std::size_t count, T factor) {
+    for (std::size_t i = 0; i < count; ++i) dst[i] *= factor;
+  }
+  template <class U>
+  static void upload(Buffer<U>& buf, const U* host, std::size_t count) {
+    buf.assign(host, host + count);
+  }
+
+  // Staging between the caller's arrays and the backend's memory (the
+  // engine's calls, src/engine/engine_impl.hpp). The CPU's memory is the
+  // caller's: nothing is copied except where the engine asks for values in
+  // an array of its own.
+  // stage_in: `count` values of `p` readable by the backend (p or a copy in buf).
+  template <class U>
+  static const U* stage_in(const U* p, std::size_t, Buffer<U>&) {
+    return p;
+  }
+  // stage_out: where the backend writes values that fetch() later moves to p.
+  template <class U>
+  static U* stage_out(U* p, std::size_t, Buffer<U>&) {
+    return p;
+  }
+  // fetch: dst (the caller's memory) receives `count` values from src (the
+  // backend's), complete when fetch returns.
+  template <class U>
+  static void fetch(U* dst, const U* src, std::size_t count) {
+    if (dst != src) std::copy(src, src + count, dst);
+  }
+  // Whether p is memory only the backend's operations can touch (device
+  // memory); never for the CPU.
+  static bool is_backend_memory(const void*) { return false; }
+  template <class U>
+  static void copy_from_host(U* dst, const U* host, std::size_t count) {
+    std::copy(host, host + count, dst);
+  }
+  // The model's parameters where the backend reads them.
+  static const T* parameters(std::span<const T> params, Buffer<T>&) { return params.data(); }
 
   // out[j] (+)= Σ_r X[r·ld + j] for j < cols, r < rows. Fixed order (r
   // ascending) so a result depends only on the rows summed.

@@ -1,5 +1,9 @@
-// Built when the CUDA backend is off: the device query answers "none".
+// Built when the CUDA backend is off: the device query answers "none" and a
+// CUDA engine is refused.
+#include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
+#include "engine/engine_impl.hpp"
+#include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 
 namespace lnn {
@@ -11,4 +15,16 @@ std::vector<GpuInfo> cuda_devices(std::string* why_none) {
 namespace detail {
 bool is_device_pointer(const void*) { return false; }
 }  // namespace detail
+namespace cuda {
+template <class T>
+std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>&, const EngineOptions&) {
+  throw InvalidArgument(
+      "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
+      "use device 'cpu'");
+}
+template std::unique_ptr<engine::EngineCore<float>> make_engine(const Model<float>&,
+                                                                const EngineOptions&);
+template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&,
+                                                                 const EngineOptions&);
+}  // namespace cuda
 }  // namespace lnn

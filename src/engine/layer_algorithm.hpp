@@ -1,8 +1,14 @@
 // The batched layer algorithm (MATH.md §2–4), written once against a backend:
-//   Backend::gemm        row-major GEMM (CBLAS / cuBLAS)
-//   Backend::for_each    a per-sample loop body (OpenMP loop / kernel)
-//   Backend::sum_rows    a reduction over samples
-//   Backend::Buffer<U>   owning storage the backend's loops can address
+//   gemm        row-major GEMM (CBLAS / cuBLAS)
+//   for_each    a per-sample loop body (OpenMP loop / kernel)
+//   sum_rows    a reduction over samples
+//   copy, zero  within the backend's memory
+//   upload      host values into a Buffer (setup only)
+//   Buffer<U>   owning storage the backend's loops can address
+// The backend is an object (the CUDA one carries its stream and cuBLAS
+// handle). Every pointer the algorithm is given or keeps is in the backend's
+// memory; the parameters are bound per call (bind_parameters), so that a
+// device backend reads its own copy of them.
 // The per-sample math lives in src/core so both backends run the same lines.
 //
 // Data layout of one chunk of b samples with k tangents (rows of width w_l):
@@ -37,19 +43,28 @@ class LayerAlgorithm {
   using Buffer = typename Backend::template Buffer<U>;
 
  public:
-  LayerAlgorithm(const Model<T>& model, const EngineOptions& options)
-      : model_(model), options_(options) {
+  LayerAlgorithm(const Model<T>& model, const EngineOptions& options, Backend backend = {})
+      : model_(model), options_(options), be_(backend), layout_(model.layout()) {
     const ModelSpec& spec = model.spec();
     n_ = spec.n;
     K_ = spec.depth();
     width_.push_back(spec.input_width());
     for (int m : spec.hidden) width_.push_back(m);
-    for (int j = 0; j < n_; ++j) angle_.push_back(spec.embedding_of(j) == Embedding::angle ? 1 : 0);
+    std::vector<unsigned char> angle;
+    for (int j = 0; j < n_; ++j) angle.push_back(spec.embedding_of(j) == Embedding::angle ? 1 : 0);
+    be_.upload(angle_, angle.data(), angle.size());
     if (options.chunk < 1) throw InvalidArgument("engine: chunk must be >= 1");
   }
 
   int n() const { return n_; }
   int chunk() const { return options_.chunk; }
+  Backend& backend() { return be_; }
+
+  // The parameters (model layout, parameter_count() values in the backend's
+  // memory) that the following calls use.
+  void bind_parameters(const T* params) { params_ = params; }
+  const T* weight(int l) const { return params_ + layout_[static_cast<std::size_t>(l)].weight_offset; }
+  const T* bias(int l) const { return params_ + layout_[static_cast<std::size_t>(l)].bias_offset; }
 
   // ---- forward pass with tangents (MATH.md §2) ---------------------------
   // states: b × 2n. Fills Z, A, D1..D3 for Seeds `seeds`.
@@ -61,9 +76,9 @@ class LayerAlgorithm {
     const T* states = states_in;
     if (b != b_in) {  // zero states fill the padding (see pad())
       const std::size_t w = 2 * static_cast<std::size_t>(n_);
-      std::copy(states_in, states_in + static_cast<std::size_t>(b_in) * w, X_.begin());
-      std::fill(X_.begin() + static_cast<std::ptrdiff_t>(b_in * w),
-                X_.begin() + static_cast<std::ptrdiff_t>(b * w), T(0));
+      be_.copy(X_.data(), states_in, static_cast<std::size_t>(b_in) * w);
+      be_.zero(X_.data() + static_cast<std::size_t>(b_in) * w,
+               static_cast<std::size_t>(b - b_in) * w);
       states = X_.data();
     }
     const int k = core::tangent_count(seeds, n_);
@@ -71,27 +86,27 @@ class LayerAlgorithm {
     const int n = n_, d0 = width_[0];
     const unsigned char* angle = angle_.data();
     T* z0 = Z_[0].data();
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       core::embed_sample(n, angle, seeds, states + static_cast<std::size_t>(s) * 2 * n,
                          z0 + static_cast<std::size_t>(s) * (k + 1) * d0, d0);
     });
     const Activation act = model_.spec().activation;
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l], w = width_[l - 1];
-      Backend::gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, model_.weight(l - 1), w, T(0),
+      be_.gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, weight(l - 1), w, T(0),
                     A_[l].data(), m);
-      const T* bias = model_.bias(l - 1);
+      const T* bl = bias(l - 1);
       T* A = A_[l].data();
       T* Z = Z_[l].data();
       T* D1 = D1_[l].data();
       T* D2 = D2_[l].data();
       T* D3 = D3_[l].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
         T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
         const std::size_t o = static_cast<std::size_t>(s) * m;
         for (int i = 0; i < m; ++i) {
-          a[i] += bias[i];
+          a[i] += bl[i];
           const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
           z[i] = d.f;
           D1[o + i] = d.d1;
@@ -108,12 +123,12 @@ class LayerAlgorithm {
   void lagrangian(int b, Seeds seeds, T* L) const {
     const int k = core::tangent_count(seeds, n_);
     const int m = width_[K_];
-    const T* w = model_.weight(K_);
-    const T c = model_.bias(K_)[0];
+    const T* w = weight(K_);
+    const T* c = bias(K_);  // read where the parameters live
     const T* Z = Z_[K_].data();
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       const T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
-      T acc = c;
+      T acc = c[0];
       for (int i = 0; i < m; ++i) acc += w[i] * z[i];
       L[s] = acc;
     });
@@ -122,11 +137,11 @@ class LayerAlgorithm {
   // ---- reverse pass: g_l, s_l, g_0 (MATH.md §2) ---------------------------
   void reverse(int) {
     const int b = bp_;
-    const T* w = model_.weight(K_);
+    const T* w = weight(K_);
     {
       const int m = width_[K_];
       T* G = G_[K_].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         for (int i = 0; i < m; ++i) G[static_cast<std::size_t>(s) * m + i] = w[i];
       });
     }
@@ -135,11 +150,11 @@ class LayerAlgorithm {
       const T* G = G_[l].data();
       const T* D1 = D1_[l].data();
       T* S = S_[l].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         const std::size_t o = static_cast<std::size_t>(s) * m;
         for (int i = 0; i < m; ++i) S[o + i] = D1[o + i] * G[o + i];
       });
-      Backend::gemm(false, false, b, wd, m, T(1), S, m, model_.weight(l - 1), wd, T(0),
+      be_.gemm(false, false, b, wd, m, T(1), S, m, weight(l - 1), wd, T(0),
                     G_[l - 1].data(), wd);
     }
   }
@@ -149,7 +164,7 @@ class LayerAlgorithm {
     const int n = n_, d0 = width_[0];
     const unsigned char* angle = angle_.data();
     const T* G0 = G_[0].data();
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       core::embed_gradient(n, angle, states + static_cast<std::size_t>(s) * 2 * n,
                            G0 + static_cast<std::size_t>(s) * d0,
                            grad + static_cast<std::size_t>(s) * 2 * n);
@@ -163,7 +178,7 @@ class LayerAlgorithm {
     const int b = bp_, b_real = b_;
     const int k = core::tangent_count(seeds, n_);
     T* H = H_.data();
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       for (int e = 0; e < k * k; ++e) H[static_cast<std::size_t>(s) * k * k + e] = T(0);
     });
     for (int l = 1; l <= K_; ++l) {
@@ -171,7 +186,7 @@ class LayerAlgorithm {
       const T* A = A_[l].data();
       const T* G = G_[l].data();
       const T* D2 = D2_[l].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;  // skip the value row
         const std::size_t o = static_cast<std::size_t>(s) * m;
         T* h = H + static_cast<std::size_t>(s) * k * k;
@@ -187,7 +202,7 @@ class LayerAlgorithm {
     const int n = n_, d0 = width_[0];
     const unsigned char* angle = angle_.data();
     const T* G0 = G_[0].data();
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       T* h = H + static_cast<std::size_t>(s) * k * k;
       for (int p = 0; p < k; ++p)
         for (int q = 0; q < p; ++q) h[p * k + q] = h[q * k + p];
@@ -221,7 +236,7 @@ class LayerAlgorithm {
     T* F = F_.data();
     SolveStatus* st = status_.data();
     const int ws = core::solve_workspace(n);
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       if (s >= b_real) {  // padding: inactive, never reported
         st[s] = SolveStatus::singular;
         return;
@@ -280,7 +295,7 @@ class LayerAlgorithm {
     // λ, S̄ and ḡ_0. A sample whose solve failed carries zeros; its stored
     // activations are zeroed too so that 0·NaN cannot reach the shared sums,
     // unless the penalty still needs them (live, see mass_penalty()).
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       T* lam = LAM + static_cast<std::size_t>(s) * n;
       T* sb = SB + static_cast<std::size_t>(s) * k * k;
       const bool ok = st[s] == SolveStatus::ok;
@@ -323,7 +338,7 @@ class LayerAlgorithm {
       T* ADJ = Adj_[l].data();
       T* AB = Abar_[l].data();
       T* GB = Gbar_[l].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         const std::size_t o = static_cast<std::size_t>(s) * m;
         const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
         T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
@@ -350,20 +365,20 @@ class LayerAlgorithm {
 
     // Adjoint of the reverse pass, ascending: s̄_l = W_l ḡ_{l−1},
     // W̄_l += s_l ḡ_{l−1}ᵀ, ḡ_l += σ'⊙s̄_l, ā_l += σ''⊙g_l⊙s̄_l.
-    const std::vector<LayerLayout>& layout = model_.layout();
+    const std::vector<LayerLayout>& layout = layout_;
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l], wd = width_[l - 1];
       T* SBAR = Sbarl_.data();
-      Backend::gemm(false, true, b, m, wd, T(1), Gbar_[l - 1].data(), wd, model_.weight(l - 1), wd,
+      be_.gemm(false, true, b, m, wd, T(1), Gbar_[l - 1].data(), wd, weight(l - 1), wd,
                     T(0), SBAR, m);
-      Backend::gemm(true, false, m, wd, b, T(1), S_[l].data(), m, Gbar_[l - 1].data(), wd, T(1),
+      be_.gemm(true, false, m, wd, b, T(1), S_[l].data(), m, Gbar_[l - 1].data(), wd, T(1),
                     pgrad + layout[static_cast<std::size_t>(l - 1)].weight_offset, wd);
       const T* G = G_[l].data();
       const T* D1 = D1_[l].data();
       const T* D2 = D2_[l].data();
       T* AB = Abar_[l].data();
       T* GB = Gbar_[l].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         const std::size_t o = static_cast<std::size_t>(s) * m;
         for (int i = 0; i < m; ++i) {
           GB[o + i] += D1[o + i] * SBAR[o + i];
@@ -372,7 +387,7 @@ class LayerAlgorithm {
       });
     }
     // w̄ = Σ_samples ḡ_K (the output bias c has no effect on the dynamics).
-    Backend::sum_rows(b, width_[K_], Gbar_[K_].data(), static_cast<std::size_t>(width_[K_]),
+    be_.sum_rows(b, width_[K_], Gbar_[K_].data(), static_cast<std::size_t>(width_[K_]),
                       pgrad + layout[static_cast<std::size_t>(K_)].weight_offset);
 
     // Adjoint of the forward/tangent pass, descending:
@@ -388,7 +403,7 @@ class LayerAlgorithm {
       const T* AB = Abar_[l].data();
       const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
       T* ADJ = Adj_[l].data();
-      Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
         const std::size_t o = static_cast<std::size_t>(s) * m;
         const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
         T* adj = ADJ + r0;
@@ -406,17 +421,17 @@ class LayerAlgorithm {
         }
       });
       const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
-      Backend::gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
+      be_.gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
                     pgrad + lay.weight_offset, wd);
-      Backend::sum_rows(b, m, ADJ, static_cast<std::size_t>(k + 1) * m, pgrad + lay.bias_offset);
-      Backend::gemm(false, false, R, wd, m, T(1), ADJ, m, model_.weight(l - 1), wd, T(0),
+      be_.sum_rows(b, m, ADJ, static_cast<std::size_t>(k + 1) * m, pgrad + lay.bias_offset);
+      be_.gemm(false, false, R, wd, m, T(1), ADJ, m, weight(l - 1), wd, T(0),
                     ZTbar_[l - 1].data(), wd);
     }
 
     if (xbar) {
       const T* ZT0 = ZTbar_[0].data();
       const T* G0 = G_[0].data();
-      Backend::for_each(b_real, [=] LNN_LAMBDA(int s) {
+      be_.for_each(b_real, [=] LNN_LAMBDA(int s) {
         if (st[s] != SolveStatus::ok && !(live && live[s])) {  // its state may be NaN
           for (int j = 0; j < 2 * n; ++j) xbar[static_cast<std::size_t>(s) * 2 * n + j] = T(0);
           return;
@@ -430,7 +445,8 @@ class LayerAlgorithm {
     }
   }
 
- private:
+  // (Public only because nvcc's extended lambdas may not be defined in
+  // private member functions: zero_failed, for_each_state, mass_penalty.)
   // Chunks are padded to a multiple of 8 samples with zero states. BLAS
   // kernels round a row differently at the ragged edge of a matrix; with
   // padding a sample's row does not depend on where in the batch it sits, so
@@ -466,13 +482,13 @@ class LayerAlgorithm {
                           l > 0 ? D3_[l].data() : nullptr};
       for (T* buf : per_row) {
         if (!buf) continue;
-        Backend::for_each(
+        be_.for_each(
             b, [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * rows, rows); });
       }
       for (T* buf : per_sample) {
         if (!buf) continue;
         const std::size_t ms = static_cast<std::size_t>(m);
-        Backend::for_each(
+        be_.for_each(
             b, [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * ms, ms); });
       }
     }
@@ -500,7 +516,7 @@ class LayerAlgorithm {
     T* work = Mpen_work_.data();
     unsigned char* live = live_.data();
     const SolveStatus* st = status_.data();
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       const bool ok = st[s] == SolveStatus::ok;
       T* mp = MP + static_cast<std::size_t>(s) * n * n;
       const T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
@@ -523,13 +539,14 @@ class LayerAlgorithm {
           return;
         }
     });
-    Backend::for_each(b, [=] LNN_LAMBDA(int s) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
       if (!live[s]) PV[s] = T(0);
       if (value && s < b_real) value[s] = PV[s];
     });
     return MP;
   }
 
+ private:
   static void grow(Buffer<T>& buf, std::size_t size) {
     if (buf.size() < size) buf.resize(size);
   }
@@ -578,6 +595,9 @@ class LayerAlgorithm {
 
   const Model<T>& model_;
   EngineOptions options_;
+  Backend be_;
+  std::vector<LayerLayout> layout_;
+  const T* params_ = nullptr;
   int n_ = 0, K_ = 0;
   int b_ = 0, bp_ = 0;      // samples in the current chunk, and with padding
   std::vector<int> width_;  // w_0 = d0, w_l = m_l

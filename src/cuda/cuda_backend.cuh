@@ -1,0 +1,197 @@
+// The CUDA backend: the operations the layer algorithm (src/engine) is
+// written against, over cuBLAS and the kernels in kernels/. One stream and
+// one cuBLAS handle per engine (CudaContext); every call is stream-ordered
+// and the host waits only in fetch() and the setup uploads.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <memory>
+#include <source_location>
+#include <span>
+#include <string>
+
+#include "cuda/cuda_check.hpp"
+#include "cuda/device_buffer.hpp"
+#include "cuda/gemm_layout.hpp"
+#include "cuda/memory_kind.hpp"
+#include "kernels/for_each.cuh"
+
+namespace lnn::cuda {
+
+// The stream and cuBLAS handle of one engine, on the device current when it
+// was made. Move-less: shared by the backend copies that hold it.
+class CudaContext {
+ public:
+  explicit CudaContext(bool tf32) {
+    int count = 0;
+    const cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess || count == 0) {
+      cudaGetLastError();
+      throw BackendError(std::string("device 'cuda': no usable CUDA device (") +
+                         (err != cudaSuccess ? cudaGetErrorString(err) : "none visible") + ")");
+    }
+    check(cudaGetDevice(&device_), "cudaGetDevice");
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    const cublasStatus_t s = cublasCreate(&blas_);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+      cudaStreamDestroy(stream_);
+      check(s, "cublasCreate");
+    }
+    try {
+      check(cublasSetStream(blas_, stream_), "cublasSetStream");
+      check(cublasSetPointerMode(blas_, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+      check(cublasSetMathMode(blas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+            "cublasSetMathMode");
+    } catch (...) {
+      cublasDestroy(blas_);
+      cudaStreamDestroy(stream_);
+      throw;
+    }
+  }
+  ~CudaContext() {
+    cudaStreamSynchronize(stream_);
+    cublasDestroy(blas_);
+    cudaStreamDestroy(stream_);
+  }
+  CudaContext(const CudaContext&) = delete;
+  CudaContext& operator=(const CudaContext&) = delete;
+
+  cudaStream_t stream() const { return stream_; }
+  cublasHandle_t blas() const { return blas_; }
+  int device() const { return device_; }
+
+ private:
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+};
+
+template <class T>
+class CudaBackend {
+ public:
+  template <class U>
+  using Buffer = DeviceBuffer<U>;
+
+  CudaBackend() = default;
+  explicit CudaBackend(std::shared_ptr<CudaContext> ctx) : ctx_(std::move(ctx)) {}
+  cudaStream_t stream() const { return ctx_->stream(); }
+
+  // C (m×n) = alpha·op(A)·op(B) + beta·C, all row-major (gemm_layout.hpp).
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* A, int lda,
+            const T* B, int ldb, T beta, T* C, int ldc) const {
+    if (m == 0 || n == 0) return;
+    const ColMajorGemm g = as_col_major(trans_a, trans_b, m, n, k, lda, ldb, ldc);
+    const cublasOperation_t t1 = g.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t t2 = g.trans_second ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if constexpr (sizeof(T) == 4) {
+      check(cublasSgemm(ctx_->blas(), t1, t2, g.m, g.n, g.k, &alpha, B, g.ld_first, A, g.ld_second,
+                        &beta, C, g.ldc),
+            "cublasSgemm");
+    } else {
+      check(cublasDgemm(ctx_->blas(), t1, t2, g.m, g.n, g.k, &alpha, B, g.ld_first, A, g.ld_second,
+                        &beta, C, g.ldc),
+            "cublasDgemm");
+    }
+  }
+
+  // f(i) for i in [0, count) on the device, one thread per sample.
+  template <class F>
+  void for_each(int count, F f, std::source_location loc = std::source_location::current()) const {
+    if (count <= 0) return;
+    kernels::for_each<<<kernels::blocks_for(static_cast<std::size_t>(count)), kernels::kBlock, 0,
+                        stream()>>>(count, f);
+    launched(loc);
+  }
+
+  // out[j] (+)= Σ_r X[r·ld + j], rows in ascending order (as the CPU's).
+  void sum_rows(int rows, int cols, const T* X, std::size_t ld, T* out,
+                std::source_location loc = std::source_location::current()) const {
+    if (cols <= 0) return;
+    kernels::sum_rows<<<kernels::blocks_for(static_cast<std::size_t>(cols)), kernels::kBlock, 0,
+                        stream()>>>(rows, cols, X, ld, out);
+    launched(loc);
+  }
+
+  void copy(T* dst, const T* src, std::size_t count) const {
+    if (count == 0 || dst == src) return;
+    check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDeviceToDevice, stream()),
+          "cudaMemcpyAsync (device to device)");
+  }
+  template <class U>
+  void zero(U* dst, std::size_t count) const {
+    if (count == 0) return;
+    check(cudaMemsetAsync(dst, 0, count * sizeof(U), stream()), "cudaMemsetAsync");
+  }
+  void scale(T* dst, std::size_t count, T factor,
+             std::source_location loc = std::source_location::current()) const {
+    if (count == 0) return;
+    kernels::scale<<<kernels::blocks_for(count), kernels::kBlock, 0, stream()>>>(count, dst,
+                                                                                 factor);
+    launched(loc);
+  }
+  // A Buffer holding `count` host values (setup; waits for the copy).
+  template <class U>
+  void upload(Buffer<U>& buf, const U* host, std::size_t count) const {
+    buf.resize(count);
+    copy_from_host(buf.data(), host, count);
+  }
+  template <class U>
+  void copy_from_host(U* dst, const U* host, std::size_t count) const {
+    if (count == 0) return;
+    check(cudaMemcpyAsync(dst, host, count * sizeof(U), cudaMemcpyHostToDevice, stream()),
+          "cudaMemcpyAsync (host to device)");
+    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize after an upload");
+  }
+
+  // Staging (engine_impl.hpp): device arrays are used in place; host arrays
+  // are copied to a buffer of the engine's (in) or written there and fetched.
+  bool is_backend_memory(const void* p) const { return detail::is_device_pointer(p); }
+  template <class U>
+  const U* stage_in(const U* p, std::size_t count, Buffer<U>& buf) const {
+    if (p == nullptr || is_backend_memory(p)) return p;
+    if (buf.size() < count) buf.resize(count);
+    if (count > 0) {
+      // From pageable memory the copy is staged before the call returns, so
+      // the caller may reuse p at once.
+      check(cudaMemcpyAsync(buf.data(), p, count * sizeof(U), cudaMemcpyHostToDevice, stream()),
+            "cudaMemcpyAsync (host to device)");
+    }
+    return buf.data();
+  }
+  template <class U>
+  U* stage_out(U* p, std::size_t count, Buffer<U>& buf) const {
+    if (p == nullptr || is_backend_memory(p)) return p;
+    if (buf.size() < count) buf.resize(count);
+    return buf.data();
+  }
+  // dst receives count values from src (device memory), complete on return.
+  // A kernel that failed earlier on the stream is reported here.
+  template <class U>
+  void fetch(U* dst, const U* src, std::size_t count) const {
+    if (count > 0 && dst != src) {
+      check(cudaMemcpyAsync(dst, src, count * sizeof(U), cudaMemcpyDefault, stream()),
+            "cudaMemcpyAsync (results)");
+    }
+    check(cudaStreamSynchronize(stream()),
+          "the engine's work on its stream (cudaStreamSynchronize; the failing kernel or "
+          "copy ran earlier)");
+  }
+  const T* parameters(std::span<const T> params, Buffer<T>& buf) const {
+    return stage_in(params.data(), params.size(), buf);
+  }
+
+ private:
+  static void launched(const std::source_location& loc) {
+    const cudaError_t err = cudaGetLastError();
+    if (err == cudaSuccess) return;
+    throw BackendError(std::string("CUDA: kernel launched from ") + loc.function_name() + " (" +
+                       where(loc) + ") failed: " + cudaGetErrorName(err) + " (" +
+                       cudaGetErrorString(err) + ")");
+  }
+
+  std::shared_ptr<CudaContext> ctx_;
+};
+
+}  // namespace lnn::cuda

@@ -1,0 +1,55 @@
+// Checked CUDA runtime and cuBLAS calls: a failure throws BackendError (or
+// OutOfMemory) naming the call, the file and line, and the library's message.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <source_location>
+#include <string>
+
+#include "lnn/errors.hpp"
+
+namespace lnn::cuda {
+
+inline std::string where(const std::source_location& loc) {
+  std::string file = loc.file_name();
+  const std::size_t slash = file.find_last_of('/');
+  if (slash != std::string::npos) file = file.substr(slash + 1);
+  return file + ":" + std::to_string(loc.line());
+}
+
+inline void check(cudaError_t err, const char* what,
+                  std::source_location loc = std::source_location::current()) {
+  if (err == cudaSuccess) return;
+  cudaGetLastError();  // clear a non-sticky error so the next call is not blamed
+  const std::string msg = std::string("CUDA: ") + what + " failed at " + where(loc) + ": " +
+                          cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
+  if (err == cudaErrorMemoryAllocation) throw OutOfMemory(msg);
+  throw BackendError(msg);
+}
+
+inline const char* cublas_name(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "unknown cuBLAS status";
+  }
+}
+
+inline void check(cublasStatus_t s, const char* what,
+                  std::source_location loc = std::source_location::current()) {
+  if (s == CUBLAS_STATUS_SUCCESS) return;
+  const std::string msg =
+      std::string("cuBLAS: ") + what + " failed at " + where(loc) + ": " + cublas_name(s);
+  if (s == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory(msg);
+  throw BackendError(msg);
+}
+
+}  // namespace lnn::cuda

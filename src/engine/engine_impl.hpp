@@ -1,0 +1,432 @@
+// The public Engine's work, written once over a backend (CPU or CUDA): shape
+// checks, chunking, staging between the caller's arrays and the backend's
+// memory, solve reports and the loss. lnn::Engine (engine.cpp) forwards to an
+// EngineCore; engine.cpp instantiates EngineOn<T, CpuBackend<T>>, and
+// src/cuda/cuda_engine.cu EngineOn<T, CudaBackend<T>>.
+//
+// Staging (the backend's stage_in / stage_out / fetch): the CPU backend's
+// memory is the caller's, so it passes pointers through; the CUDA backend
+// copies host arrays to the device per chunk and back, and uses arrays that
+// already are device memory in place. Host-side arithmetic here (energy,
+// the loss) runs on values that fetch() brought back.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/layer_algorithm.hpp"
+#include "lnn/engine.hpp"
+#include "lnn/errors.hpp"
+
+namespace lnn::engine {
+
+// What lnn::Engine<T> calls; one implementation per backend.
+template <class T>
+class EngineCore {
+ public:
+  virtual ~EngineCore() = default;
+  virtual void lagrangian(std::span<const T> states, std::span<T> L) = 0;
+  virtual void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad) = 0;
+  virtual void euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
+                                    std::span<T> f) = 0;
+  virtual void hessian(std::span<const T> states, std::span<T> H, std::span<T> grad) = 0;
+  virtual void energy(std::span<const T> states, std::span<T> E) = 0;
+  virtual SolveReport accelerations(std::span<const T> states, std::span<const T> tau,
+                                    std::span<T> acc, std::span<SolveStatus> status,
+                                    std::span<T> pivot) = 0;
+  virtual LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
+                                      std::span<const T> targets, const LossOptions<T>& loss,
+                                      std::span<T> param_grad, std::span<T> input_grad) = 0;
+};
+
+inline void count_statuses(SolveReport& r, const SolveStatus* st, int b) {
+  r.samples += static_cast<std::size_t>(b);
+  for (int s = 0; s < b; ++s) {
+    if (st[s] == SolveStatus::not_positive_definite) ++r.not_positive_definite;
+    if (st[s] == SolveStatus::singular) ++r.singular;
+  }
+}
+
+template <class T, class Backend>
+class EngineOn final : public EngineCore<T> {
+  template <class U>
+  using Buffer = typename Backend::template Buffer<U>;
+
+ public:
+  EngineOn(const Model<T>& model, const EngineOptions& options, Backend backend = {})
+      : model_(model), options_(options), algo_(model, options, backend) {}
+
+  Backend& be() { return algo_.backend(); }
+
+  void lagrangian(std::span<const T> states, std::span<T> L) override {
+    const std::size_t B = batch(states), w = width();
+    expect(L, B, "L", false);
+    bind();
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      T* Lo = be().stage_out(L.data() + s0, bb, out_[0]);
+      algo_.forward(x, b, Seeds::none);
+      algo_.lagrangian(b, Seeds::none, Lo);
+      be().fetch(L.data() + s0, Lo, bb);
+    });
+  }
+
+  void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad) override {
+    const std::size_t B = batch(states), w = width();
+    expect(L, B, "L", true);
+    expect(grad, B * w, "grad", false);
+    bind();
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      algo_.forward(x, b, Seeds::none);
+      if (!L.empty()) {
+        T* Lo = be().stage_out(L.data() + s0, bb, out_[0]);
+        algo_.lagrangian(b, Seeds::none, Lo);
+        be().fetch(L.data() + s0, Lo, bb);
+      }
+      algo_.reverse(b);
+      T* g = be().stage_out(grad.data() + s0 * w, bb * w, out_[1]);
+      algo_.input_gradient(x, b, g);
+      be().fetch(grad.data() + s0 * w, g, bb * w);
+    });
+  }
+
+  void energy(std::span<const T> states, std::span<T> E) override {
+    const std::size_t B = batch(states), w = width();
+    const std::size_t n = static_cast<std::size_t>(algo_.n());
+    expect(E, B, "E", false);
+    bind();
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      host_L_.resize(bb);
+      host_grad_.resize(bb * w);
+      host_E_.resize(bb);
+      const T* xh = states.data() + s0 * w;
+      const T* x = be().stage_in(xh, bb * w, in_[0]);
+      T* Lo = be().stage_out(host_L_.data(), bb, out_[0]);
+      T* g = be().stage_out(host_grad_.data(), bb * w, out_[1]);
+      algo_.forward(x, b, Seeds::none);
+      algo_.lagrangian(b, Seeds::none, Lo);
+      algo_.reverse(b);
+      algo_.input_gradient(x, b, g);
+      be().fetch(host_L_.data(), Lo, bb);
+      be().fetch(host_grad_.data(), g, bb * w);
+      // E = q̇·∂L/∂q̇ − L needs the states on the host; a device array of
+      // states is read back for it.
+      const T* xs = host_states(xh, bb * w);
+      for (std::size_t s = 0; s < bb; ++s) {
+        T e = -host_L_[s];
+        for (std::size_t j = 0; j < n; ++j) e += xs[s * w + n + j] * host_grad_[s * w + n + j];
+        host_E_[s] = e;
+      }
+      deliver(E.data() + s0, host_E_.data(), bb);
+    });
+  }
+
+  void euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
+                            std::span<T> f) override {
+    const std::size_t B = batch(states), w = width();
+    const std::size_t N = static_cast<std::size_t>(algo_.n()), k = N + 1;
+    expect(M, B * N * N, "M", true);
+    expect(Cv, B * N, "Cv", true);
+    expect(f, B * N, "f", true);
+    bind();
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      second_order(x, b, Seeds::euler_lagrange);
+      host_H_.resize(bb * k * k);
+      be().fetch(host_H_.data(), algo_.hessian_data(), bb * k * k);
+      if (!f.empty()) {
+        host_grad_.resize(bb * w);
+        T* g = be().stage_out(host_grad_.data(), bb * w, out_[1]);
+        algo_.input_gradient(x, b, g);
+        be().fetch(host_grad_.data(), g, bb * w);
+      }
+      host_M_.resize(bb * N * N);
+      host_Cv_.resize(bb * N);
+      host_f_.resize(bb * N);
+      for (std::size_t s = 0; s < bb; ++s) {
+        const T* h = host_H_.data() + s * k * k;
+        for (std::size_t p = 0; p < N; ++p) {
+          for (std::size_t q = 0; q < N; ++q) host_M_[s * N * N + p * N + q] = h[p * k + q];
+          host_Cv_[s * N + p] = h[p * k + N];
+          if (!f.empty()) host_f_[s * N + p] = host_grad_[s * w + p];
+        }
+      }
+      if (!M.empty()) deliver(M.data() + s0 * N * N, host_M_.data(), bb * N * N);
+      if (!Cv.empty()) deliver(Cv.data() + s0 * N, host_Cv_.data(), bb * N);
+      if (!f.empty()) deliver(f.data() + s0 * N, host_f_.data(), bb * N);
+    });
+  }
+
+  void hessian(std::span<const T> states, std::span<T> H, std::span<T> grad) override {
+    const std::size_t B = batch(states), w = width();
+    expect(H, B * w * w, "H", false);
+    expect(grad, B * w, "grad", true);
+    bind();
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      second_order(x, b, Seeds::full);
+      be().fetch(H.data() + s0 * w * w, algo_.hessian_data(), bb * w * w);
+      if (!grad.empty()) {
+        T* g = be().stage_out(grad.data() + s0 * w, bb * w, out_[1]);
+        algo_.input_gradient(x, b, g);
+        be().fetch(grad.data() + s0 * w, g, bb * w);
+      }
+    });
+  }
+
+  SolveReport accelerations(std::span<const T> states, std::span<const T> tau, std::span<T> acc,
+                            std::span<SolveStatus> status, std::span<T> pivot) override {
+    const std::size_t B = batch(states), w = width();
+    const std::size_t N = static_cast<std::size_t>(algo_.n());
+    expect(tau, B * N, "tau", true);
+    expect(acc, B * N, "acc", false);
+    expect(status, B, "status", true);
+    expect(pivot, B, "pivot", true);
+    bind();
+    SolveReport report;
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      host_status_.resize(bb);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
+      T* a = be().stage_out(acc.data() + s0 * N, bb * N, out_[0]);
+      SolveStatus* st = be().stage_out(host_status_.data(), bb, status_out_);
+      T* pv = pivot.empty() ? nullptr : be().stage_out(pivot.data() + s0, bb, out_[1]);
+      second_order(x, b, Seeds::euler_lagrange);
+      algo_.solve(x, ta, b, a, st, pv);
+      be().fetch(acc.data() + s0 * N, a, bb * N);
+      be().fetch(host_status_.data(), st, bb);
+      if (pv) be().fetch(pivot.data() + s0, pv, bb);
+      if (!status.empty()) deliver(status.data() + s0, host_status_.data(), bb);
+      count_statuses(report, host_status_.data(), b);
+    });
+    return report;
+  }
+
+  LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
+                              std::span<const T> targets, const LossOptions<T>& loss,
+                              std::span<T> param_grad, std::span<T> input_grad) override {
+    const std::size_t B = batch(states), w = width();
+    const std::size_t N = static_cast<std::size_t>(algo_.n());
+    const std::size_t P = model_.spec().parameter_count();
+    expect(tau, B * N, "tau", true);
+    expect(targets, B * N, "targets", false);
+    expect(param_grad, P, "param_grad", false);
+    expect(input_grad, B * w, "input_grad", true);
+    expect(loss.weights, B, "weights", true);
+    // Weights and targets are read on the host (the loss is summed there).
+    const T* weights = loss.weights.empty() ? nullptr : host_copy(loss.weights, host_weights_);
+    const T* tgt = host_copy(targets, host_targets_);
+    for (std::size_t s = 0; weights && s < B; ++s)
+      if (!(weights[s] >= T(0)) || !std::isfinite(static_cast<double>(weights[s])))
+        throw InvalidArgument("weights must be finite and >= 0");
+    if (!(loss.mass_penalty >= 0.0) || !std::isfinite(loss.mass_penalty))
+      throw InvalidArgument("mass_penalty must be finite and >= 0");
+    bind();
+    T* pg = be().stage_out(param_grad.data(), P, pgrad_);
+    be().zero(pg, P);
+    const bool penalized = loss.mass_penalty > 0.0;
+    auto weight = [&](std::size_t s) { return weights ? weights[s] : T(1); };
+    LossResult<T> result;
+    std::vector<SolveStatus>& st = host_status_;
+    std::vector<T>& acc = host_acc_;
+    std::vector<T>& abar = host_abar_;
+    std::vector<T>& pen = host_L_;
+    // The data term is normalized by the solved weights of the whole batch,
+    // the penalty is not, and both flow through one adjoint per chunk.
+    // Without a penalty the data gradient is scaled at the end; with one, ā
+    // must be scaled before the first adjoint, so a batch of several chunks
+    // first learns which samples solve (forward passes only).
+    double wsum = 0.0;  // Σ_{solved s} w_s
+    std::size_t solved = 0;
+    const bool two_pass = penalized && B > static_cast<std::size_t>(options_.chunk);
+    // One chunk's forward pass and solve; acc and st on the host afterwards.
+    // Returns where the backend holds q̈ (the adjoint reads it there).
+    auto solve_chunk = [&](std::size_t s0, int b, const T* x) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      st.resize(bb);
+      acc.resize(bb * N);
+      const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
+      T* a = be().stage_out(acc.data(), bb * N, out_[0]);
+      SolveStatus* sd = be().stage_out(st.data(), bb, status_out_);
+      second_order(x, b, Seeds::euler_lagrange);
+      algo_.solve(x, ta, b, a, sd, nullptr);
+      be().fetch(acc.data(), a, bb * N);
+      be().fetch(st.data(), sd, bb);
+      return a;
+    };
+    if (two_pass) {
+      chunks(B, [&](std::size_t s0, int b) {
+        const std::size_t bb = static_cast<std::size_t>(b);
+        solve_chunk(s0, b, be().stage_in(states.data() + s0 * w, bb * w, in_[0]));
+        for (std::size_t s = 0; s < bb; ++s)
+          if (st[s] == SolveStatus::ok) wsum += static_cast<double>(weight(s0 + s));
+      });
+    }
+    double sum = 0.0, pen_sum = 0.0;
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      const T* a = solve_chunk(s0, b, x);
+      abar.resize(bb * N);
+      count_statuses(result.solve, st.data(), b);
+      // ∂ℓ/∂q̈ before the 1/(Σw·n) of the mean, applied at the end (or below).
+      for (std::size_t s = 0; s < bb; ++s) {
+        const bool ok = st[s] == SolveStatus::ok;
+        const T ws = weight(s0 + s);
+        solved += ok ? 1 : 0;
+        if (ok && !two_pass) wsum += static_cast<double>(ws);
+        const bool used = ok && ws != T(0);  // a zero weight masks even a NaN q̈
+        for (std::size_t p = 0; p < N; ++p) {
+          const T d = used ? acc[s * N + p] - tgt[(s0 + s) * N + p] : T(0);
+          if (loss.kind == Loss::l1) {
+            sum += static_cast<double>(ws) * std::fabs(static_cast<double>(d));
+            abar[s * N + p] = ws * (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
+          } else {
+            sum += static_cast<double>(ws) * (static_cast<double>(d) * static_cast<double>(d));
+            abar[s * N + p] = ws * (T(2) * d);
+          }
+        }
+      }
+      T pscale = T(0);
+      if (penalized) {
+        // Here wsum is complete: one chunk, or counted by the first pass.
+        const double denom = wsum * static_cast<double>(N);
+        const T scale = static_cast<T>(denom > 0.0 ? 1.0 / denom : 0.0);
+        for (T& v : abar) v *= scale;
+        pscale = static_cast<T>(loss.mass_penalty / static_cast<double>(B));
+        pen.resize(bb);  // zeroed below: stays 0 if pscale underflows and the adjoint skips it
+      }
+      const T* ab = be().stage_in(abar.data(), bb * N, in_[2]);
+      T* xb = input_grad.empty() ? nullptr
+                                 : be().stage_out(input_grad.data() + s0 * w, bb * w, out_[1]);
+      T* pd = penalized ? be().stage_out(pen.data(), bb, out_[2]) : nullptr;
+      if (pd) be().zero(pd, bb);
+      algo_.adjoint(x, b, ab, a, pg, xb, pscale, pd);
+      if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
+      if (pd) {
+        be().fetch(pen.data(), pd, bb);
+        for (std::size_t s = 0; s < bb; ++s) pen_sum += static_cast<double>(pen[s]);
+      }
+    });
+    be().fetch(param_grad.data(), pg, P);
+    const double denom = wsum * static_cast<double>(N);
+    if (penalized) {
+      result.data_loss = denom > 0.0 ? sum / denom : 0.0;
+      result.penalty = B > 0 ? loss.mass_penalty * pen_sum / static_cast<double>(B) : 0.0;
+      result.loss = result.data_loss + result.penalty;
+      return result;
+    }
+    if (solved == 0 || denom == 0.0) {
+      result.loss = result.data_loss = solved == 0 ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+      scale_caller(param_grad, T(0));
+      scale_caller(input_grad, T(0));
+      return result;
+    }
+    result.loss = result.data_loss = sum / denom;
+    const T scale = static_cast<T>(1.0 / denom);
+    scale_caller(param_grad, scale);
+    scale_caller(input_grad, scale);
+    return result;
+  }
+
+ private:
+  std::size_t width() const { return 2 * static_cast<std::size_t>(algo_.n()); }
+
+  // Number of samples in `states`, after checking its shape.
+  std::size_t batch(std::span<const T> states) const {
+    const std::size_t w = width();
+    if (states.size() % w != 0) {
+      throw InvalidArgument("states has " + std::to_string(states.size()) +
+                            " values, not a multiple of 2n = " + std::to_string(w));
+    }
+    return states.size() / w;
+  }
+  template <class U>
+  static void expect(std::span<U> s, std::size_t size, const char* name, bool optional) {
+    if (optional && s.empty()) return;
+    if (s.size() != size) {
+      throw InvalidArgument(std::string(name) + " has " + std::to_string(s.size()) +
+                            " entries, expected " + std::to_string(size));
+    }
+  }
+  // The parameters as the model holds them now (a trainer changes them
+  // between calls).
+  void bind() { algo_.bind_parameters(be().parameters(model_.parameters(), params_)); }
+
+  // Forward with tangents, reverse pass and Hessian blocks of one chunk.
+  void second_order(const T* x, int b, Seeds seeds) {
+    algo_.forward(x, b, seeds);
+    algo_.reverse(b);
+    algo_.hessian_blocks(x, b, seeds);
+  }
+  // f(first sample, samples in chunk) over the batch. A backend's
+  // out-of-memory error is given the batch and chunk sizes.
+  template <class F>
+  void chunks(std::size_t B, F f) {
+    const std::size_t c = static_cast<std::size_t>(options_.chunk);
+    try {
+      for (std::size_t s0 = 0; s0 < B; s0 += c) f(s0, static_cast<int>(std::min(c, B - s0)));
+    } catch (const OutOfMemory& e) {
+      throw OutOfMemory(std::string(e.what()) + " (batch of " + std::to_string(B) +
+                        " samples in chunks of " + std::to_string(std::min(c, B)) +
+                        "; a smaller EngineOptions::chunk needs less memory)");
+    }
+  }
+  // Host values `host` (count) into the caller's array p, wherever it lives.
+  template <class U>
+  void deliver(U* p, const U* host, std::size_t count) {
+    if (be().is_backend_memory(p)) {
+      be().copy_from_host(p, host, count);
+    } else {
+      std::copy(host, host + count, p);
+    }
+  }
+  // a *= factor (factor 0: a = 0, even where a held NaN), wherever a lives.
+  void scale_caller(std::span<T> a, T factor) {
+    if (a.empty()) return;
+    if (be().is_backend_memory(a.data())) {
+      if (factor == T(0)) {
+        be().zero(a.data(), a.size());
+      } else {
+        be().scale(a.data(), a.size(), factor);
+      }
+    } else if (factor == T(0)) {
+      std::fill(a.begin(), a.end(), T(0));
+    } else {
+      for (T& v : a) v *= factor;
+    }
+  }
+  // The caller's array on the host (itself, or a copy read back from the backend).
+  template <class U>
+  const U* host_copy(std::span<const U> a, std::vector<U>& copy) {
+    if (!be().is_backend_memory(a.data())) return a.data();
+    copy.resize(a.size());
+    be().fetch(copy.data(), a.data(), a.size());
+    return copy.data();
+  }
+  const T* host_states(const T* p, std::size_t count) {
+    return host_copy(std::span<const T>(p, count), host_states_);
+  }
+
+  const Model<T>& model_;
+  EngineOptions options_;
+  LayerAlgorithm<T, Backend> algo_;
+  Buffer<T> params_, pgrad_, in_[3], out_[3];
+  Buffer<SolveStatus> status_out_;
+  std::vector<T> host_L_, host_grad_, host_E_, host_H_, host_M_, host_Cv_, host_f_, host_acc_,
+      host_abar_, host_weights_, host_targets_, host_states_;
+  std::vector<SolveStatus> host_status_;
+};
+
+}  // namespace lnn::engine

@@ -1,0 +1,185 @@
+// The CUDA engine against the CPU engine: every operation in float and
+// double on awkward sizes (…IsEquivalentToCpu), solve statuses, a training
+// step, errors. Skips, saying why, where the build has no CUDA backend or no
+// GPU is usable.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/equivalence.hpp"
+#include "common/test_util.hpp"
+#include "lnn/engine.hpp"
+#include "lnn/errors.hpp"
+#include "lnn/info.hpp"
+#include "lnn/optimizer.hpp"
+
+namespace lnn {
+namespace {
+
+// Why the CUDA tests cannot run here, or "" when they can.
+std::string why_no_gpu() {
+  if (!cuda_compiled()) return "built without the CUDA backend";
+  std::string why;
+  if (cuda_devices(&why).empty()) return "no usable GPU: " + why;
+  return "";
+}
+
+#define LNN_REQUIRE_GPU()                                 \
+  do {                                                    \
+    const std::string why_ = why_no_gpu();                \
+    if (!why_.empty()) GTEST_SKIP() << why_;              \
+  } while (0)
+
+// LU: a fresh network's M is often indefinite (Cholesky is tested below).
+EngineOptions cpu_options() {
+  EngineOptions o;
+  o.solve.method = SolveMethod::lu;
+  return o;
+}
+EngineOptions cuda_options(int chunk = EngineOptions::kDefaultChunk) {
+  EngineOptions o = cpu_options();
+  o.device = Device::cuda;
+  o.chunk = chunk;
+  return o;
+}
+
+template <class T>
+class CudaEngine : public ::testing::Test {};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(CudaEngine, Precisions);
+
+TYPED_TEST(CudaEngine, EveryOperationIsEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  struct Case {
+    int n;
+    std::vector<int> hidden;
+    int B;
+    bool angle;
+  };
+  const Case cases[] = {
+      {2, {1}, 1, false},          {2, {33, 33}, 11, true},    {2, {33, 33, 33}, 257, false},
+      {2, {600, 600, 600}, 257, false}, {8, {128, 128}, 65, true}, {1, {600}, 11, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("n " + std::to_string(c.n) + ", width " + std::to_string(c.hidden.front()) +
+                 " × " + std::to_string(c.hidden.size()) + ", B " + std::to_string(c.B));
+    const Model<T> model = test::equivalence_model<T>(c.n, c.hidden, 5, Activation::softplus, c.angle);
+    Engine<T> cpu(model, cpu_options()), gpu(model, cuda_options());
+    test::expect_equivalent(cpu, gpu, c.n, c.B, 11);
+  }
+}
+
+// Many chunks and a chunk boundary inside the batch; B = 65537 on the
+// cheaper operations (the CPU reference is the slow side).
+TYPED_TEST(CudaEngine, LargeBatchesAcrossChunksAreEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  const int n = 2, B = 65537;
+  const Model<T> model = test::equivalence_model<T>(n, {33, 33}, 8);
+  Engine<T> cpu(model, cpu_options()), gpu(model, cuda_options(4096)),
+      whole(model, cuda_options(B));
+  const std::vector<T> x = test::random_states<T>(B, n, 3);
+  std::vector<T> L1(B), L2(B), L3(B), a1(B * n), a2(B * n);
+  std::vector<SolveStatus> s1(B), s2(B);
+  cpu.lagrangian(x, L1);
+  gpu.lagrangian(x, L2);
+  whole.lagrangian(x, L3);
+  test::expect_close_arrays(L2, L1, "L (chunks of 4096)");
+  test::expect_close_arrays(L3, L1, "L (one chunk)");
+  cpu.accelerations(x, {}, a1, s1);
+  gpu.accelerations(x, {}, a2, s2);
+  EXPECT_EQ(s2, s1);
+  int far = 0;
+  for (std::size_t i = 0; i < a1.size(); ++i)
+    if (std::isfinite(a1[i]) && std::fabs(a2[i] - a1[i]) > 1e-2 * (1 + std::fabs(a1[i]))) ++far;
+  EXPECT_LE(far, B / 1000) << "accelerations far from the CPU's (ill-conditioned M allowed for)";
+}
+
+TYPED_TEST(CudaEngine, SolveMethodsGiveTheCpuStatuses) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  const int n = 3, B = 257;
+  // tanh models give indefinite M for many states: statuses matter.
+  const Model<T> model = test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh);
+  for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::pinv, SolveMethod::damped}) {
+    SCOPED_TRACE(std::string(to_string(m)));
+    EngineOptions co, go = cuda_options();
+    co.solve.method = go.solve.method = m;
+    co.solve.damping = go.solve.damping = 1e-3;
+    Engine<T> cpu(model, co), gpu(model, go);
+    test::expect_equivalent(cpu, gpu, n, B, 4);
+  }
+}
+
+// One optimizer step from the CUDA engine's gradient equals the CPU's.
+TYPED_TEST(CudaEngine, TrainingStepIsEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  const int n = 2, B = 512;
+  Model<T> m1 = test::equivalence_model<T>(n, {128, 128, 128}, 2);
+  Model<T> m2 = test::equivalence_model<T>(n, {128, 128, 128}, 2);
+  Engine<T> cpu(m1, cpu_options()), gpu(m2, cuda_options());
+  const std::vector<T> x = test::random_states<T>(B, n, 9);
+  const std::vector<T> targets = test::uniform<T>(B * n, -2, 2, 10);
+  const std::size_t P = m1.spec().parameter_count();
+  OptimizerOptions ao;
+  Adam<T> opt1(P, ao), opt2(P, ao);
+  std::vector<T> g1(P), g2(P);
+  for (int step = 0; step < 3; ++step) {
+    const LossResult<T> r1 = cpu.loss_gradient(x, {}, targets, Loss::l1, g1);
+    const LossResult<T> r2 = gpu.loss_gradient(x, {}, targets, Loss::l1, g2);
+    EXPECT_NEAR(r2.loss, r1.loss, 1e2 * test::equivalence_tol<T>() * (1 + r1.loss));
+    test::expect_close_arrays(g2, g1, "param_grad", 1e2 * test::equivalence_tol<T>());
+    opt1.step(m1.parameters(), g1, 3);
+    opt2.step(m2.parameters(), g2, 3);
+  }
+  std::vector<T> p1(m1.parameters().begin(), m1.parameters().end());
+  std::vector<T> p2(m2.parameters().begin(), m2.parameters().end());
+  test::expect_close_arrays(p2, p1, "parameters after 3 steps", 1e2 * test::equivalence_tol<T>());
+}
+
+TEST(CudaEngineErrors, OutOfMemoryNamesTheBatch) {
+  LNN_REQUIRE_GPU();
+  const int n = 2, B = 1 << 22;
+  const Model<float> model = test::equivalence_model<float>(n, {4096, 4096, 4096}, 1);
+  Engine<float> gpu(model, cuda_options(B));  // one chunk of 4 Mi samples: terabytes
+  const std::vector<float> x(static_cast<std::size_t>(B) * 2 * n, 0.1f);
+  std::vector<float> acc(static_cast<std::size_t>(B) * n);
+  try {
+    gpu.accelerations(x, {}, acc);
+    FAIL() << "expected OutOfMemory";
+  } catch (const OutOfMemory& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(std::to_string(B)), std::string::npos) << what;
+    EXPECT_NE(what.find("chunk"), std::string::npos) << what;
+  }
+  // The engine is still usable with a batch that fits.
+  std::vector<float> small(2 * n * 8, 0.1f), a(n * 8);
+  EXPECT_NO_THROW(gpu.accelerations(small, {}, a));
+}
+
+TEST(CudaEngineErrors, BadShapesAreRefusedAsOnTheCpu) {
+  LNN_REQUIRE_GPU();
+  const Model<double> model = test::equivalence_model<double>(2, {8}, 1);
+  Engine<double> gpu(model, cuda_options());
+  std::vector<double> x(7), L(2);
+  EXPECT_THROW(gpu.lagrangian(x, L), InvalidArgument);
+}
+
+TEST(CudaEngineBuild, RefusedWithAReasonWhereNotUsable) {
+  const std::string why = why_no_gpu();
+  if (why.empty()) GTEST_SKIP() << "a GPU is usable here";
+  const Model<float> model = test::equivalence_model<float>(2, {8}, 1);
+  try {
+    Engine<float> gpu(model, cuda_options());
+    FAIL() << "a CUDA engine without a usable GPU";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cuda"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace lnn
