@@ -34,8 +34,10 @@
  *   H       B × 2n × 2n   ∂²L/∂(q, q̇)², row-major per state
  *   M       B × n × n ∂²L/∂q̇∂q̇;  Cv  B × n  (∂²L/∂q̇∂q) q̇;  f  B × n  ∂L/∂q
  * Arrays are host memory for an LNN_DEVICE_CPU workspace and device memory
- * for an LNN_DEVICE_CUDA one (builds with CUDA only). The caller owns every
- * array; lnn keeps no pointer to one after a call returns.
+ * (cudaMalloc) for an LNN_DEVICE_CUDA one (builds with CUDA only). A CUDA
+ * workspace evaluates on the GPU; the calls are blocking, and rollouts step
+ * on the host with each right-hand side evaluated on the GPU. The caller
+ * owns every array; lnn keeps no pointer to one after a call returns.
  */
 #ifndef LNN_LNN_H
 #define LNN_LNN_H
@@ -162,8 +164,7 @@ LNN_API lnn_status lnn_workspace_options_default(lnn_workspace_options* options)
  * call may pass, >= 1 (buffers grow to it on first use). options: NULL for the
  * defaults. workspace: not NULL; receives the workspace, or NULL on failure.
  * LNN_ERR_NO_DEVICE when options->device is LNN_DEVICE_CUDA and this build
- * has no CUDA backend, no device is present, or the CUDA engine is not
- * available in this version. */
+ * has no CUDA backend or no device is usable. */
 LNN_API lnn_status lnn_workspace_create(const lnn_model* model, int64_t max_batch,
                                         const lnn_workspace_options* options,
                                         lnn_workspace** workspace);

@@ -55,6 +55,9 @@ lnn_status guarded(const char* function, Body&& body) noexcept {
   } catch (const WrongDevice& e) {
     set_error(function, e.what());
     return LNN_ERR_WRONG_DEVICE;
+  } catch (const OutOfMemory& e) {  // a device's memory, with the sizes in the message
+    set_error(function, e.what());
+    return LNN_ERR_OUT_OF_MEMORY;
   } catch (const BackendError& e) {
     set_error(function, e.what());
     return LNN_ERR_BACKEND;

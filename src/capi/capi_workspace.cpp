@@ -252,6 +252,58 @@ std::vector<lnn::TrajectoryReport> run_integration(Typed<T>& t, int, double t0,
   return lnn::rollout(*lnn::learned_dynamics(t.engine), t0, y0, times, out, options);
 }
 
+// A CUDA workspace takes device arrays (lnn.h). Its engine runs on the GPU,
+// but the C API's own work on the arrays (float conversion, statuses, the
+// integrators' bookkeeping) is host code, so a CUDA workspace's arrays pass
+// through host copies: inputs are copied in, outputs copied back by flush()
+// once the call has succeeded. A CPU workspace's arrays pass through as they are.
+class Mirror {
+ public:
+  explicit Mirror(const lnn_workspace* ws) : device_(ws->device == LNN_DEVICE_CUDA) {}
+
+  template <class U>
+  const U* in(const U* p, std::size_t count) {
+    if (!device_ || p == nullptr) return p;
+    U* h = buffer<U>(count);
+    lnn::detail::copy_device_to_host(h, p, count * sizeof(U));
+    return h;
+  }
+  template <class U>
+  U* out(U* p, std::size_t count) {
+    if (!device_ || p == nullptr) return p;
+    U* h = buffer<U>(count);
+    back_.push_back({p, h, count * sizeof(U)});
+    return h;
+  }
+  template <class U>
+  U* in_out(U* p, std::size_t count) {
+    if (!device_ || p == nullptr) return p;
+    U* h = out(p, count);
+    lnn::detail::copy_device_to_host(h, p, count * sizeof(U));
+    return h;
+  }
+  void flush() {
+    for (const Back& b : back_) lnn::detail::copy_host_to_device(b.device, b.host, b.bytes);
+    back_.clear();
+  }
+
+ private:
+  template <class U>
+  U* buffer(std::size_t count) {
+    // operator new's alignment suits every array type of lnn.h
+    keep_.push_back(std::make_unique<unsigned char[]>(count * sizeof(U) + 1));
+    return reinterpret_cast<U*>(keep_.back().get());
+  }
+  struct Back {
+    void* device;
+    const void* host;
+    std::size_t bytes;
+  };
+  bool device_;
+  std::vector<std::unique_ptr<unsigned char[]>> keep_;
+  std::vector<Back> back_;
+};
+
 void write_status(int* trajectory_status, const std::vector<lnn::TrajectoryReport>& reports) {
   if (trajectory_status == nullptr) return;
   for (std::size_t b = 0; b < reports.size(); ++b) {
@@ -376,6 +428,12 @@ lnn_status lnn_accelerations(lnn_workspace* ws, int64_t B, const double* states,
                       {solve_status, "solve_status"},
                       {failures, "failures"}});
     const auto b = static_cast<std::size_t>(B);
+    Mirror mirror(ws);
+    states = mirror.in(states, b * ws->width());
+    tau = mirror.in(tau, b * ws->dof());
+    acc = mirror.out(acc, b * ws->dof());
+    solve_status = mirror.out(solve_status, b);
+    failures = mirror.out(failures, 1);
     std::vector<lnn::SolveStatus> status(b);
     ws->visit([&](auto& t) {
       auto x = t.input(states, b * ws->width(), t.in);
@@ -389,6 +447,7 @@ lnn_status lnn_accelerations(lnn_workspace* ws, int64_t B, const double* states,
     if (solve_status) {
       for (std::size_t s = 0; s < b; ++s) solve_status[s] = static_cast<int>(status[s]);
     }
+    mirror.flush();
   });
 }
 
@@ -399,11 +458,15 @@ lnn_status lnn_lagrangian(lnn_workspace* ws, int64_t B, const double* states, do
     require(L, "L");
     check_memory(ws, {{states, "states"}, {L, "L"}});
     const auto b = static_cast<std::size_t>(B);
+    Mirror mirror(ws);
+    states = mirror.in(states, b * ws->width());
+    L = mirror.out(L, b);
     ws->visit([&](auto& t) {
       auto out = t.output(L, b, t.out1);
       t.engine.lagrangian(t.input(states, b * ws->width(), t.in), out);
       t.finish(L, out);
     });
+    mirror.flush();
   });
 }
 
@@ -414,11 +477,15 @@ lnn_status lnn_energy(lnn_workspace* ws, int64_t B, const double* states, double
     require(E, "E");
     check_memory(ws, {{states, "states"}, {E, "E"}});
     const auto b = static_cast<std::size_t>(B);
+    Mirror mirror(ws);
+    states = mirror.in(states, b * ws->width());
+    E = mirror.out(E, b);
     ws->visit([&](auto& t) {
       auto out = t.output(E, b, t.out1);
       t.engine.energy(t.input(states, b * ws->width(), t.in), out);
       t.finish(E, out);
     });
+    mirror.flush();
   });
 }
 
@@ -430,6 +497,10 @@ lnn_status lnn_lagrangian_gradient(lnn_workspace* ws, int64_t B, const double* s
     require(grad, "grad");
     check_memory(ws, {{states, "states"}, {L, "L"}, {grad, "grad"}});
     const auto b = static_cast<std::size_t>(B);
+    Mirror mirror(ws);
+    states = mirror.in(states, b * ws->width());
+    L = mirror.out(L, b);
+    grad = mirror.out(grad, b * ws->width());
     ws->visit([&](auto& t) {
       auto l = t.output(L, b, t.out1);
       auto g = t.output(grad, b * ws->width(), t.out2);
@@ -437,6 +508,7 @@ lnn_status lnn_lagrangian_gradient(lnn_workspace* ws, int64_t B, const double* s
       t.finish(L, l);
       t.finish(grad, g);
     });
+    mirror.flush();
   });
 }
 
@@ -447,11 +519,15 @@ lnn_status lnn_hessian(lnn_workspace* ws, int64_t B, const double* states, doubl
     require(H, "H");
     check_memory(ws, {{states, "states"}, {H, "H"}});
     const auto b = static_cast<std::size_t>(B);
+    Mirror mirror(ws);
+    states = mirror.in(states, b * ws->width());
+    H = mirror.out(H, b * ws->width() * ws->width());
     ws->visit([&](auto& t) {
       auto h = t.output(H, b * ws->width() * ws->width(), t.out1);
       t.engine.hessian(t.input(states, b * ws->width(), t.in), h);
       t.finish(H, h);
     });
+    mirror.flush();
   });
 }
 
@@ -465,6 +541,11 @@ lnn_status lnn_euler_lagrange_terms(lnn_workspace* ws, int64_t B, const double* 
     }
     check_memory(ws, {{states, "states"}, {M, "M"}, {Cv, "Cv"}, {f, "f"}});
     const auto b = static_cast<std::size_t>(B);
+    Mirror mirror(ws);
+    states = mirror.in(states, b * ws->width());
+    M = mirror.out(M, b * ws->dof() * ws->dof());
+    Cv = mirror.out(Cv, b * ws->dof());
+    f = mirror.out(f, b * ws->dof());
     ws->visit([&](auto& t) {
       auto m = t.output(M, b * ws->dof() * ws->dof(), t.out1);
       auto c = t.output(Cv, b * ws->dof(), t.out2);
@@ -474,6 +555,7 @@ lnn_status lnn_euler_lagrange_terms(lnn_workspace* ws, int64_t B, const double* 
       t.finish(Cv, c);
       t.finish(f, g);
     });
+    mirror.flush();
   });
 }
 
@@ -496,12 +578,18 @@ lnn_status lnn_rollout(lnn_workspace* ws, const lnn_integrate_options* options, 
     }
     const auto s = static_cast<std::size_t>(S);
     const lnn::IntegrateOptions o = integrate_options(options);
+    Mirror mirror(ws);
+    y0 = mirror.in(y0, b * ws->width());
+    times = mirror.in(times, s);
+    out = mirror.out(out, b * s * ws->width());
+    trajectory_status = mirror.out(trajectory_status, b);
     std::vector<lnn::TrajectoryReport> reports;
     ws->visit([&](auto& t) {
       reports = run_integration(t, ws->n, t0, {y0, b * ws->width()}, {times, s},
                                 {out, b * s * ws->width()}, o);
     });
     write_status(trajectory_status, reports);
+    mirror.flush();
   });
 }
 
@@ -517,6 +605,9 @@ lnn_status lnn_step(lnn_workspace* ws, const lnn_integrate_options* options, int
     }
     const lnn::IntegrateOptions o = integrate_options(options);
     const std::size_t count = static_cast<std::size_t>(B) * ws->width();
+    Mirror mirror(ws);
+    states = mirror.in_out(states, count);
+    trajectory_status = mirror.out(trajectory_status, static_cast<std::size_t>(B));
     ws->y0.assign(states, states + count);  // the integrator reads y0 while writing out
     const double times[1] = {t1};
     std::vector<lnn::TrajectoryReport> reports;
@@ -524,6 +615,7 @@ lnn_status lnn_step(lnn_workspace* ws, const lnn_integrate_options* options, int
       reports = run_integration(t, ws->n, t0, ws->y0, times, {states, count}, o);
     });
     write_status(trajectory_status, reports);
+    mirror.flush();
   });
 }
 

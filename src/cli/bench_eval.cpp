@@ -26,6 +26,8 @@ struct ThroughputOptions {
   std::string what = "acc";
   std::string solver = "cholesky";
   int chunk = lnn::EngineOptions{}.chunk;
+  std::string device = "cpu";
+  bool tf32 = false;
 };
 
 constexpr std::uint64_t kStateSeed = 20240611;
@@ -63,6 +65,8 @@ void measure(const ThroughputOptions& opt, Precision precision) {
   EngineOptions options;
   options.solve.method = parse_solve_method(opt.solver);
   options.chunk = opt.chunk;
+  options.device = resolve_device(opt.device);
+  options.tf32 = opt.tf32;
   Engine<T> engine(model, options);
 
   const std::vector<T> states = random_states<T>(B, n);
@@ -76,8 +80,18 @@ void measure(const ThroughputOptions& opt, Precision precision) {
 
   std::cout << "lnn throughput: " << (grad ? "loss gradient (L1)" : "accelerations") << ", "
             << precision_name(precision) << ", " << describe(model.spec()) << "\n";
-  std::cout << format("  batch %zu, chunk %d, solver %s, cpu, %d threads, BLAS %s\n", B, opt.chunk,
-                      opt.solver.c_str(), cpu_threads(), blas_name().c_str());
+  if (options.device == Device::cuda) {
+    const std::vector<GpuInfo> gpus = cuda_devices();
+    std::cout << format("  batch %zu, chunk %d, solver %s, cuda (%s)%s\n", B,
+                        engine.options().chunk == EngineOptions::kDefaultChunk
+                            ? EngineOptions::kCudaDefaultChunk
+                            : engine.options().chunk,
+                        opt.solver.c_str(), gpus.empty() ? "?" : gpus.front().name.c_str(),
+                        opt.tf32 && sizeof(T) == 4 ? ", TF32 GEMMs" : "");
+  } else {
+    std::cout << format("  batch %zu, chunk %d, solver %s, cpu, %d threads, BLAS %s\n", B,
+                        opt.chunk, opt.solver.c_str(), cpu_threads(), blas_name().c_str());
+  }
 
   const Stopwatch warm_clock;
   const SolveReport warm = once();
@@ -148,9 +162,13 @@ void add_throughput_command(CLI::App& app) {
   sub->add_option("--solver", opt->solver, "Mass-matrix solve: cholesky | lu | damped | pinv")
       ->capture_default_str()
       ->check(parsed_by([](const std::string& t) { parse_solve_method(t); }, "SOLVER"));
-  sub->add_option("--chunk", opt->chunk, "Samples processed together (bounds memory)")
+  sub->add_option("--chunk", opt->chunk,
+                  "Samples processed together (bounds memory; the CUDA engine takes the default "
+                  "as 65536)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_device_flag(*sub, opt->device);
+  sub->add_flag("--tf32", opt->tf32, "CUDA, float: TF32 tensor-core GEMMs");
   sub->callback([opt] { run_throughput(*opt); });
 }
 

@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include "lnn/info.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -119,6 +121,20 @@ Precision parse_precision(std::string_view name) {
   if (name == "f32") return Precision::f32;
   if (name == "f64") return Precision::f64;
   throw InvalidArgument("unknown precision '" + std::string(name) + "' (accepted: f32, f64)");
+}
+
+Device resolve_device(std::string_view name) {
+  if (name == "auto") return cuda_devices().empty() ? Device::cpu : Device::cuda;
+  return parse_device(name);
+}
+
+CLI::Option* add_device_flag(CLI::App& sub, std::string& device) {
+  return sub
+      .add_option("--device", device,
+                  "cpu | cuda | auto (the GPU where this build has the CUDA backend and one is "
+                  "usable)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
 }
 
 std::string_view precision_name(Precision p) { return p == Precision::f32 ? "f32" : "f64"; }

@@ -140,6 +140,11 @@ void apply_config_file(CLI::App& sub, const std::string& path);
 
 // "auto" | "f32" | "f64" (validated by the option check).
 Precision parse_precision(std::string_view name);
+// "cpu", "cuda", or "auto": the CUDA engine where this build has one and a
+// GPU is usable, else the CPU. Throws InvalidArgument for other names.
+Device resolve_device(std::string_view name);
+// Adds --device (default "cpu") to a subcommand.
+CLI::Option* add_device_flag(CLI::App& sub, std::string& device);
 std::string_view precision_name(Precision p);
 // A one-line description: "n=2, hidden 128,128,128, softplus, embedding plain".
 std::string describe(const ModelSpec& spec);

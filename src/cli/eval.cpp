@@ -17,6 +17,7 @@ struct EvalOptions {
   std::string out;
   std::string tau;
   std::string solver = "cholesky";
+  std::string device = "cpu";
   double damping = 1e-6;
   double rcond = 0.0;
   std::string precision = "auto";
@@ -71,6 +72,7 @@ void evaluate(const EvalOptions& opt, Precision precision) {
   options.solve.damping = opt.damping;
   options.solve.rcond = opt.rcond;
   options.chunk = opt.chunk;
+  options.device = resolve_device(opt.device);
   Engine<T> engine(model, options);
 
   std::vector<T> acc(B * nn), energy(B), pivot(B);
@@ -83,10 +85,11 @@ void evaluate(const EvalOptions& opt, Precision precision) {
   write_file_atomic(opt.out, render_csv(n, B, acc, energy, status, pivot));
 
   std::cerr << format(
-      "lnn eval: %zu samples, %zu failed (%zu not_positive_definite, %zu singular), %s, %s, "
+      "lnn eval: %zu samples, %zu failed (%zu not_positive_definite, %zu singular), %s, %s, %s, "
       "%.3g s, %.4g samples/s%s%s\n",
       B, report.failures(), report.not_positive_definite, report.singular,
-      std::string(precision_name(precision)).c_str(), opt.solver.c_str(), seconds,
+      std::string(precision_name(precision)).c_str(), opt.solver.c_str(),
+      std::string(to_string(options.device)).c_str(), seconds,
       seconds > 0 ? static_cast<double>(B) / seconds : 0.0, opt.out == "-" ? "" : " -> ",
       opt.out == "-" ? "" : opt.out.c_str());
   if (B > 0 && report.failures() == B) {
@@ -124,6 +127,7 @@ void add_eval_command(CLI::App& app) {
                   "CSV to write: qdd_1..qdd_n,energy,status,min_pivot ('-' = stdout)")
       ->required();
   sub->add_option("--tau", opt->tau, "CSV of generalized forces, n per row, one row per state");
+  add_device_flag(*sub, opt->device);
   sub->add_option("--solver", opt->solver, "Mass-matrix solve: cholesky | lu | damped | pinv")
       ->capture_default_str()
       ->check(parsed_by([](const std::string& t) { parse_solve_method(t); }, "SOLVER"));

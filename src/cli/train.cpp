@@ -114,9 +114,7 @@ TrainConfig config_from(const TrainOptions& o) {
   c.validation_fraction = o.validation_fraction;
   c.checkpoint_every = o.checkpoint_every;
   c.max_bad_steps = o.max_bad_steps;
-  // auto: the CUDA engine where one is usable, else the CPU. The CUDA engine
-  // is not implemented yet (issue 5), so auto is the CPU for now.
-  c.device = o.device == "auto" ? Device::cpu : parse_device(o.device);
+  c.device = resolve_device(o.device);
   c.checkpoint = o.out;
   c.validate();
   return c;
@@ -268,7 +266,7 @@ void add_train_command(CLI::App& app) {
   sub->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
   sub->add_option("--max-bad-steps", o->max_bad_steps, "Consecutive non-finite steps before stopping")
       ->capture_default_str();
-  sub->add_option("--device", o->device, "cpu | cuda | auto")->capture_default_str();
+  add_device_flag(*sub, o->device);
   sub->add_option("--out,-o", o->out, "Checkpoint / model file to write (safetensors)");
   sub->add_option("--log", o->log, "CSV file of per-step losses");
   sub->add_option("--resume", o->resume, "Continue the run saved in this checkpoint (its config is used)");

@@ -1,6 +1,7 @@
 // The CUDA device query behind `lnn info` and Device::cuda checks.
 #include <cuda_runtime.h>
 
+#include "cuda/cuda_check.hpp"
 #include "cuda/memory_kind.hpp"
 #include "lnn/info.hpp"
 
@@ -49,6 +50,18 @@ bool is_device_pointer(const void* p) {
     return false;
   }
   return attributes.type == cudaMemoryTypeDevice;
+}
+
+void copy_device_to_host(void* host, const void* device, std::size_t bytes) {
+  if (bytes == 0) return;
+  cuda::check(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost),
+              "cudaMemcpy (device to host)");
+}
+
+void copy_host_to_device(void* device, const void* host, std::size_t bytes) {
+  if (bytes == 0) return;
+  cuda::check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice),
+              "cudaMemcpy (host to device)");
 }
 
 }  // namespace detail

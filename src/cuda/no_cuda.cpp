@@ -14,6 +14,12 @@ std::vector<GpuInfo> cuda_devices(std::string* why_none) {
 }
 namespace detail {
 bool is_device_pointer(const void*) { return false; }
+void copy_device_to_host(void*, const void*, std::size_t) {
+  throw BackendError("this build has no CUDA backend: no device memory to copy");
+}
+void copy_host_to_device(void*, const void*, std::size_t) {
+  throw BackendError("this build has no CUDA backend: no device memory to copy");
+}
 }  // namespace detail
 namespace cuda {
 template <class T>

@@ -1,6 +1,11 @@
-// Device memory passed to a CPU workspace is refused with LNN_ERR_WRONG_DEVICE
-// (builds with CUDA, on a machine with a GPU; skipped otherwise).
+// CUDA workspaces: device arrays in, the CPU workspace's numbers out; host
+// arrays refused with LNN_ERR_WRONG_DEVICE, and device memory passed to a CPU
+// workspace likewise (builds with CUDA, on a machine with a GPU; skipped
+// otherwise).
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
 
 #include "capi/capi_test_util.hpp"
 #include "lnn/info.hpp"
@@ -42,6 +47,92 @@ TEST(CApiCuda, DeviceArraysToACpuWorkspaceAreWrongDevice) {
   std::vector<double> E(2);
   EXPECT_EQ(lnn_energy(ws.get(), 2, host.data(), E.data()), LNN_OK) << lnn_last_error();
   cudaFree(device);
+#endif
+}
+
+#if defined(LNN_HAVE_CUDA)
+// Device copies of host arrays, and back.
+struct DeviceArray {
+  explicit DeviceArray(const std::vector<double>& host) : count(host.size()) {
+    EXPECT_EQ(cudaMalloc(&p, count * sizeof(double)), cudaSuccess);
+    cudaMemcpy(p, host.data(), count * sizeof(double), cudaMemcpyHostToDevice);
+  }
+  explicit DeviceArray(std::size_t n) : DeviceArray(std::vector<double>(n, -7.0)) {}
+  ~DeviceArray() { cudaFree(p); }
+  std::vector<double> host() const {
+    std::vector<double> h(count);
+    cudaMemcpy(h.data(), p, count * sizeof(double), cudaMemcpyDeviceToHost);
+    return h;
+  }
+  double* p = nullptr;
+  std::size_t count;
+};
+#endif
+
+TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
+#if !defined(LNN_HAVE_CUDA)
+  GTEST_SKIP() << "this build has no CUDA backend";
+#else
+  std::string why;
+  if (lnn::cuda_devices(&why).empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  TempDir dir("cuda-ws");
+  const std::string path = save_test_model<double>(dir, "model.safetensors");
+  lnn_model* m = nullptr;
+  ASSERT_LNN_OK(lnn_model_load(path.c_str(), &m));
+  ModelPtr model(m);
+  const int B = 33, n = 2;
+  lnn_workspace_options o;
+  lnn_workspace_options_default(&o);
+  o.solve = LNN_SOLVE_LU;
+  lnn_workspace *wc = nullptr, *wg = nullptr;
+  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wc));
+  WorkspacePtr cpu(wc);
+  o.device = LNN_DEVICE_CUDA;
+  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wg));
+  WorkspacePtr gpu(wg);
+  std::vector<double> x(B * 2 * n);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3 * std::sin(1.7 * double(i) + 0.2);
+  DeviceArray dx(x);
+  auto close = [](const std::vector<double>& got, const std::vector<double>& want, const char* w) {
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-9 * (1 + std::fabs(want[i]))) << w << "[" << i << "]";
+  };
+  {
+    std::vector<double> a(B * n);
+    std::vector<int> st(B);
+    int64_t fails = -1;
+    ASSERT_LNN_OK(lnn_accelerations(cpu.get(), B, x.data(), nullptr, a.data(), st.data(), &fails));
+    DeviceArray da(B * n);
+    ASSERT_LNN_OK(lnn_accelerations(gpu.get(), B, dx.p, nullptr, da.p, nullptr, nullptr));
+    close(da.host(), a, "acc");
+  }
+  {
+    std::vector<double> E(B);
+    ASSERT_LNN_OK(lnn_energy(cpu.get(), B, x.data(), E.data()));
+    DeviceArray dE(B);
+    ASSERT_LNN_OK(lnn_energy(gpu.get(), B, dx.p, dE.p));
+    close(dE.host(), E, "E");
+  }
+  {
+    std::vector<double> H(B * 4 * n * n);
+    ASSERT_LNN_OK(lnn_hessian(cpu.get(), B, x.data(), H.data()));
+    DeviceArray dH(H.size());
+    ASSERT_LNN_OK(lnn_hessian(gpu.get(), B, dx.p, dH.p));
+    close(dH.host(), H, "H");
+  }
+  {
+    const double times[2] = {0.05, 0.1};
+    std::vector<double> out(2 * B * 2 * n);
+    ASSERT_LNN_OK(lnn_rollout(cpu.get(), nullptr, B, 0.0, x.data(), 2, times, out.data(), nullptr));
+    DeviceArray dt(std::vector<double>(times, times + 2)), dout(out.size());
+    ASSERT_LNN_OK(lnn_rollout(gpu.get(), nullptr, B, 0.0, dx.p, 2, dt.p, dout.p, nullptr));
+    close(dout.host(), out, "rollout");
+  }
+  // Host arrays are refused by a CUDA workspace.
+  std::vector<double> E(B);
+  EXPECT_LNN_ERROR(lnn_energy(gpu.get(), B, x.data(), E.data()), LNN_ERR_WRONG_DEVICE,
+                   "states is host memory");
 #endif
 }
 

@@ -4,6 +4,9 @@
 // GPU is usable.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -138,6 +141,57 @@ TYPED_TEST(CudaEngine, TrainingStepIsEquivalentToCpu) {
   std::vector<T> p1(m1.parameters().begin(), m1.parameters().end());
   std::vector<T> p2(m2.parameters().begin(), m2.parameters().end());
   test::expect_close_arrays(p2, p1, "parameters after 3 steps", 1e2 * test::equivalence_tol<T>());
+}
+
+// TF32 GEMMs: their error, measured against FP32 on the GPU with the CPU in
+// double as the reference (recorded as test properties and printed; the
+// bound asserted is loose: TF32 keeps 10 mantissa bits).
+TEST(CudaEngineTf32, AccuracyCostAgainstFp32IsMeasured) {
+  LNN_REQUIRE_GPU();
+  const int n = 2, B = 4096;
+  const Model<float> model = test::equivalence_model<float>(n, {600, 600, 600}, 3);
+  Model<double> model64(model.spec());
+  for (std::size_t i = 0; i < model.parameters().size(); ++i)
+    model64.parameters()[i] = model.parameters()[i];
+  EngineOptions tf = cuda_options();
+  tf.tf32 = true;
+  Engine<float> fp32(model, cuda_options()), tf32(model, tf);
+  Engine<double> ref(model64, cpu_options());
+  const std::vector<float> x = test::random_states<float>(B, n, 5);
+  const std::vector<double> x64(x.begin(), x.end());
+  std::vector<float> a32(B * n), at(B * n);
+  std::vector<double> a64(B * n);
+  fp32.accelerations(x, {}, a32);
+  tf32.accelerations(x, {}, at);
+  ref.accelerations(x64, {}, a64);
+  std::vector<double> e32, et;  // relative errors against double, per solved sample
+  for (int s = 0; s < B; ++s) {
+    double num32 = 0, numt = 0, den = 0;
+    for (int p = 0; p < n; ++p) {
+      const double r = a64[s * n + p];
+      num32 += (a32[s * n + p] - r) * (a32[s * n + p] - r);
+      numt += (at[s * n + p] - r) * (at[s * n + p] - r);
+      den += r * r;
+    }
+    if (!std::isfinite(den) || !std::isfinite(num32) || den == 0) continue;
+    e32.push_back(std::sqrt(num32 / den));
+    et.push_back(std::isfinite(numt) ? std::sqrt(numt / den) : INFINITY);
+  }
+  ASSERT_GT(e32.size(), static_cast<std::size_t>(B / 2));
+  std::sort(e32.begin(), e32.end());
+  std::sort(et.begin(), et.end());
+  const auto q = [](const std::vector<double>& v, double f) {
+    return v[static_cast<std::size_t>(f * static_cast<double>(v.size() - 1))];
+  };
+  const double m32 = q(e32, 0.5), mt = q(et, 0.5), p32 = q(e32, 0.99), pt = q(et, 0.99);
+  RecordProperty("fp32_median_rel_err", std::to_string(m32));
+  RecordProperty("tf32_median_rel_err", std::to_string(mt));
+  RecordProperty("fp32_p99_rel_err", std::to_string(p32));
+  RecordProperty("tf32_p99_rel_err", std::to_string(pt));
+  std::cout << "accelerations vs CPU double (3 x 600, B = " << B << "): FP32 median " << m32
+            << ", p99 " << p32 << "; TF32 median " << mt << ", p99 " << pt << "\n";
+  EXPECT_LT(m32, 1e-3);
+  EXPECT_LT(mt, 0.5);
 }
 
 TEST(CudaEngineErrors, OutOfMemoryNamesTheBatch) {

@@ -1,5 +1,7 @@
 // The CUDA engine: the engine's work (src/engine/engine_impl.hpp) and the
-// layer algorithm over the CUDA backend.
+// layer algorithm over the CUDA backend. Instantiated once per precision, in
+// engine_f32.cu and engine_f64.cu, so the two compile in parallel.
+#pragma once
 #include <memory>
 
 #include "cuda/cuda_backend.cuh"
@@ -17,10 +19,5 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
   return std::make_unique<engine::EngineOn<T, CudaBackend<T>>>(model, o,
                                                                CudaBackend<T>(std::move(ctx)));
 }
-
-template std::unique_ptr<engine::EngineCore<float>> make_engine(const Model<float>&,
-                                                                const EngineOptions&);
-template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&,
-                                                                 const EngineOptions&);
 
 }  // namespace lnn::cuda
