@@ -17,7 +17,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 arch="${1:-90}"
-build="$root/build-gpu-bundle"
+build="${LNN_BUNDLE_BUILD:-$root/build-gpu-bundle}"  # any Release build with CUDA will do
 bash scripts/setup.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLNN_ENABLE_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="$arch" -DLNN_BUILD_TESTS=ON -DLNN_BUILD_BENCH=ON >/dev/null
