@@ -21,6 +21,10 @@
 
 namespace lnn::test {
 
+inline void RecordPropertyFlips(int flips) {
+  ::testing::Test::RecordProperty("status_flips_at_threshold", flips);
+}
+
 template <class T>
 double equivalence_tol() {
   return sizeof(T) == 4 ? 2e-4 : 1e-11;
@@ -136,15 +140,35 @@ void expect_equivalent(Engine<T>& ref, Other& other, int n, int B, std::uint64_t
     std::vector<SolveStatus> s1(b), s2(b);
     const SolveReport r1 = ref.accelerations(x, tau, a1, s1, p1);
     const SolveReport r2 = other.accelerations(x, tau, a2, s2, p2);
-    EXPECT_EQ(r2.samples, r1.samples);
-    EXPECT_EQ(r2.not_positive_definite, r1.not_positive_definite);
-    EXPECT_EQ(r2.singular, r1.singular);
-    int bad = 0;
+    // A status may differ only for a sample on the edge: its reference pivot
+    // within rounding of zero relative to M (another summation order can put
+    // it on the other side of the threshold).
+    int flips = 0, bad = 0;
     for (std::size_t s = 0; s < b; ++s) {
-      ASSERT_EQ(s2[s], s1[s]) << "status of sample " << s << " (pivots " << p2[s] << " vs "
-                              << p1[s] << ")";
-      if (s1[s] != SolveStatus::ok) {
-        for (std::size_t p = 0; p < N; ++p) EXPECT_TRUE(std::isnan(a2[s * N + p]));
+      if (s2[s] == s1[s]) continue;
+      double mmax = 0.0;
+      for (std::size_t i = 0; i < N * N; ++i)
+        mmax = std::max(mmax, std::fabs(double(M[s * N * N + i])));
+      const bool edge = std::fabs(double(p1[s])) <= 1e2 * equivalence_tol<T>() * (1 + mmax);
+      if (edge) {
+        ++flips;
+      } else if (++bad <= 5) {
+        ADD_FAILURE() << "status of sample " << s << ": " << to_string(s2[s]) << " vs reference "
+                      << to_string(s1[s]) << " (pivots " << p2[s] << " vs " << p1[s] << ")";
+      }
+    }
+    EXPECT_EQ(bad, 0) << "statuses differ away from the threshold";
+    EXPECT_LE(flips, std::max<int>(1, B / 100)) << "statuses flipped at the threshold";
+    if (flips) RecordPropertyFlips(flips);
+    EXPECT_EQ(r2.samples, r1.samples);
+    EXPECT_NEAR(double(r2.not_positive_definite), double(r1.not_positive_definite), flips);
+    EXPECT_NEAR(double(r2.singular), double(r1.singular), flips);
+    bad = 0;
+    for (std::size_t s = 0; s < b; ++s) {
+      if (s1[s] != SolveStatus::ok || s2[s] != SolveStatus::ok) {
+        if (s2[s] != SolveStatus::ok) {
+          for (std::size_t p = 0; p < N; ++p) EXPECT_TRUE(std::isnan(a2[s * N + p]));
+        }
         continue;
       }
       double mmax = 0.0;
@@ -195,7 +219,8 @@ void expect_equivalent(Engine<T>& ref, Other& other, int n, int B, std::uint64_t
       std::vector<T> pg1(P), pg2(P, T(7)), xg1(extras ? b * W : 0), xg2(xg1.size(), T(7));
       const LossResult<T> r1 = ref.loss_gradient(x, tau, targets, lo, pg1, xg1);
       const LossResult<T> r2 = other.loss_gradient(x, tau, targets, lo, pg2, xg2);
-      EXPECT_EQ(r2.solve.failures(), r1.solve.failures());
+      EXPECT_NEAR(double(r2.solve.failures()), double(r1.solve.failures()),
+                  std::max(1.0, double(B) / 100));
       const double lt = 1e2 * equivalence_tol<T>() *
                         (1 + (std::isnan(r1.loss) ? 0.0 : std::fabs(r1.loss)));
       expect_near_or_both_nan(r2.loss, r1.loss, lt, "loss");
