@@ -18,15 +18,15 @@ __global__ void for_each(int count, F f) {
   if (i < count) f(i);
 }
 
-// out[j] += Σ_r X[r·ld + j]: one thread per column, rows in ascending order
-// (the CPU backend's order), so coalesced across j.
-template <class T>
-__global__ void sum_rows(int rows, int cols, const T* __restrict__ X, std::size_t ld,
-                         T* __restrict__ out) {
+// out[j] += Σ_r X[r·ld + j] in V: one thread per column, rows in ascending
+// order (the CPU backend's order), so coalesced across j.
+template <class U, class V>
+__global__ void sum_rows(int rows, int cols, const U* __restrict__ X, std::size_t ld,
+                         V* __restrict__ out) {
   const int j = static_cast<int>(blockIdx.x) * kBlock + static_cast<int>(threadIdx.x);
   if (j >= cols) return;
-  T acc = T(0);
-  for (int r = 0; r < rows; ++r) acc += X[static_cast<std::size_t>(r) * ld + j];
+  V acc = V(0);
+  for (int r = 0; r < rows; ++r) acc += static_cast<V>(X[static_cast<std::size_t>(r) * ld + j]);
   out[j] += acc;
 }
 

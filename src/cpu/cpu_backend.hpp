@@ -84,16 +84,18 @@ class CpuBackend {
   // The model's parameters where the backend reads them.
   static const T* parameters(std::span<const T> params, Buffer<T>&) { return params.data(); }
 
-  // out[j] (+)= Σ_r X[r·ld + j] for j < cols, r < rows. Fixed order (r
-  // ascending) so a result depends only on the rows summed.
-  static void sum_rows(int rows, int cols, const T* X, std::size_t ld, T* out) {
+  // out[j] (+)= Σ_r X[r·ld + j] for j < cols, r < rows, summed in V. Fixed
+  // order (r ascending) so a result depends only on the rows summed.
+  template <class U, class V>
+  static void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out) {
 #pragma omp parallel for schedule(static) if (rows >= kParallelMin)
     for (int j = 0; j < cols; ++j) {
-      T acc = T(0);
-      for (int r = 0; r < rows; ++r) acc += X[static_cast<std::size_t>(r) * ld + j];
+      V acc = V(0);
+      for (int r = 0; r < rows; ++r) acc += static_cast<V>(X[static_cast<std::size_t>(r) * ld + j]);
       out[j] += acc;
     }
   }
+
 };
 
 }  // namespace lnn::cpu

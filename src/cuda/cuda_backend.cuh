@@ -105,8 +105,9 @@ class CudaBackend {
     launched(loc);
   }
 
-  // out[j] (+)= Σ_r X[r·ld + j], rows in ascending order (as the CPU's).
-  void sum_rows(int rows, int cols, const T* X, std::size_t ld, T* out,
+  // out[j] (+)= Σ_r X[r·ld + j] in V, rows in ascending order (as the CPU's).
+  template <class U, class V>
+  void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out,
                 std::source_location loc = std::source_location::current()) const {
     if (cols <= 0) return;
     kernels::sum_rows<<<kernels::blocks_for(static_cast<std::size_t>(cols)), kernels::kBlock, 0,

@@ -224,119 +224,106 @@ class EngineOn final : public EngineCore<T> {
     expect(param_grad, P, "param_grad", false);
     expect(input_grad, B * w, "input_grad", true);
     expect(loss.weights, B, "weights", true);
-    // Weights and targets are read on the host (the loss is summed there).
-    const T* weights = loss.weights.empty() ? nullptr : host_copy(loss.weights, host_weights_);
-    const T* tgt = host_copy(targets, host_targets_);
-    for (std::size_t s = 0; weights && s < B; ++s)
-      if (!(weights[s] >= T(0)) || !std::isfinite(static_cast<double>(weights[s])))
-        throw InvalidArgument("weights must be finite and >= 0");
+    if (!loss.weights.empty()) {  // checked on the host (a copy where they are device memory)
+      const T* wh = host_copy(loss.weights, host_weights_);
+      for (std::size_t s = 0; s < B; ++s)
+        if (!(wh[s] >= T(0)) || !std::isfinite(static_cast<double>(wh[s])))
+          throw InvalidArgument("weights must be finite and >= 0");
+    }
     if (!(loss.mass_penalty >= 0.0) || !std::isfinite(loss.mass_penalty))
       throw InvalidArgument("mass_penalty must be finite and >= 0");
     bind();
+    constexpr int S = LayerAlgorithm<T, Backend>::kLossStats;
     T* pg = be().stage_out(param_grad.data(), P, pgrad_);
     be().zero(pg, P);
+    // Batch sums, where the backend keeps them: the loss_terms columns, then
+    // Σ penalty (totals_), and Σ_{solved} w of a first pass (first_).
+    grow(totals_, S + 1);
+    grow(first_, S);
+    grow(stats_, static_cast<std::size_t>(std::min<std::size_t>(B, options_.chunk)) * S);
+    be().zero(totals_.data(), S + 1);
+    be().zero(first_.data(), S);
     const bool penalized = loss.mass_penalty > 0.0;
-    auto weight = [&](std::size_t s) { return weights ? weights[s] : T(1); };
-    LossResult<T> result;
-    std::vector<SolveStatus>& st = host_status_;
-    std::vector<T>& acc = host_acc_;
-    std::vector<T>& abar = host_abar_;
-    std::vector<T>& pen = host_L_;
     // The data term is normalized by the solved weights of the whole batch,
     // the penalty is not, and both flow through one adjoint per chunk.
     // Without a penalty the data gradient is scaled at the end; with one, ā
-    // must be scaled before the first adjoint, so a batch of several chunks
-    // first learns which samples solve (forward passes only).
-    double wsum = 0.0;  // Σ_{solved s} w_s
-    std::size_t solved = 0;
+    // must be normalized before the first adjoint, so a batch of several
+    // chunks first learns which samples solve (forward passes only). Nothing
+    // here waits for the backend until the totals are read at the end, except
+    // input_grad, fetched per chunk where the caller asked for it.
     const bool two_pass = penalized && B > static_cast<std::size_t>(options_.chunk);
-    // One chunk's forward pass and solve; acc and st on the host afterwards.
-    // Returns where the backend holds q̈ (the adjoint reads it there).
-    auto solve_chunk = [&](std::size_t s0, int b, const T* x) {
+    // One chunk's forward pass, solve and loss terms, summed into `totals`.
+    // Returns where the backend holds q̈ and ā (the adjoint reads them there).
+    auto loss_chunk = [&](std::size_t s0, int b, const T* x, double* totals) {
       const std::size_t bb = static_cast<std::size_t>(b);
-      st.resize(bb);
-      acc.resize(bb * N);
       const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
-      T* a = be().stage_out(acc.data(), bb * N, out_[0]);
-      SolveStatus* sd = be().stage_out(st.data(), bb, status_out_);
+      const T* tg = be().stage_in(targets.data() + s0 * N, bb * N, in_[2]);
+      const T* wt = loss.weights.empty()
+                        ? nullptr
+                        : be().stage_in(loss.weights.data() + s0, bb, weights_in_);
+      grow(acc_, bb * N);
+      grow(abar_, bb * N);
       second_order(x, b, Seeds::euler_lagrange);
-      algo_.solve(x, ta, b, a, sd, nullptr);
-      be().fetch(acc.data(), a, bb * N);
-      be().fetch(st.data(), sd, bb);
-      return a;
+      algo_.solve(x, ta, b, acc_.data(), nullptr, nullptr);
+      algo_.loss_terms(acc_.data(), tg, wt, loss.kind, abar_.data(), stats_.data());
+      be().sum_rows(b, S, stats_.data(), static_cast<std::size_t>(S), totals);
     };
     if (two_pass) {
       chunks(B, [&](std::size_t s0, int b) {
         const std::size_t bb = static_cast<std::size_t>(b);
-        solve_chunk(s0, b, be().stage_in(states.data() + s0 * w, bb * w, in_[0]));
-        for (std::size_t s = 0; s < bb; ++s)
-          if (st[s] == SolveStatus::ok) wsum += static_cast<double>(weight(s0 + s));
+        loss_chunk(s0, b, be().stage_in(states.data() + s0 * w, bb * w, in_[0]), first_.data());
       });
     }
-    double sum = 0.0, pen_sum = 0.0;
+    const T pscale = penalized ? static_cast<T>(loss.mass_penalty / static_cast<double>(B)) : T(0);
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      const T* a = solve_chunk(s0, b, x);
-      abar.resize(bb * N);
-      count_statuses(result.solve, st.data(), b);
-      // ∂ℓ/∂q̈ before the 1/(Σw·n) of the mean, applied at the end (or below).
-      for (std::size_t s = 0; s < bb; ++s) {
-        const bool ok = st[s] == SolveStatus::ok;
-        const T ws = weight(s0 + s);
-        solved += ok ? 1 : 0;
-        if (ok && !two_pass) wsum += static_cast<double>(ws);
-        const bool used = ok && ws != T(0);  // a zero weight masks even a NaN q̈
-        for (std::size_t p = 0; p < N; ++p) {
-          const T d = used ? acc[s * N + p] - tgt[(s0 + s) * N + p] : T(0);
-          if (loss.kind == Loss::l1) {
-            sum += static_cast<double>(ws) * std::fabs(static_cast<double>(d));
-            abar[s * N + p] = ws * (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
-          } else {
-            sum += static_cast<double>(ws) * (static_cast<double>(d) * static_cast<double>(d));
-            abar[s * N + p] = ws * (T(2) * d);
-          }
-        }
-      }
-      T pscale = T(0);
+      loss_chunk(s0, b, x, totals_.data());
+      T* pd = nullptr;
       if (penalized) {
-        // Here wsum is complete: one chunk, or counted by the first pass.
-        const double denom = wsum * static_cast<double>(N);
-        const T scale = static_cast<T>(denom > 0.0 ? 1.0 / denom : 0.0);
-        for (T& v : abar) v *= scale;
-        pscale = static_cast<T>(loss.mass_penalty / static_cast<double>(B));
-        pen.resize(bb);  // zeroed below: stays 0 if pscale underflows and the adjoint skips it
+        // Here Σw is complete: one chunk, or counted by the first pass.
+        algo_.normalize_loss_adjoint(abar_.data(), two_pass ? first_.data() : totals_.data());
+        grow(pen_, bb);
+        pd = pen_.data();
+        be().zero(pd, bb);  // stays 0 if pscale underflows and the adjoint skips it
       }
-      const T* ab = be().stage_in(abar.data(), bb * N, in_[2]);
       T* xb = input_grad.empty() ? nullptr
                                  : be().stage_out(input_grad.data() + s0 * w, bb * w, out_[1]);
-      T* pd = penalized ? be().stage_out(pen.data(), bb, out_[2]) : nullptr;
-      if (pd) be().zero(pd, bb);
-      algo_.adjoint(x, b, ab, a, pg, xb, pscale, pd);
+      algo_.adjoint(x, b, abar_.data(), acc_.data(), pg, xb, pscale, pd);
+      if (pd) be().sum_rows(b, 1, pd, 1, totals_.data() + S);
       if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
-      if (pd) {
-        be().fetch(pen.data(), pd, bb);
-        for (std::size_t s = 0; s < bb; ++s) pen_sum += static_cast<double>(pen[s]);
-      }
     });
-    be().fetch(param_grad.data(), pg, P);
+    double t[S + 1];
+    be().fetch(t, totals_.data(), static_cast<std::size_t>(S + 1));
+    const double sum = t[0], wsum = t[1], pen_sum = t[S];
+    const std::size_t solved = static_cast<std::size_t>(t[2]);
+    LossResult<T> result;
+    result.solve.samples = B;
+    result.solve.not_positive_definite = static_cast<std::size_t>(t[3]);
+    result.solve.singular = static_cast<std::size_t>(t[4]);
     const double denom = wsum * static_cast<double>(N);
+    double pg_scale = 1.0;
     if (penalized) {
       result.data_loss = denom > 0.0 ? sum / denom : 0.0;
       result.penalty = B > 0 ? loss.mass_penalty * pen_sum / static_cast<double>(B) : 0.0;
       result.loss = result.data_loss + result.penalty;
-      return result;
-    }
-    if (solved == 0 || denom == 0.0) {
+    } else if (solved == 0 || denom == 0.0) {
       result.loss = result.data_loss = solved == 0 ? std::numeric_limits<double>::quiet_NaN() : 0.0;
-      scale_caller(param_grad, T(0));
-      scale_caller(input_grad, T(0));
-      return result;
+      pg_scale = 0.0;
+    } else {
+      result.loss = result.data_loss = sum / denom;
+      pg_scale = 1.0 / denom;
     }
-    result.loss = result.data_loss = sum / denom;
-    const T scale = static_cast<T>(1.0 / denom);
-    scale_caller(param_grad, scale);
-    scale_caller(input_grad, scale);
+    if (pg_scale != 1.0) {
+      const T f = static_cast<T>(pg_scale);
+      if (f == T(0)) {
+        be().zero(pg, P);
+      } else {
+        be().scale(pg, P, f);
+      }
+      scale_caller(input_grad, f);
+    }
+    be().fetch(param_grad.data(), pg, P);
     return result;
   }
 
@@ -422,10 +409,16 @@ class EngineOn final : public EngineCore<T> {
   const Model<T>& model_;
   EngineOptions options_;
   LayerAlgorithm<T, Backend> algo_;
-  Buffer<T> params_, pgrad_, in_[3], out_[3];
+  template <class U>
+  static void grow(Buffer<U>& buf, std::size_t size) {
+    if (buf.size() < size) buf.resize(size);
+  }
+
+  Buffer<T> params_, pgrad_, in_[3], out_[3], weights_in_, acc_, abar_, pen_;
+  Buffer<double> stats_, totals_, first_;  // loss_gradient's per-sample rows and batch sums
   Buffer<SolveStatus> status_out_;
-  std::vector<T> host_L_, host_grad_, host_E_, host_H_, host_M_, host_Cv_, host_f_, host_acc_,
-      host_abar_, host_weights_, host_targets_, host_states_;
+  std::vector<T> host_L_, host_grad_, host_E_, host_H_, host_M_, host_Cv_, host_f_,
+      host_weights_, host_states_;
   std::vector<SolveStatus> host_status_;
 };
 

@@ -268,6 +268,55 @@ class LayerAlgorithm {
     });
   }
 
+  // ---- the loss on accelerations (MATH.md §4, §7) ---------------------------
+  // After solve, for the chunk's real samples: ∂ℓ/∂q̈ before the batch's
+  // normalization into abar (b × n; w·sign(d) for L1, 2w·d for MSE with
+  // d = q̈ − target, zero rows for failed or zero-weight samples: a zero
+  // weight masks even a NaN q̈), and per sample a row of kLossStats sums
+  //   [w·Σ_p ℓ(d_p), w·ok, ok, not_positive_definite, singular]
+  // that the engine adds up over the batch (sum_rows). weights may be null (1).
+  static constexpr int kLossStats = 5;
+  void loss_terms(const T* acc, const T* targets, const T* weights, Loss kind, T* abar,
+                  double* stats) {
+    const int n = n_;
+    const SolveStatus* st = status_.data();
+    be_.for_each(b_, [=] LNN_LAMBDA(int s) {
+      const bool ok = st[s] == SolveStatus::ok;
+      const T w = weights ? weights[s] : T(1);
+      const bool used = ok && w != T(0);
+      double l = 0.0;
+      for (int p = 0; p < n; ++p) {
+        const std::size_t i = static_cast<std::size_t>(s) * n + p;
+        const T d = used ? acc[i] - targets[i] : T(0);
+        if (kind == Loss::l1) {
+          l += static_cast<double>(w) * std::fabs(static_cast<double>(d));
+          abar[i] = w * (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
+        } else {
+          l += static_cast<double>(w) * (static_cast<double>(d) * static_cast<double>(d));
+          abar[i] = w * (T(2) * d);
+        }
+      }
+      double* row = stats + static_cast<std::size_t>(s) * kLossStats;
+      row[0] = l;
+      row[1] = ok ? static_cast<double>(w) : 0.0;
+      row[2] = ok ? 1.0 : 0.0;
+      row[3] = st[s] == SolveStatus::not_positive_definite ? 1.0 : 0.0;
+      row[4] = st[s] == SolveStatus::singular ? 1.0 : 0.0;
+    });
+  }
+
+  // abar *= 1/(Σ_{solved} w · n), the sum read where the backend keeps it
+  // (totals[1] of the loss_terms sums); 0 when nothing solved. Used when the
+  // mass penalty needs the data term normalized before the adjoint.
+  void normalize_loss_adjoint(T* abar, const double* totals) {
+    const int n = n_;
+    be_.for_each(b_, [=] LNN_LAMBDA(int s) {
+      const double denom = totals[1] * static_cast<double>(n);
+      const T scale = static_cast<T>(denom > 0.0 ? 1.0 / denom : 0.0);
+      for (int p = 0; p < n; ++p) abar[static_cast<std::size_t>(s) * n + p] *= scale;
+    });
+  }
+
   // ---- the adjoint (MATH.md §4, §7) ------------------------------------------
   // After forward/reverse/hessian_blocks/solve for Seeds::euler_lagrange.
   // abar (b × n): ∂ℓ/∂q̈ per sample (zero rows for failed samples).
