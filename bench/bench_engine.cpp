@@ -16,8 +16,11 @@
 #include <random>
 #include <vector>
 
+#include "cuda/cuda_engine.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/info.hpp"
+#include "lnn/optimizer.hpp"
+#include "train/parameter_store.hpp"
 
 // cuBLAS SGEMM rate of the current GPU in TFLOP/s (bench/cuda_peak.cu), 0
 // without one; why_not says why.
@@ -82,7 +85,9 @@ struct Setup {
     lnn::EngineOptions opt;
     opt.device = device;
     opt.solve.method = lnn::SolveMethod::lu;  // a fresh network's M is often indefinite
-    if (device == lnn::Device::cuda) opt.chunk = batch;  // one launch sequence per call
+    // One launch sequence per call up to 65536 samples (≈ 11 GB of workspace
+    // for the loss gradient at width 600); larger batches in chunks of it.
+    if (device == lnn::Device::cuda) opt.chunk = std::min(batch, 65536);
     return opt;
   }
   int width, batch, n;
@@ -162,6 +167,35 @@ void BM_LossGradient(benchmark::State& state) {
   report(state, s, flops(s.width, 3 * s.n + 7), failures);
 }
 
+// A whole training step as lnn train runs it: the batch uploaded from the
+// host, the loss gradient into the store's gradient with the store's
+// parameters bound, the Adam update where the parameters live (device memory
+// on the GPU).
+void BM_TrainingStep(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  Setup s(state);
+  lnn::Engine<float> engine(s.model, s.options());
+  lnn::OptimizerOptions o;
+  o.lr = 1e-6;  // keep the network where it started: every step costs the same
+  lnn::Adam<float> adam(s.model.parameters().size(), o);
+  std::unique_ptr<lnn::training::ParameterStore<float>> store;
+  if (s.device == lnn::Device::cuda) {
+    store = lnn::cuda::make_parameter_store(s.model, adam);
+  } else {
+    store = std::make_unique<lnn::training::HostParameterStore<float>>(s.model);
+  }
+  engine.bind_parameters(store->params());
+  std::vector<float> targets(s.acc.size(), 0.0f);
+  std::size_t failures = 0;
+  for (auto _ : state) {
+    const lnn::LossResult<float> r =
+        engine.loss_gradient(s.states, {}, targets, lnn::Loss::l1, store->grad());
+    failures = r.solve.failures();
+    store->step(adam, 1 << 30);
+  }
+  report(state, s, flops(s.width, 3 * s.n + 7), failures);
+}
+
 // The CPU: the reference shapes (n = 2), five repetitions.
 void cpu_shapes(benchmark::internal::Benchmark* b) {
   for (int width : {128, 600})
@@ -191,6 +225,16 @@ BENCHMARK(BM_Accelerations)->Apply(cpu_shapes);
 BENCHMARK(BM_LossGradient)->Apply(cpu_shapes);
 BENCHMARK(BM_Accelerations)->Apply(gpu_shapes);
 BENCHMARK(BM_LossGradient)->Apply(gpu_shapes);
+// The training step at the reference shapes, CPU and GPU.
+BENCHMARK(BM_TrainingStep)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int device : {0, 1})
+    for (int width : {128, 600})
+      for (int batch : {512, 65536}) b->Args({width, batch, 2, device});
+  b->ArgNames({"width", "batch", "n", "device"})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(3);
+});
 
 }  // namespace
 

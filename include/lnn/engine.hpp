@@ -92,6 +92,13 @@ class Engine {
   const Model<T>& model() const;
   const EngineOptions& options() const;
 
+  // Evaluate with `params` (the model's layout, parameter_count() values; host
+  // memory, or device memory for a CUDA engine, used in place) instead of the
+  // model's own, until called again; an empty span returns to the model's.
+  // The array must stay valid while bound. A training run on the GPU keeps
+  // its parameters there this way. Throws InvalidArgument on a wrong size.
+  void bind_parameters(std::span<const T> params);
+
   void lagrangian(std::span<const T> states, std::span<T> L);
   void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad);
   // M = ∂²L/∂q̇∂q̇, Cv = (∂²L/∂q̇∂q) q̇, f = ∂L/∂q; any may be empty to skip.

@@ -41,6 +41,14 @@ class CpuBackend {
   }
   static constexpr int kParallelMin = 32;
 
+  // Σ x_i² in double, serially in index order (the host Adam's order);
+  // complete when it returns.
+  double sum_squares(const T* x, std::size_t count) const {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    return sum;
+  }
+
   static void copy(T* dst, const T* src, std::size_t count) { std::copy(src, src + count, dst); }
   template <class U>
   static void zero(U* dst, std::size_t count) {
@@ -81,6 +89,8 @@ class CpuBackend {
   static void copy_from_host(U* dst, const U* host, std::size_t count) {
     std::copy(host, host + count, dst);
   }
+  // Waits for the backend's work (nothing to wait for on the CPU).
+  static void synchronize() {}
   // The model's parameters where the backend reads them.
   static const T* parameters(std::span<const T> params, Buffer<T>&) { return params.data(); }
 

@@ -115,6 +115,24 @@ class CudaBackend {
     launched(loc);
   }
 
+  // Σ x_i² in double (kernels::sum_squares_partial), waiting for the result.
+  double sum_squares(const T* x, std::size_t count,
+                     std::source_location loc = std::source_location::current()) const {
+    if (count == 0) return 0.0;
+    DeviceBuffer<double>& reduce = reduce_ref();
+    if (reduce.size() < kernels::kReduceBlocks + 1) reduce.resize(kernels::kReduceBlocks + 1);
+    double* partial = reduce.data();
+    kernels::sum_squares_partial<<<kernels::kReduceBlocks, kernels::kBlock, 0, stream()>>>(
+        x, count, partial);
+    launched(loc);
+    kernels::sum_partials<<<1, kernels::kBlock, 0, stream()>>>(partial, kernels::kReduceBlocks,
+                                                               partial + kernels::kReduceBlocks);
+    launched(loc);
+    double out = 0.0;
+    fetch(&out, partial + kernels::kReduceBlocks, 1);
+    return out;
+  }
+
   void copy(T* dst, const T* src, std::size_t count) const {
     if (count == 0 || dst == src) return;
     check(cudaMemcpyAsync(dst, src, count * sizeof(T), cudaMemcpyDeviceToDevice, stream()),
@@ -179,6 +197,10 @@ class CudaBackend {
           "the engine's work on its stream (cudaStreamSynchronize; the failing kernel or "
           "copy ran earlier)");
   }
+  void synchronize() const {
+    check(cudaStreamSynchronize(stream()),
+          "the work on this stream (cudaStreamSynchronize; the failing kernel ran earlier)");
+  }
   const T* parameters(std::span<const T> params, Buffer<T>& buf) const {
     return stage_in(params.data(), params.size(), buf);
   }
@@ -193,6 +215,9 @@ class CudaBackend {
   }
 
   std::shared_ptr<CudaContext> ctx_;
+  // sum_squares' partial sums: per backend copy, allocated on first use.
+  mutable std::shared_ptr<DeviceBuffer<double>> reduce_buf_ = std::make_shared<DeviceBuffer<double>>();
+  DeviceBuffer<double>& reduce_ref() const { return *reduce_buf_; }
 };
 
 }  // namespace lnn::cuda

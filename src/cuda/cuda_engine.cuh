@@ -1,12 +1,14 @@
-// The CUDA engine: the engine's work (src/engine/engine_impl.hpp) and the
-// layer algorithm over the CUDA backend. Instantiated once per precision, in
-// engine_f32.cu and engine_f64.cu, so the two compile in parallel.
+// The CUDA engine (the engine's work, src/engine/engine_impl.hpp, and the
+// layer algorithm over the CUDA backend) and a training run's device
+// parameter store. Instantiated once per precision, in engine_f32.cu and
+// engine_f64.cu, so the two compile in parallel.
 #pragma once
 #include <memory>
 
 #include "cuda/cuda_backend.cuh"
 #include "cuda/cuda_engine.hpp"
 #include "engine/engine_impl.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn::cuda {
 
@@ -18,6 +20,14 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
   auto ctx = std::make_shared<CudaContext>(o.tf32 && sizeof(T) == 4);
   return std::make_unique<engine::EngineOn<T, CudaBackend<T>>>(model, o,
                                                                CudaBackend<T>(std::move(ctx)));
+}
+
+template <class T>
+std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
+                                                               const Adam<T>& adam) {
+  auto ctx = std::make_shared<CudaContext>(false);
+  return std::make_unique<training::BackendParameterStore<T, CudaBackend<T>>>(
+      CudaBackend<T>(std::move(ctx)), model, adam);
 }
 
 }  // namespace lnn::cuda

@@ -1,13 +1,18 @@
-// The CUDA engine's factory: defined in cuda_engine.cu where the CUDA backend
-// is built, and by no_cuda.cpp (which refuses with a clear error) where not.
+// The CUDA factories: defined in src/cuda/*.cu where the CUDA backend is
+// built, and by no_cuda.cpp (which refuses with a clear error) where not.
 #pragma once
 #include <memory>
 
 #include "lnn/engine.hpp"
+#include "lnn/optimizer.hpp"
 
 namespace lnn::engine {
 template <class T>
 class EngineCore;
+}
+namespace lnn::training {
+template <class T>
+class ParameterStore;
 }
 
 namespace lnn::cuda {
@@ -17,5 +22,12 @@ namespace lnn::cuda {
 template <class T>
 std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
                                                    const EngineOptions& options);
+
+// A training run's parameters, moments and gradient in device memory
+// (src/train/parameter_store.hpp), initialized from the model and the
+// optimizer's moments. Throws as make_engine does.
+template <class T>
+std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
+                                                               const Adam<T>& adam);
 
 }  // namespace lnn::cuda

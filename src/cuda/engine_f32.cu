@@ -4,4 +4,6 @@
 namespace lnn::cuda {
 template std::unique_ptr<engine::EngineCore<float>> make_engine(const Model<float>&,
                                                              const EngineOptions&);
+template std::unique_ptr<training::ParameterStore<float>> make_parameter_store(
+    const Model<float>&, const Adam<float>&);
 }  // namespace lnn::cuda

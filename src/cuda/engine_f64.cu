@@ -4,4 +4,6 @@
 namespace lnn::cuda {
 template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&,
                                                                const EngineOptions&);
+template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
+    const Model<double>&, const Adam<double>&);
 }  // namespace lnn::cuda

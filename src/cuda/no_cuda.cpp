@@ -3,6 +3,7 @@
 #include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
 #include "engine/engine_impl.hpp"
+#include "train/parameter_store.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 
@@ -32,5 +33,15 @@ template std::unique_ptr<engine::EngineCore<float>> make_engine(const Model<floa
                                                                 const EngineOptions&);
 template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&,
                                                                  const EngineOptions&);
+template <class T>
+std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>&, const Adam<T>&) {
+  throw InvalidArgument(
+      "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
+      "use device 'cpu'");
+}
+template std::unique_ptr<training::ParameterStore<float>> make_parameter_store(const Model<float>&,
+                                                                            const Adam<float>&);
+template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
+    const Model<double>&, const Adam<double>&);
 }  // namespace cuda
 }  // namespace lnn

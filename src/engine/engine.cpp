@@ -56,6 +56,11 @@ const EngineOptions& Engine<T>::options() const {
 }
 
 template <class T>
+void Engine<T>::bind_parameters(std::span<const T> params) {
+  impl_->core->bind_parameters(params);
+}
+
+template <class T>
 void Engine<T>::lagrangian(std::span<const T> states, std::span<T> L) {
   impl_->core->lagrangian(states, L);
 }

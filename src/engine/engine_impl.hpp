@@ -29,6 +29,7 @@ template <class T>
 class EngineCore {
  public:
   virtual ~EngineCore() = default;
+  virtual void bind_parameters(std::span<const T> params) = 0;
   virtual void lagrangian(std::span<const T> states, std::span<T> L) = 0;
   virtual void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad) = 0;
   virtual void euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
@@ -61,6 +62,15 @@ class EngineOn final : public EngineCore<T> {
       : model_(model), options_(options), algo_(model, options, backend) {}
 
   Backend& be() { return algo_.backend(); }
+
+  void bind_parameters(std::span<const T> params) override {
+    if (!params.empty() && params.size() != model_.spec().parameter_count()) {
+      throw InvalidArgument("bind_parameters: " + std::to_string(params.size()) +
+                            " values for a model of " +
+                            std::to_string(model_.spec().parameter_count()) + " parameters");
+    }
+    bound_ = params;
+  }
 
   void lagrangian(std::span<const T> states, std::span<T> L) override {
     const std::size_t B = batch(states), w = width();
@@ -347,9 +357,11 @@ class EngineOn final : public EngineCore<T> {
                             " entries, expected " + std::to_string(size));
     }
   }
-  // The parameters as the model holds them now (a trainer changes them
-  // between calls).
-  void bind() { algo_.bind_parameters(be().parameters(model_.parameters(), params_)); }
+  // The parameters as the model (or the array bound instead) holds them now:
+  // a trainer changes them between calls.
+  void bind() {
+    algo_.bind_parameters(be().parameters(bound_.empty() ? model_.parameters() : bound_, params_));
+  }
 
   // Forward with tangents, reverse pass and Hessian blocks of one chunk.
   void second_order(const T* x, int b, Seeds seeds) {
@@ -409,6 +421,7 @@ class EngineOn final : public EngineCore<T> {
   const Model<T>& model_;
   EngineOptions options_;
   LayerAlgorithm<T, Backend> algo_;
+  std::span<const T> bound_;  // bind_parameters(); empty: the model's
   template <class U>
   static void grow(Buffer<U>& buf, std::size_t size) {
     if (buf.size() < size) buf.resize(size);

@@ -4,6 +4,8 @@
 // one reduction (the gradient norm) is a serial sum.
 #include "lnn/optimizer.hpp"
 
+#include "core/adam.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -123,6 +125,33 @@ Adam<T>::Adam(std::size_t parameter_count, OptimizerOptions options)
 }
 
 template <class T>
+std::pair<typename Adam<T>::StepInfo, AdamStepFactors<T>> Adam<T>::plan_step(
+    double grad_norm, std::int64_t total_steps) {
+  const OptimizerOptions& o = options_;
+  StepInfo info;
+  info.lr = learning_rate(o, steps_, total_steps);
+  info.grad_norm = grad_norm;
+  info.clipped = o.clip_norm > 0.0 && info.grad_norm > o.clip_norm;
+  // The scalar factors in double, then rounded once to T.
+  ++steps_;
+  const auto t = static_cast<double>(steps_);
+  const double bias1 = 1.0 - std::pow(o.beta1, t);
+  const double bias2 = 1.0 - std::pow(o.beta2, t);
+  AdamStepFactors<T> f;
+  f.clip_scale = static_cast<T>(info.clipped ? o.clip_norm / info.grad_norm : 1.0);
+  f.clipped = info.clipped;
+  f.b1 = static_cast<T>(o.beta1);
+  f.one_minus_b1 = static_cast<T>(1.0 - o.beta1);
+  f.b2 = static_cast<T>(o.beta2);
+  f.one_minus_b2 = static_cast<T>(1.0 - o.beta2);
+  f.step_size = static_cast<T>(info.lr / bias1);
+  f.inv_sqrt_bias2 = static_cast<T>(1.0 / std::sqrt(bias2));
+  f.eps = static_cast<T>(o.eps);
+  f.keep = static_cast<T>(o.decoupled ? 1.0 - info.lr * o.weight_decay : 1.0);
+  return {info, f};
+}
+
+template <class T>
 typename Adam<T>::StepInfo Adam<T>::step(std::span<T> params, std::span<const T> grad,
                                          std::int64_t total_steps) {
   const std::size_t n = m_.size();
@@ -132,9 +161,6 @@ typename Adam<T>::StepInfo Adam<T>::step(std::span<T> params, std::span<const T>
                           std::to_string(n) + " parameters");
   }
   const OptimizerOptions& o = options_;
-  StepInfo info;
-  info.lr = learning_rate(o, steps_, total_steps);
-
   // g = grad (+ weight_decay·p); its norm in double, summed serially in a
   // fixed order so that it does not depend on the thread count.
   const bool coupled_decay = o.weight_decay > 0.0 && !o.decoupled;
@@ -145,34 +171,12 @@ typename Adam<T>::StepInfo Adam<T>::step(std::span<T> params, std::span<const T>
     const auto g = static_cast<double>(g_of(i));
     sum += g * g;
   }
-  info.grad_norm = std::sqrt(sum);
-  info.clipped = o.clip_norm > 0.0 && info.grad_norm > o.clip_norm;
-  const T clip_scale = static_cast<T>(info.clipped ? o.clip_norm / info.grad_norm : 1.0);
-
-  // The scalar factors in double, then rounded once to T.
-  ++steps_;
-  const auto t = static_cast<double>(steps_);
-  const double bias1 = 1.0 - std::pow(o.beta1, t);
-  const double bias2 = 1.0 - std::pow(o.beta2, t);
-  const T b1 = static_cast<T>(o.beta1), one_minus_b1 = static_cast<T>(1.0 - o.beta1);
-  const T b2 = static_cast<T>(o.beta2), one_minus_b2 = static_cast<T>(1.0 - o.beta2);
-  const T step_size = static_cast<T>(info.lr / bias1);
-  const T inv_sqrt_bias2 = static_cast<T>(1.0 / std::sqrt(bias2));
-  const T eps = static_cast<T>(o.eps);
-  const T keep = static_cast<T>(o.decoupled ? 1.0 - info.lr * o.weight_decay : 1.0);
-
+  const auto [info, f] = plan_step(std::sqrt(sum), total_steps);
   T* const p = params.data();
   T* const m = m_.data();
   T* const v = v_.data();
 #pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
-  for (std::size_t i = 0; i < n; ++i) {
-    T g = g_of(i);
-    if (info.clipped) g *= clip_scale;
-    m[i] = b1 * m[i] + one_minus_b1 * g;
-    v[i] = b2 * v[i] + one_minus_b2 * g * g;
-    const T denom = std::sqrt(v[i]) * inv_sqrt_bias2 + eps;
-    p[i] = keep * p[i] - step_size * m[i] / denom;
-  }
+  for (std::size_t i = 0; i < n; ++i) core::adam_update(p[i], g_of(i), m[i], v[i], f);
   return info;
 }
 

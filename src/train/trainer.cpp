@@ -6,13 +6,16 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/random.hpp"
+#include "cuda/cuda_engine.hpp"
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn {
 namespace {
@@ -220,11 +223,6 @@ bool same_architecture(const ModelSpec& a, const ModelSpec& b) {
   return true;
 }
 
-template <class T>
-bool all_finite(const std::vector<T>& v) {
-  return std::all_of(v.begin(), v.end(), [](T x) { return std::isfinite(x); });
-}
-
 }  // namespace
 
 template <class T>
@@ -242,10 +240,19 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   eo.solve = config.solve;
   eo.chunk = config.chunk;
   Engine<T> engine(model, eo);
+  // Parameters, moments and gradient stay where the engine runs (on a GPU:
+  // device memory, synced to the model for checkpoints and at the end).
+  std::unique_ptr<training::ParameterStore<T>> store;
+  if (config.device == Device::cuda) {
+    store = cuda::make_parameter_store(model, optimizer);
+  } else {
+    store = std::make_unique<training::HostParameterStore<T>>(model);
+  }
+  engine.bind_parameters(store->params());
   DataSource<T> data(config);
   const std::string config_json = config.to_json();
 
-  std::vector<T> states, tau, targets, grad(model.parameters().size());
+  std::vector<T> states, tau, targets;
   TrainProgress p;
   p.total = config.steps;
   p.skipped = state.skipped;
@@ -257,6 +264,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   std::string last_checkpoint = "none";
   auto save = [&] {
     if (config.checkpoint.empty()) return;
+    store->to_model(model, optimizer);
     state.config = config_json;
     save_checkpoint(config.checkpoint, model, optimizer, state);
     last_checkpoint = config.checkpoint + " (step " + std::to_string(state.step) + ")";
@@ -269,17 +277,21 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     LossOptions<T> lo;
     lo.kind = config.loss;
     lo.mass_penalty = config.mass_penalty;
-    const LossResult<T> r = engine.loss_gradient(states, tau, targets, lo, grad);
+    const LossResult<T> r = engine.loss_gradient(states, tau, targets, lo, store->grad());
     p.validated = p.checkpointed = false;
     p.failed_solves = r.solve.failures();
-    if (!std::isfinite(r.loss) || !all_finite(grad)) {
+    // A non-finite loss or gradient skips the step (the store checks the
+    // gradient where it lives).
+    std::optional<typename Adam<T>::StepInfo> stepped;
+    if (std::isfinite(r.loss)) stepped = store->step(optimizer, config.steps);
+    if (!stepped) {
       ++state.skipped;
       ++bad_in_a_row;
       state.step = k + 1;
       p.skipped = state.skipped;
     } else {
       bad_in_a_row = 0;
-      const typename Adam<T>::StepInfo info = optimizer.step(model.parameters(), grad, config.steps);
+      const typename Adam<T>::StepInfo& info = *stepped;
       state.step = k + 1;
       p.lr = info.lr;
       p.grad_norm = info.grad_norm;
@@ -305,6 +317,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
                   last_checkpoint);
     }
   }
+  store->to_model(model, optimizer);
   result.steps = state.step;
   result.skipped = state.skipped;
   result.loss = p.loss;

@@ -18,6 +18,8 @@
 #include "cpu/cpu_backend.hpp"
 #include "cuda/gemm_layout.hpp"
 #include "engine/engine_impl.hpp"
+#include "lnn/optimizer.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn {
 namespace {
@@ -130,6 +132,64 @@ TYPED_TEST(EngineStaging, SolveMethodsAndFailuresEqualTheCpuEngine) {
     engine::EngineOn<T, StagingBackend<T>> staged(model, opt);
     test::expect_equivalent(ref, staged, n, 41, 4);
   }
+}
+
+// The training store over a backend with memory of its own equals the host
+// Adam: the same parameters and moments after steps with coupled or
+// decoupled weight decay and clipping; a non-finite gradient changes nothing.
+TYPED_TEST(EngineStaging, ParameterStoreStepsEqualTheHostAdam) {
+  using T = TypeParam;
+  const Model<T> start = test::equivalence_model<T>(2, {16, 16}, 4);
+  const std::size_t P = start.parameters().size();
+  for (const int variant : {0, 1, 2}) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    OptimizerOptions o;
+    o.lr = 1e-2;
+    if (variant == 1) o.weight_decay = 1e-2;
+    if (variant == 2) o.weight_decay = 1e-2, o.decoupled = true, o.clip_norm = 0.5;
+    Model<T> host = start, device = start;
+    Adam<T> adam_host(P, o), adam_device(P, o);
+    training::BackendParameterStore<T, StagingBackend<T>> store(StagingBackend<T>{}, device,
+                                                                 adam_device);
+    for (int k = 0; k < 4; ++k) {
+      const std::vector<T> g = test::uniform<T>(P, -1.0, 1.0, 100 + static_cast<unsigned>(k));
+      const auto info_host = adam_host.step(host.parameters(), g, 10);
+      std::copy(g.begin(), g.end(), store.grad().begin());
+      const auto info = store.step(adam_device, 10);
+      ASSERT_TRUE(info.has_value());
+      EXPECT_EQ(info->clipped, info_host.clipped);
+      EXPECT_NEAR(info->grad_norm, info_host.grad_norm, 1e-12 * info_host.grad_norm);
+    }
+    std::vector<T> bad(P, T(0));
+    bad[P / 2] = std::numeric_limits<T>::infinity();
+    std::copy(bad.begin(), bad.end(), store.grad().begin());
+    EXPECT_FALSE(store.step(adam_device, 10).has_value());
+    store.to_model(device, adam_device);
+    EXPECT_EQ(adam_device.steps(), adam_host.steps());
+    const std::vector<T> ph(host.parameters().begin(), host.parameters().end());
+    const std::vector<T> pd(device.parameters().begin(), device.parameters().end());
+    EXPECT_EQ(pd, ph);
+    const std::vector<T> mh(adam_host.first_moment().begin(), adam_host.first_moment().end());
+    const std::vector<T> md(adam_device.first_moment().begin(), adam_device.first_moment().end());
+    EXPECT_EQ(md, mh);
+    const std::vector<T> vh(adam_host.second_moment().begin(), adam_host.second_moment().end());
+    const std::vector<T> vd(adam_device.second_moment().begin(), adam_device.second_moment().end());
+    EXPECT_EQ(vd, vh);
+  }
+}
+
+// bind_parameters: another parameter array evaluates as a model holding it.
+TYPED_TEST(EngineStaging, BoundParametersReplaceTheModels) {
+  using T = TypeParam;
+  const Model<T> a = test::equivalence_model<T>(2, {16, 16}, 1);
+  const Model<T> b = test::equivalence_model<T>(2, {16, 16}, 2);
+  EngineOptions opt;
+  opt.solve.method = SolveMethod::lu;
+  Engine<T> eb(b, opt);
+  engine::EngineOn<T, StagingBackend<T>> ea(a, opt);
+  ea.bind_parameters(b.parameters());
+  test::expect_equivalent(eb, ea, 2, 13, 3);
+  EXPECT_THROW(ea.bind_parameters(std::span<const T>(b.parameters().data(), 3)), InvalidArgument);
 }
 
 // The mapping itself, on shapes where every flag and leading dimension

@@ -16,9 +16,19 @@
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 #include "lnn/optimizer.hpp"
+#include "lnn/train.hpp"
+#include "cuda/cuda_engine.hpp"
+#include "cuda/memory_kind.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn {
 namespace {
+
+// Host values into device memory (through the library's checked copy).
+template <class T>
+void to_device(T* device, const T* host, std::size_t count) {
+  lnn::detail::copy_host_to_device(device, host, count * sizeof(T));
+}
 
 // Why the CUDA tests cannot run here, or "" when they can.
 std::string why_no_gpu() {
@@ -142,6 +152,71 @@ TYPED_TEST(CudaEngine, TrainingStepIsEquivalentToCpu) {
   std::vector<T> p1(m1.parameters().begin(), m1.parameters().end());
   std::vector<T> p2(m2.parameters().begin(), m2.parameters().end());
   test::expect_close_arrays(p2, p1, "parameters after 3 steps", 1e2 * test::equivalence_tol<T>());
+}
+
+// The Adam update on the device (the training store) equals the host Adam,
+// with coupled weight decay and clipping.
+TYPED_TEST(CudaEngine, AdamUpdateIsEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  Model<T> host = test::equivalence_model<T>(2, {600, 600, 600}, 4);
+  Model<T> device = host;
+  const std::size_t P = host.parameters().size();
+  OptimizerOptions o;
+  o.weight_decay = 1e-3;
+  o.clip_norm = 10.0;
+  Adam<T> ah(P, o), ad(P, o);
+  auto store = cuda::make_parameter_store(device, ad);
+  std::vector<T> g(P);
+  for (int k = 0; k < 5; ++k) {
+    g = test::uniform<T>(P, -0.1 * (k + 1), 0.1 * (k + 1), 50 + static_cast<unsigned>(k));
+    const auto ih = ah.step(host.parameters(), g, 100);
+    T* dg = store->grad().data();
+    to_device(dg, g.data(), P);
+    const auto id = store->step(ad, 100);
+    ASSERT_TRUE(id.has_value());
+    EXPECT_EQ(id->clipped, ih.clipped);
+    EXPECT_NEAR(id->grad_norm, ih.grad_norm, 1e-9 * ih.grad_norm);
+  }
+  store->to_model(device, ad);
+  const std::vector<T> ph(host.parameters().begin(), host.parameters().end());
+  const std::vector<T> pd(device.parameters().begin(), device.parameters().end());
+  test::expect_close_arrays(pd, ph, "parameters", 10 * test::eps<T>());
+}
+
+// A short training run on the GPU (parameters, moments and gradient on the
+// device) ends where the CPU's does, within rounding.
+TEST(CudaTraining, TrainingRunIsEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  TrainConfig c;
+  c.system = "mass_spring";
+  c.spec.n = 1;
+  c.spec.hidden = {32, 32};
+  c.init = Init::xavier;
+  c.optimizer.lr = 3e-3;
+  c.steps = 20;
+  c.batch = 257;
+  c.validation_samples = 128;
+  c.validate_every = 10;
+  c.checkpoint_every = 0;
+  c.seed = 3;
+  c.solve.method = SolveMethod::lu;
+  auto run = [&](Device d) {
+    TrainConfig cd = c;
+    cd.device = d;
+    Model<double> model(cd.spec);
+    model.initialize(cd.init, cd.seed);
+    Adam<double> adam(model.parameters().size(), cd.optimizer);
+    TrainState state;
+    const TrainResult r = train(cd, model, adam, state);
+    EXPECT_EQ(r.steps, 20);
+    return std::make_pair(r, std::vector<double>(model.parameters().begin(), model.parameters().end()));
+  };
+  const auto [rc, pc] = run(Device::cpu);
+  const auto [rg, pg] = run(Device::cuda);
+  EXPECT_NEAR(rg.loss, rc.loss, 1e-8 * (1 + rc.loss));
+  EXPECT_NEAR(rg.val_loss, rc.val_loss, 1e-8 * (1 + rc.val_loss));
+  test::expect_close_arrays(pg, pc, "parameters after 20 steps", 1e-9);
 }
 
 // TF32 GEMMs: their error, measured against FP32 on the GPU with the CPU in
