@@ -367,4 +367,63 @@ LNN_HD void solve(int n, const SolveOptions& opt, const T* work, const int* iwor
   }
 }
 
+// Whether a factor() result can be solved with: ok, or singular under pinv
+// (whose solve is the pseudo-inverse's).
+template <class T>
+LNN_HD bool usable(const FactorInfo<T>& info, const SolveOptions& opt) {
+  return info.status == SolveStatus::ok ||
+         (opt.method == SolveMethod::pinv && info.status == SolveStatus::singular);
+}
+
+namespace detail {
+
+// factor() + solve() with n = N known at compile time: A, the factor and b
+// are local arrays that the compiler unrolls over (in registers on a GPU for
+// small N), and the factor is stored to work/iwork afterwards for later
+// solves (the adjoint's). The same lines in the same order as the runtime-n
+// path, so the results are the same bits.
+template <int N, class T>
+LNN_HD FactorInfo<T> factor_solve_fixed(const T* A, const SolveOptions& opt, T* work, int* iwork,
+                                        T* b) {
+  T a[N * N], x[N];
+  T w[solve_workspace(N)] = {};  // a failed or pinv factor leaves parts unwritten
+  int iw[N] = {};
+  for (int i = 0; i < N * N; ++i) a[i] = A[i];
+  for (int i = 0; i < N; ++i) x[i] = b[i];
+  const FactorInfo<T> info = factor(a, N, opt, w, iw);
+  if (usable(info, opt)) {
+    solve(N, opt, w, iw, x);
+    for (int i = 0; i < N; ++i) b[i] = x[i];
+  }
+  for (int i = 0; i < solve_workspace(N); ++i) work[i] = w[i];
+  for (int i = 0; i < N; ++i) iwork[i] = iw[i];
+  return info;
+}
+
+}  // namespace detail
+
+// Factor A (as factor()) into work/iwork and, where usable(), solve b in
+// place (b is left alone otherwise). One switch picks a compile-time size for
+// n ≤ kFixedSolveMax (detail::factor_solve_fixed), the runtime-n code above
+// otherwise.
+constexpr int kFixedSolveMax = 8;
+template <class T>
+LNN_HD FactorInfo<T> factor_solve(const T* A, int n, const SolveOptions& opt, T* work,
+                                  int* iwork, T* b) {
+  switch (n) {
+    case 1: return detail::factor_solve_fixed<1>(A, opt, work, iwork, b);
+    case 2: return detail::factor_solve_fixed<2>(A, opt, work, iwork, b);
+    case 3: return detail::factor_solve_fixed<3>(A, opt, work, iwork, b);
+    case 4: return detail::factor_solve_fixed<4>(A, opt, work, iwork, b);
+    case 5: return detail::factor_solve_fixed<5>(A, opt, work, iwork, b);
+    case 6: return detail::factor_solve_fixed<6>(A, opt, work, iwork, b);
+    case 7: return detail::factor_solve_fixed<7>(A, opt, work, iwork, b);
+    case 8: return detail::factor_solve_fixed<8>(A, opt, work, iwork, b);
+    default: break;
+  }
+  const FactorInfo<T> info = factor(A, n, opt, work, iwork);
+  if (usable(info, opt)) solve(n, opt, work, iwork, b);
+  return info;
+}
+
 }  // namespace lnn::core

@@ -254,12 +254,9 @@ class LayerAlgorithm {
         out[p] = g[p] - h[p * k + n] + (tau ? tau[static_cast<std::size_t>(s) * n + p] : T(0));
       T* wk = work + static_cast<std::size_t>(s) * ws;
       int* iw = iwork + static_cast<std::size_t>(s) * n;
-      const core::FactorInfo<T> info = core::factor(M, n, opt, wk, iw);
-      const bool usable = info.status == SolveStatus::ok ||
-                          (opt.method == SolveMethod::pinv && info.status == SolveStatus::singular);
-      if (usable) {
-        core::solve(n, opt, wk, iw, out);
-      } else {
+      // In registers for n <= core::kFixedSolveMax (one switch on n).
+      const core::FactorInfo<T> info = core::factor_solve(M, n, opt, wk, iw, out);
+      if (!core::usable(info, opt)) {
         for (int p = 0; p < n; ++p) out[p] = std::numeric_limits<T>::quiet_NaN();
       }
       st[s] = info.status;
