@@ -36,7 +36,9 @@ class CpuBackend {
   // the machine is oversubscribed (measured: 0.03 s → 200 s for a test).
   template <class F>
   static void for_each(int count, F f) {
+#if defined(_OPENMP)  // (this header also reaches nvcc's host pass, built without OpenMP)
 #pragma omp parallel for schedule(static) if (count >= kParallelMin)
+#endif
     for (int i = 0; i < count; ++i) f(i);
   }
   static constexpr int kParallelMin = 32;
@@ -98,7 +100,9 @@ class CpuBackend {
   // order (r ascending) so a result depends only on the rows summed.
   template <class U, class V>
   static void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out) {
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (rows >= kParallelMin)
+#endif
     for (int j = 0; j < cols; ++j) {
       V acc = V(0);
       for (int r = 0; r < rows; ++r) acc += static_cast<V>(X[static_cast<std::size_t>(r) * ld + j]);

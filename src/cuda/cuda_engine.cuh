@@ -8,6 +8,7 @@
 #include "cuda/cuda_backend.cuh"
 #include "cuda/cuda_engine.hpp"
 #include "engine/engine_impl.hpp"
+#include "systems/fresh_batch.hpp"
 #include "train/parameter_store.hpp"
 
 namespace lnn::cuda {
@@ -28,6 +29,16 @@ std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>
   auto ctx = std::make_shared<CudaContext>(false);
   return std::make_unique<training::BackendParameterStore<T, CudaBackend<T>>>(
       CudaBackend<T>(std::move(ctx)), model, adam);
+}
+
+template <class T>
+std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System& system,
+                                                             const StateBox& box,
+                                                             std::uint64_t seed,
+                                                             std::size_t batch) {
+  if (system.dof() > systems::kFreshMaxDof) return nullptr;
+  auto ctx = std::make_shared<CudaContext>(false);
+  return systems::make_fresh_batches<T>(CudaBackend<T>(std::move(ctx)), system, box, seed, batch);
 }
 
 }  // namespace lnn::cuda

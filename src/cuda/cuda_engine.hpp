@@ -1,9 +1,12 @@
 // The CUDA factories: defined in src/cuda/*.cu where the CUDA backend is
 // built, and by no_cuda.cpp (which refuses with a clear error) where not.
 #pragma once
+#include <cstdint>
 #include <memory>
 
 #include "lnn/engine.hpp"
+#include "lnn/generate.hpp"
+#include "lnn/systems.hpp"
 #include "lnn/optimizer.hpp"
 
 namespace lnn::engine {
@@ -13,6 +16,10 @@ class EngineCore;
 namespace lnn::training {
 template <class T>
 class ParameterStore;
+}
+namespace lnn::systems {
+template <class T>
+class FreshBatches;
 }
 
 namespace lnn::cuda {
@@ -29,5 +36,14 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
 template <class T>
 std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
                                                                const Adam<T>& adam);
+
+// Fresh batches of an analytic system drawn and solved on the GPU
+// (src/systems/fresh_batch.hpp); null where the system is too large for
+// them (draw on the host then). Throws as make_engine does.
+template <class T>
+std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System& system,
+                                                             const StateBox& box,
+                                                             std::uint64_t seed,
+                                                             std::size_t batch);
 
 }  // namespace lnn::cuda

@@ -3,6 +3,7 @@
 #include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
 #include "engine/engine_impl.hpp"
+#include "systems/fresh_batch.hpp"
 #include "train/parameter_store.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
@@ -43,5 +44,20 @@ template std::unique_ptr<training::ParameterStore<float>> make_parameter_store(c
                                                                             const Adam<float>&);
 template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
     const Model<double>&, const Adam<double>&);
+template <class T>
+std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System&, const StateBox&,
+                                                             std::uint64_t, std::size_t) {
+  throw InvalidArgument(
+      "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
+      "use device 'cpu'");
+}
+template std::unique_ptr<systems::FreshBatches<float>> make_fresh_batches(const System&,
+                                                                          const StateBox&,
+                                                                          std::uint64_t,
+                                                                          std::size_t);
+template std::unique_ptr<systems::FreshBatches<double>> make_fresh_batches(const System&,
+                                                                           const StateBox&,
+                                                                           std::uint64_t,
+                                                                           std::size_t);
 }  // namespace cuda
 }  // namespace lnn

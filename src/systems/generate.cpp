@@ -11,6 +11,7 @@
 #include "core/random.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "lnn/errors.hpp"
+#include "systems/fresh_batch.hpp"
 
 namespace lnn {
 namespace {
@@ -308,4 +309,34 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
   return data;
 }
 
+namespace systems {
+
+FreshSpec fresh_spec(const System& system, const StateBox& box, std::uint64_t seed) {
+  FreshSpec f;
+  const int n = system.dof();
+  if (n > kMaxDof) throw InvalidArgument("fresh_spec: too many coordinates");
+  f.n = n;
+  f.seed = seed;
+  if (!box.empty()) {
+    const auto q = expand(box.q, n, "q"), qdot = expand(box.qdot, n, "qdot");
+    if (q.empty() || qdot.empty()) {
+      throw InvalidArgument("a state box needs intervals for both q and qdot");
+    }
+    f.box = true;
+    for (int k = 0; k < n; ++k) {
+      const auto uk = static_cast<std::size_t>(k);
+      f.lo[k] = q[uk].first, f.hi[k] = q[uk].second;
+      f.lo[n + k] = qdot[uk].first, f.hi[n + k] = qdot[uk].second;
+    }
+  }
+  const std::vector<std::uint8_t>& a = system.info().actuated;
+  for (int k = 0; k < n && static_cast<std::size_t>(k) < a.size(); ++k) {
+    f.actuated[k] = a[static_cast<std::size_t>(k)] != 0 ? 1 : 0;
+    f.forced = f.forced || f.actuated[k] != 0;
+  }
+  f.force_max = system.info().force_max;
+  return f;
+}
+
+}  // namespace systems
 }  // namespace lnn

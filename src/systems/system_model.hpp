@@ -17,6 +17,43 @@
 
 namespace lnn::systems {
 
+// q̈ = M⁻¹(f − C q̇ + τ) of one state x (2n) of the analytic system, τ (n) or
+// null, into acc (n; NaN where the solve failed). The ground truth of both
+// backends: SystemModel::accelerations on the CPU, fresh batches on a GPU
+// (src/systems/fresh_batch.hpp).
+// Stack storage for MaxDof coordinates (n ≤ MaxDof is the caller's to check).
+// M's n×n corner is written by analytic_euler_lagrange_terms before factor()
+// reads it; GCC cannot see that through the loops (a false positive).
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+template <int MaxDof, class Sys>
+LNN_HD core::FactorInfo<double> exact_accelerations(const Sys& sys, const double* x,
+                                                    const double* tau, const SolveOptions& solve,
+                                                    double* acc) {
+  const int n = sys.dof();
+  double M[MaxDof * MaxDof], Cv[MaxDof] = {}, rhs[MaxDof] = {};
+  double work[core::solve_workspace(MaxDof)];
+  int iwork[core::solve_int_workspace(MaxDof)];
+  core::analytic_euler_lagrange_terms<MaxDof>(sys, x, M, Cv, rhs);
+  for (int i = 0; i < n; ++i) {
+    rhs[i] -= Cv[i];
+    if (tau) rhs[i] += tau[i];
+  }
+  const core::FactorInfo<double> fi = core::factor(M, n, solve, work, iwork);
+  if (fi.status == SolveStatus::ok) {
+    core::solve(n, solve, work, iwork, rhs);
+    for (int i = 0; i < n; ++i) acc[i] = rhs[i];
+  } else {
+    for (int i = 0; i < n; ++i) acc[i] = std::numeric_limits<double>::quiet_NaN();
+  }
+  return fi;
+}
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC diagnostic pop
+#endif
+
 template <class Sys>
 class SystemModel final : public System {
  public:
@@ -83,24 +120,10 @@ class SystemModel final : public System {
     if (!status.empty()) check(status, B, "status");
     std::vector<std::uint8_t> outcome(B);
     each(B, [&](std::size_t s) {
-      // Stack storage for the largest system; n ≤ kMaxDof is checked at construction.
-      double M[kMaxDof * kMaxDof], Cv[kMaxDof] = {}, rhs[kMaxDof] = {};
-      double work[core::solve_workspace(kMaxDof)];
-      int iwork[core::solve_int_workspace(kMaxDof)];
-      const double* x = states.data() + s * width();
-      core::analytic_euler_lagrange_terms<kMaxDof>(sys_, x, M, Cv, rhs);
-      for (int i = 0; i < n; ++i) {
-        rhs[i] -= Cv[i];
-        if (!tau.empty()) rhs[i] += tau[s * un + static_cast<std::size_t>(i)];
-      }
-      const core::FactorInfo<double> fi = core::factor(M, n, solve, work, iwork);
-      double* a = acc.data() + s * un;
-      if (fi.status == SolveStatus::ok) {
-        core::solve(n, solve, work, iwork, rhs);
-        for (int i = 0; i < n; ++i) a[i] = rhs[i];
-      } else {
-        for (int i = 0; i < n; ++i) a[i] = std::numeric_limits<double>::quiet_NaN();
-      }
+      const core::FactorInfo<double> fi =
+          exact_accelerations<kMaxDof>(sys_, states.data() + s * width(),
+                              tau.empty() ? nullptr : tau.data() + s * un, solve,
+                              acc.data() + s * un);
       outcome[s] = static_cast<std::uint8_t>(fi.status);
       if (!status.empty()) status[s] = fi.status;
     });
@@ -112,6 +135,8 @@ class SystemModel final : public System {
     }
     return report;
   }
+
+  const Sys& model() const { return sys_; }
 
   void sample_states(std::uint64_t seed, std::uint64_t first,
                      std::span<double> states) const override {
@@ -142,5 +167,32 @@ class SystemModel final : public System {
 
   Sys sys_;
 };
+
+// f(sys) with the analytic struct behind `system` (one of lagrangians.hpp's);
+// false when `system` is not a SystemModel of one of them.
+template <class F>
+bool visit_system(const System& system, F&& f) {
+  bool found = false;
+  auto as = [&](auto tag) {
+    using Sys = decltype(tag);
+    if (found) return;
+    if (const auto* m = dynamic_cast<const SystemModel<Sys>*>(&system)) {
+      found = true;
+      f(m->model());
+    }
+  };
+  as(DoublePendulum{});
+  as(Pendulum{});
+  as(MassSpring{});
+  as(Relativistic{});
+  as(ChainPendulum{});
+  as(SpringPendulum{});
+  as(HenonHeiles{});
+  as(Kepler{});
+  as(ThreeBody{});
+  as(CartPole{});
+  as(Acrobot{});
+  return found;
+}
 
 }  // namespace lnn::systems

@@ -15,6 +15,7 @@
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
+#include "systems/fresh_batch.hpp"
 #include "train/parameter_store.hpp"
 
 namespace lnn {
@@ -49,6 +50,8 @@ class DataSource {
 
   int n() const { return n_; }
   std::size_t width() const { return 2 * static_cast<std::size_t>(n_); }
+  // The analytic system of fresh data (null for a dataset file).
+  const System* system() const { return system_.get(); }
   bool has_tau() const { return actuated_; }
 
   // The batch of step k into states (B × 2n), tau (B × n, or empty) and targets.
@@ -250,6 +253,12 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   }
   engine.bind_parameters(store->params());
   DataSource<T> data(config);
+  // Fresh data for a GPU run is drawn and solved there (when the system is
+  // small enough for it; else on the host, as for the CPU).
+  std::unique_ptr<systems::FreshBatches<T>> fresh;
+  if (config.device == Device::cuda && data.system() != nullptr) {
+    fresh = cuda::make_fresh_batches<T>(*data.system(), config.box, config.seed, config.batch);
+  }
   const std::string config_json = config.to_json();
 
   std::vector<T> states, tau, targets;
@@ -273,11 +282,17 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
 
   for (std::int64_t k = state.step; k < config.steps; ++k) {
     const double t0 = seconds();
-    data.batch(k, states, tau, targets);
     LossOptions<T> lo;
     lo.kind = config.loss;
     lo.mass_penalty = config.mass_penalty;
-    const LossResult<T> r = engine.loss_gradient(states, tau, targets, lo, store->grad());
+    LossResult<T> r;
+    if (fresh) {
+      const typename systems::FreshBatches<T>::Batch b = fresh->batch(k);
+      r = engine.loss_gradient(b.states, b.tau, b.targets, lo, store->grad());
+    } else {
+      data.batch(k, states, tau, targets);
+      r = engine.loss_gradient(states, tau, targets, lo, store->grad());
+    }
     p.validated = p.checkpointed = false;
     p.failed_solves = r.solve.failures();
     // A non-finite loss or gradient skips the step (the store checks the

@@ -14,12 +14,16 @@
 #include <vector>
 
 #include "common/equivalence.hpp"
+#include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/gemm_layout.hpp"
 #include "engine/engine_impl.hpp"
 #include "lnn/optimizer.hpp"
 #include "train/parameter_store.hpp"
+#include "lnn/generate.hpp"
+#include "lnn/systems.hpp"
+#include "systems/fresh_batch.hpp"
 
 namespace lnn {
 namespace {
@@ -190,6 +194,49 @@ TYPED_TEST(EngineStaging, BoundParametersReplaceTheModels) {
   ea.bind_parameters(b.parameters());
   test::expect_equivalent(eb, ea, 2, 13, 3);
   EXPECT_THROW(ea.bind_parameters(std::span<const T>(b.parameters().data(), 3)), InvalidArgument);
+}
+
+// Fresh batches drawn in a backend loop (as on a GPU) equal the host data
+// path: lnn::sample_states (own ranges or a box), the trainer's forces and
+// System::accelerations, rounded to T.
+TYPED_TEST(EngineStaging, FreshBatchesEqualTheHostPath) {
+  using T = TypeParam;
+  struct Case {
+    const char* system;
+    StateBox box;
+  };
+  const Case cases[] = {{"double_pendulum", {}},
+                        {"double_pendulum", {{{0.0, 6.283185307179586}}, {{0.0, 0.1}}}},
+                        {"cart_pole", {}},
+                        {"mass_spring", {}}};
+  const std::uint64_t seed = 77;
+  const std::size_t B = 37;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.system);
+    const std::unique_ptr<System> sys = make_system(c.system, {});
+    auto fresh = systems::make_fresh_batches<T>(StagingBackend<T>{}, *sys, c.box, seed, B);
+    ASSERT_NE(fresh, nullptr);
+    for (const std::int64_t k : {0, 3}) {
+      const auto b = fresh->batch(k);
+      std::vector<double> x, tau, acc;
+      test::host_fresh_batch(*sys, c.box, seed, k, B, x, tau, acc);
+      ASSERT_EQ(b.states.size(), x.size());
+      ASSERT_EQ(b.tau.size(), tau.size());
+      ASSERT_EQ(b.targets.size(), acc.size());
+      for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(b.states[i], static_cast<T>(x[i])) << i;
+      for (std::size_t i = 0; i < tau.size(); ++i) EXPECT_EQ(b.tau[i], static_cast<T>(tau[i])) << i;
+      for (std::size_t i = 0; i < acc.size(); ++i) {
+        if (std::isnan(acc[i])) {
+          EXPECT_TRUE(std::isnan(b.targets[i])) << i;
+        } else {
+          EXPECT_EQ(b.targets[i], static_cast<T>(acc[i])) << i;
+        }
+      }
+    }
+  }
+  // Systems larger than a GPU thread's storage draw on the host.
+  const std::unique_ptr<System> chain = make_system("chain_pendulum", {{"links", 12.0}});
+  EXPECT_EQ(systems::make_fresh_batches<T>(StagingBackend<T>{}, *chain, {}, 1, 4), nullptr);
 }
 
 // The mapping itself, on shapes where every flag and leading dimension

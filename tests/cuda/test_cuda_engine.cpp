@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/equivalence.hpp"
+#include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/errors.hpp"
@@ -20,6 +21,9 @@
 #include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
 #include "train/parameter_store.hpp"
+#include "systems/fresh_batch.hpp"
+#include "lnn/systems.hpp"
+#include "lnn/generate.hpp"
 
 namespace lnn {
 namespace {
@@ -217,6 +221,41 @@ TEST(CudaTraining, TrainingRunIsEquivalentToCpu) {
   EXPECT_NEAR(rg.loss, rc.loss, 1e-8 * (1 + rc.loss));
   EXPECT_NEAR(rg.val_loss, rc.val_loss, 1e-8 * (1 + rc.val_loss));
   test::expect_close_arrays(pg, pc, "parameters after 20 steps", 1e-9);
+}
+
+// The sampler and the analytic ground truth on the device equal the host
+// data path (Random123 gives the same stream; libm and CUDA's maths may
+// differ in the last bits of a sine).
+TYPED_TEST(CudaEngine, FreshBatchesAreEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  const std::size_t B = 4099;
+  for (const char* name : {"double_pendulum", "cart_pole", "three_body", "mass_spring"}) {
+    SCOPED_TRACE(name);
+    const std::unique_ptr<System> sys = make_system(name, {});
+    for (const bool boxed : {false, true}) {
+      StateBox box;
+      if (boxed) box = {{{-1.0, 1.0}}, {{-0.5, 0.5}}};
+      auto fresh = cuda::make_fresh_batches<T>(*sys, box, 5, B);
+      if (sys->dof() > systems::kFreshMaxDof) {
+        EXPECT_EQ(fresh, nullptr);
+        continue;
+      }
+      ASSERT_NE(fresh, nullptr);
+      const auto b = fresh->batch(2);
+      std::vector<double> x, tau, acc;
+      test::host_fresh_batch(*sys, box, 5, 2, B, x, tau, acc);
+      auto fetch = [](std::span<const T> d) {
+        std::vector<T> h(d.size());
+        lnn::detail::copy_device_to_host(h.data(), d.data(), d.size() * sizeof(T));
+        return h;
+      };
+      auto as_t = [](const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); };
+      test::expect_close_arrays(fetch(b.states), as_t(x), "states", 4 * test::eps<T>());
+      test::expect_close_arrays(fetch(b.tau), as_t(tau), "tau", 4 * test::eps<T>());
+      test::expect_close_arrays(fetch(b.targets), as_t(acc), "targets", 1e3 * test::eps<T>());
+    }
+  }
 }
 
 // TF32 GEMMs: their error, measured against FP32 on the GPU with the CPU in
