@@ -13,7 +13,10 @@
 # 4. runs the GPU benchmarks (Google Benchmark, names ending in device:1);
 # 5. writes OUTDIR/summary.json: GPU name, driver, commit, test counts, and
 #    per benchmark the median samples/s and achieved TFLOP/s (MATH.md §3
-#    count) with the cuBLAS SGEMM rate of the same run.
+#    count) with the cuBLAS SGEMM rate of the same run;
+# 6. where Python's jax runs on the GPU, the side-by-side comparison with the
+#    JAX reference (issue 7; bench/reference/compare.py --device cuda) into
+#    OUTDIR/<date>-compare-cuda.md, limited to LNN_COMPARE_SECONDS (240).
 #
 # Logs: OUTDIR/{gpu.txt,build.log,tests.log,tests.json,capi.log,bench.log,bench.json}.
 # Exit status: 0 when every test passed, 1 otherwise, 2 when no GPU is usable.
@@ -158,5 +161,16 @@ for r in benches:
         print(f"{r['name']}: {r['samples_per_s']:.4g} samples/s, {r['TFLOP_per_s']:.2f} TFLOP/s, "
               f"{r['ms_per_call']:.3f} ms/call")
 PY
+if [[ "${LNN_GPU_COMPARE:-1}" != 0 ]] &&
+   python3 -c 'import jax, sys; sys.exit(jax.default_backend() != "gpu")' 2>/dev/null; then
+  step "lnn against JAX on the GPU (at most ${LNN_COMPARE_SECONDS:-240} s)"
+  timeout "${LNN_COMPARE_SECONDS:-240}" python3 bench/reference/compare.py --lnn "$bin/lnn" \
+    --device cuda --results "$out" --budget 10 >"$out/compare.log" 2>&1 ||
+    echo "gpu-check: the JAX comparison did not finish (log: $out/compare.log)"
+  grep -E "^\[n=|agreement|Goals|goal" "$out/compare.log" | head -40
+else
+  echo "(no JAX with GPU support here: the comparison with JAX is skipped)"
+fi
+
 step "done (status $status)"
 exit "$status"

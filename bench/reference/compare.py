@@ -77,9 +77,9 @@ def loadavg():
 RATE_RE = re.compile(r"samples/s: median ([0-9.eE+]+), min ([0-9.eE+]+), max ([0-9.eE+]+) \((\d+) repeats\)")
 
 
-def lnn_throughput(lnn, model, batch, what, repeat):
+def lnn_throughput(lnn, model, batch, what, repeat, device="cpu"):
     out = sh([lnn, "throughput", "--model", model, "--batch", str(batch), "--repeat", str(repeat),
-              "--what", what, "--solver", "lu"])
+              "--what", what, "--solver", "lu", "--device", device])
     m = RATE_RE.search(out)
     if not m:
         raise RuntimeError(f"cannot parse lnn throughput output:\n{out}")
@@ -120,7 +120,7 @@ class Jax:
         spec, tensors = self.ref.read_model(model)
         return spec, self.ref.params_from_tensors(spec, tensors, jnp.float32)
 
-    def agreement(self, lnn, model, n, workdir):
+    def agreement(self, lnn, model, n, workdir, device="cpu"):
         np, ref = self.np, self.ref
         import jax.numpy as jnp
 
@@ -132,7 +132,7 @@ class Jax:
         def lnn_eval(precision):
             out = os.path.join(workdir, f"lnn_{precision}.csv")
             sh([lnn, "eval", "--model", model, "--states", states_csv, "--out", out, "--solver", "lu",
-                "--precision", precision])
+                "--precision", precision, "--device", device])
             acc = np.loadtxt(out, delimiter=",", skiprows=1, usecols=range(n), ndmin=2)
             status = np.loadtxt(out, delimiter=",", skiprows=1, usecols=[n + 1], dtype=str, ndmin=1)
             return acc, status == "ok"
@@ -214,6 +214,8 @@ def main():
     ap.add_argument("--no-jax", action="store_true", help="measure lnn only")
     ap.add_argument("--configs", help="override, e.g. 2:128:512,65536;8:128:512 (n:width:batches)")
     ap.add_argument("--jax-unavailable-reason", default="")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="where lnn runs (JAX runs on its default device: the GPU where jax has CUDA)")
     args = ap.parse_args()
 
     jx, why = None, args.jax_unavailable_reason
@@ -252,7 +254,7 @@ def main():
                 "--activation", "softplus", "--embedding", "plain", "--init", "lnn", "--seed", "0",
                 "--precision", "f32"])
             if jx:
-                agree[(n, width)] = jx.agreement(args.lnn, model, n, workdir)
+                agree[(n, width)] = jx.agreement(args.lnn, model, n, workdir, args.device)
                 for a in agree[(n, width)]:
                     print(f"[n={n} width={width}] agreement on {a['compared']}/{a['states']} states "
                           f"(cond(M) ≤ {a['cond_max']:g}): lnn f32 vs JAX fair f32 {a['fair']:.2e}, "
@@ -261,7 +263,7 @@ def main():
                 reps = 5 if batch <= 4096 else 3
                 for what in ("acc", "grad"):
                     cell = dict(n=n, width=width, batch=batch, what=what)
-                    cell["lnn"] = lnn_throughput(args.lnn, model, batch, what, reps)
+                    cell["lnn"] = lnn_throughput(args.lnn, model, batch, what, reps, args.device)
                     raw.append(f"lnn n={n} width={width} batch={batch} {what}:\n{cell['lnn']['raw']}")
                     for variant in ("published", "fair"):
                         cell[variant] = jx.time_cell(model, n, width, batch, what, variant, reps) if jx else None
@@ -274,7 +276,8 @@ def main():
 
     # --- the table
     phase = {"acc": "accelerations", "grad": "loss-gradient step (L1)"}
-    lines = ["# lnn against JAX (CPU, same machine, same run)", ""] + [f"- {h}" for h in header] + [
+    where = "CPU" if args.device == "cpu" else "GPU"
+    lines = [f"# lnn against JAX ({where}, same machine, same run)", ""] + [f"- {h}" for h in header] + [
         f"- Total time of the run: {time.time() - started:.0f} s; load average at the end {loadavg()} "
         "(both include this run's own load)", "",
         "Model: 3 hidden layers of the given width, softplus, plain embedding, `lnn init --init lnn`, "
@@ -297,7 +300,12 @@ def main():
         if best:
             r = c["lnn"]["median"] / best["median"]
             ratio = f"{r:.2f}×" + (" [diff. batch]" if best["batch"] != c["batch"] else "")
-            if c["n"] == 2 and c["width"] == 600 and c["batch"] == 512:
+            if args.device == "cuda" and c["n"] == 2 and c["width"] == 600 and c["what"] == "grad":
+                need = {512: 10, 65536: 3}.get(c["batch"])
+                if need:
+                    goals.append(f"training step, width 600, batch {c['batch']}: lnn / faster JAX = "
+                                 f"{r:.2f}× (goal ≥ {need}×): {'met' if r >= need else 'not met'}")
+            if args.device == "cpu" and c["n"] == 2 and c["width"] == 600 and c["batch"] == 512:
                 need = 3 if c["what"] == "acc" else 5
                 goals.append(f"{phase[c['what']]}, width 600, batch 512: lnn / faster JAX = {r:.2f}× "
                              f"(goal ≥ {need}×): {'met' if r >= need else 'not met'}")
@@ -324,13 +332,13 @@ def main():
                     f"{a['cond_median']:.3g} | {a['fair']:.2e} | {a['published']:.2e} | {a['f64']:.2e} | "
                     f"{a['lnn32_truth']:.2e} | {a['jax32_truth']:.2e} | {a['loss']:.2e} | not compared (no CLI) |")
     if goals:
-        lines += ["", "Goals of issue 7 (CPU):", ""] + [f"- {g}" for g in goals]
+        lines += ["", f"Goals of issue 7 ({where}):", ""] + [f"- {g}" for g in goals]
     lines += ["", "<details><summary>lnn throughput output</summary>", "", "```"] + raw + ["```", "", "</details>", ""]
     text = "\n".join(lines)
     print()
     print(text)
     os.makedirs(args.results, exist_ok=True)
-    path = os.path.join(args.results, f"{date.strftime('%Y-%m-%d')}-compare-cpu.md")
+    path = os.path.join(args.results, f"{date.strftime('%Y-%m-%d')}-compare-{args.device}.md")
     with open(path, "w") as f:
         f.write(text)
     print(f"bench/compare: wrote {os.path.relpath(path, ROOT)}")
