@@ -120,8 +120,7 @@ bool skip_without_gpu(benchmark::State& state) {
   return true;
 }
 
-void report(benchmark::State& state, const Setup& s, double flop_per_sample,
-            std::size_t failures) {
+void report(benchmark::State& state, const Setup& s, double flop_per_sample, std::size_t failures) {
   const int width = s.width;
   const double batch = static_cast<double>(state.range(1));
   state.SetItemsProcessed(state.iterations() * state.range(1));

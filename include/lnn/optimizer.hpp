@@ -59,8 +59,8 @@ struct AdamStepFactors {
   T step_size;       // lr / (1 − β₁ᵗ)
   T inv_sqrt_bias2;  // 1 / √(1 − β₂ᵗ)
   T eps;
-  T keep;            // 1 − lr·weight_decay (decoupled), else 1
-  T clip_scale;      // clip_norm / ‖g‖ where clipped
+  T keep;        // 1 − lr·weight_decay (decoupled), else 1
+  T clip_scale;  // clip_norm / ‖g‖ where clipped
   bool clipped;
 };
 

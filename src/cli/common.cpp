@@ -1,15 +1,13 @@
 #include "cli/common.hpp"
 
-#include "lnn/info.hpp"
-
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-
 #include <cstdarg>
 #include <cstdio>
+#include <fstream>
 #include <system_error>
 
+#include "lnn/info.hpp"
 #include "lnn/train.hpp"
 
 namespace lnn::cli {

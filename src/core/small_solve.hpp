@@ -408,18 +408,27 @@ LNN_HD FactorInfo<T> factor_solve_fixed(const T* A, const SolveOptions& opt, T* 
 // otherwise.
 constexpr int kFixedSolveMax = 8;
 template <class T>
-LNN_HD FactorInfo<T> factor_solve(const T* A, int n, const SolveOptions& opt, T* work,
-                                  int* iwork, T* b) {
+LNN_HD FactorInfo<T> factor_solve(const T* A, int n, const SolveOptions& opt, T* work, int* iwork,
+                                  T* b) {
   switch (n) {
-    case 1: return detail::factor_solve_fixed<1>(A, opt, work, iwork, b);
-    case 2: return detail::factor_solve_fixed<2>(A, opt, work, iwork, b);
-    case 3: return detail::factor_solve_fixed<3>(A, opt, work, iwork, b);
-    case 4: return detail::factor_solve_fixed<4>(A, opt, work, iwork, b);
-    case 5: return detail::factor_solve_fixed<5>(A, opt, work, iwork, b);
-    case 6: return detail::factor_solve_fixed<6>(A, opt, work, iwork, b);
-    case 7: return detail::factor_solve_fixed<7>(A, opt, work, iwork, b);
-    case 8: return detail::factor_solve_fixed<8>(A, opt, work, iwork, b);
-    default: break;
+    case 1:
+      return detail::factor_solve_fixed<1>(A, opt, work, iwork, b);
+    case 2:
+      return detail::factor_solve_fixed<2>(A, opt, work, iwork, b);
+    case 3:
+      return detail::factor_solve_fixed<3>(A, opt, work, iwork, b);
+    case 4:
+      return detail::factor_solve_fixed<4>(A, opt, work, iwork, b);
+    case 5:
+      return detail::factor_solve_fixed<5>(A, opt, work, iwork, b);
+    case 6:
+      return detail::factor_solve_fixed<6>(A, opt, work, iwork, b);
+    case 7:
+      return detail::factor_solve_fixed<7>(A, opt, work, iwork, b);
+    case 8:
+      return detail::factor_solve_fixed<8>(A, opt, work, iwork, b);
+    default:
+      break;
   }
   const FactorInfo<T> info = factor(A, n, opt, work, iwork);
   if (usable(info, opt)) solve(n, opt, work, iwork, b);

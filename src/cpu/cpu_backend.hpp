@@ -47,7 +47,8 @@ class CpuBackend {
   // complete when it returns.
   double sum_squares(const T* x, std::size_t count) const {
     double sum = 0.0;
-    for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    for (std::size_t i = 0; i < count; ++i)
+      sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
     return sum;
   }
 
@@ -109,7 +110,6 @@ class CpuBackend {
       out[j] += acc;
     }
   }
-
 };
 
 }  // namespace lnn::cpu

@@ -122,8 +122,8 @@ class CudaBackend {
     DeviceBuffer<double>& reduce = reduce_ref();
     if (reduce.size() < kernels::kReduceBlocks + 1) reduce.resize(kernels::kReduceBlocks + 1);
     double* partial = reduce.data();
-    kernels::sum_squares_partial<<<kernels::kReduceBlocks, kernels::kBlock, 0, stream()>>>(
-        x, count, partial);
+    kernels::sum_squares_partial<<<kernels::kReduceBlocks, kernels::kBlock, 0, stream()>>>(x, count,
+                                                                                           partial);
     launched(loc);
     kernels::sum_partials<<<1, kernels::kBlock, 0, stream()>>>(partial, kernels::kReduceBlocks,
                                                                partial + kernels::kReduceBlocks);
@@ -216,7 +216,8 @@ class CudaBackend {
 
   std::shared_ptr<CudaContext> ctx_;
   // sum_squares' partial sums: per backend copy, allocated on first use.
-  mutable std::shared_ptr<DeviceBuffer<double>> reduce_buf_ = std::make_shared<DeviceBuffer<double>>();
+  mutable std::shared_ptr<DeviceBuffer<double>> reduce_buf_ =
+      std::make_shared<DeviceBuffer<double>>();
   DeviceBuffer<double>& reduce_ref() const { return *reduce_buf_; }
 };
 

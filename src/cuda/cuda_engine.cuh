@@ -25,7 +25,7 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
 
 template <class T>
 std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
-                                                               const Adam<T>& adam) {
+                                                                  const Adam<T>& adam) {
   auto ctx = std::make_shared<CudaContext>(false);
   return std::make_unique<training::BackendParameterStore<T, CudaBackend<T>>>(
       CudaBackend<T>(std::move(ctx)), model, adam);

@@ -6,8 +6,8 @@
 
 #include "lnn/engine.hpp"
 #include "lnn/generate.hpp"
-#include "lnn/systems.hpp"
 #include "lnn/optimizer.hpp"
+#include "lnn/systems.hpp"
 
 namespace lnn::engine {
 template <class T>
@@ -35,7 +35,7 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
 // optimizer's moments. Throws as make_engine does.
 template <class T>
 std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
-                                                               const Adam<T>& adam);
+                                                                  const Adam<T>& adam);
 
 // Fresh batches of an analytic system drawn and solved on the GPU
 // (src/systems/fresh_batch.hpp); null where the system is too large for
@@ -43,7 +43,6 @@ std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>
 template <class T>
 std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System& system,
                                                              const StateBox& box,
-                                                             std::uint64_t seed,
-                                                             std::size_t batch);
+                                                             std::uint64_t seed, std::size_t batch);
 
 }  // namespace lnn::cuda

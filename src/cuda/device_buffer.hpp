@@ -49,8 +49,8 @@ class DeviceBuffer {
       cudaGetLastError();
       const auto mib = [](std::size_t b) { return std::to_string(b >> 20) + " MiB"; };
       const std::string msg = "CUDA out of memory: cudaMalloc of " + mib(bytes) + " failed (" +
-                              mib(free_b) + " free of " + mib(total_b) + "): " +
-                              cudaGetErrorString(err);
+                              mib(free_b) + " free of " + mib(total_b) +
+                              "): " + cudaGetErrorString(err);
       if (err == cudaErrorMemoryAllocation) throw OutOfMemory(msg);
       throw BackendError(msg);
     }

@@ -3,10 +3,10 @@
 #include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
 #include "engine/engine_impl.hpp"
-#include "systems/fresh_batch.hpp"
-#include "train/parameter_store.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
+#include "systems/fresh_batch.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn {
 bool cuda_compiled() { return false; }
@@ -41,7 +41,7 @@ std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>
       "use device 'cpu'");
 }
 template std::unique_ptr<training::ParameterStore<float>> make_parameter_store(const Model<float>&,
-                                                                            const Adam<float>&);
+                                                                               const Adam<float>&);
 template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
     const Model<double>&, const Adam<double>&);
 template <class T>

@@ -268,9 +268,8 @@ class EngineOn final : public EngineCore<T> {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
       const T* tg = be().stage_in(targets.data() + s0 * N, bb * N, in_[2]);
-      const T* wt = loss.weights.empty()
-                        ? nullptr
-                        : be().stage_in(loss.weights.data() + s0, bb, weights_in_);
+      const T* wt =
+          loss.weights.empty() ? nullptr : be().stage_in(loss.weights.data() + s0, bb, weights_in_);
       grow(acc_, bb * N);
       grow(abar_, bb * N);
       second_order(x, b, Seeds::euler_lagrange);
@@ -430,8 +429,8 @@ class EngineOn final : public EngineCore<T> {
   Buffer<T> params_, pgrad_, in_[3], out_[3], weights_in_, acc_, abar_, pen_;
   Buffer<double> stats_, totals_, first_;  // loss_gradient's per-sample rows and batch sums
   Buffer<SolveStatus> status_out_;
-  std::vector<T> host_L_, host_grad_, host_E_, host_H_, host_M_, host_Cv_, host_f_,
-      host_weights_, host_states_;
+  std::vector<T> host_L_, host_grad_, host_E_, host_H_, host_M_, host_Cv_, host_f_, host_weights_,
+      host_states_;
   std::vector<SolveStatus> host_status_;
 };
 

@@ -63,7 +63,9 @@ class LayerAlgorithm {
   // The parameters (model layout, parameter_count() values in the backend's
   // memory) that the following calls use.
   void bind_parameters(const T* params) { params_ = params; }
-  const T* weight(int l) const { return params_ + layout_[static_cast<std::size_t>(l)].weight_offset; }
+  const T* weight(int l) const {
+    return params_ + layout_[static_cast<std::size_t>(l)].weight_offset;
+  }
   const T* bias(int l) const { return params_ + layout_[static_cast<std::size_t>(l)].bias_offset; }
 
   // ---- forward pass with tangents (MATH.md §2) ---------------------------
@@ -94,7 +96,7 @@ class LayerAlgorithm {
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l], w = width_[l - 1];
       be_.gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, weight(l - 1), w, T(0),
-                    A_[l].data(), m);
+               A_[l].data(), m);
       const T* bl = bias(l - 1);
       T* A = A_[l].data();
       T* Z = Z_[l].data();
@@ -154,8 +156,7 @@ class LayerAlgorithm {
         const std::size_t o = static_cast<std::size_t>(s) * m;
         for (int i = 0; i < m; ++i) S[o + i] = D1[o + i] * G[o + i];
       });
-      be_.gemm(false, false, b, wd, m, T(1), S, m, weight(l - 1), wd, T(0),
-                    G_[l - 1].data(), wd);
+      be_.gemm(false, false, b, wd, m, T(1), S, m, weight(l - 1), wd, T(0), G_[l - 1].data(), wd);
     }
   }
 
@@ -415,10 +416,10 @@ class LayerAlgorithm {
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l], wd = width_[l - 1];
       T* SBAR = Sbarl_.data();
-      be_.gemm(false, true, b, m, wd, T(1), Gbar_[l - 1].data(), wd, weight(l - 1), wd,
-                    T(0), SBAR, m);
+      be_.gemm(false, true, b, m, wd, T(1), Gbar_[l - 1].data(), wd, weight(l - 1), wd, T(0), SBAR,
+               m);
       be_.gemm(true, false, m, wd, b, T(1), S_[l].data(), m, Gbar_[l - 1].data(), wd, T(1),
-                    pgrad + layout[static_cast<std::size_t>(l - 1)].weight_offset, wd);
+               pgrad + layout[static_cast<std::size_t>(l - 1)].weight_offset, wd);
       const T* G = G_[l].data();
       const T* D1 = D1_[l].data();
       const T* D2 = D2_[l].data();
@@ -434,7 +435,7 @@ class LayerAlgorithm {
     }
     // w̄ = Σ_samples ḡ_K (the output bias c has no effect on the dynamics).
     be_.sum_rows(b, width_[K_], Gbar_[K_].data(), static_cast<std::size_t>(width_[K_]),
-                      pgrad + layout[static_cast<std::size_t>(K_)].weight_offset);
+                 pgrad + layout[static_cast<std::size_t>(K_)].weight_offset);
 
     // Adjoint of the forward/tangent pass, descending:
     //   Ū_l = [Ū from the Hessian terms] + σ'⊙T̄_l
@@ -468,10 +469,10 @@ class LayerAlgorithm {
       });
       const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
       be_.gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
-                    pgrad + lay.weight_offset, wd);
+               pgrad + lay.weight_offset, wd);
       be_.sum_rows(b, m, ADJ, static_cast<std::size_t>(k + 1) * m, pgrad + lay.bias_offset);
-      be_.gemm(false, false, R, wd, m, T(1), ADJ, m, weight(l - 1), wd, T(0),
-                    ZTbar_[l - 1].data(), wd);
+      be_.gemm(false, false, R, wd, m, T(1), ADJ, m, weight(l - 1), wd, T(0), ZTbar_[l - 1].data(),
+               wd);
     }
 
     if (xbar) {
@@ -534,8 +535,8 @@ class LayerAlgorithm {
       for (T* buf : per_sample) {
         if (!buf) continue;
         const std::size_t ms = static_cast<std::size_t>(m);
-        be_.for_each(
-            b, [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * ms, ms); });
+        be_.for_each(b,
+                     [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * ms, ms); });
       }
     }
   }

@@ -25,9 +25,9 @@ namespace lnn::systems {
 struct FreshSpec {
   int n = 0;
   std::uint64_t seed = 0;
-  bool box = false;                      // else the system's own sampling
+  bool box = false;  // else the system's own sampling
   double lo[2 * kMaxDof] = {}, hi[2 * kMaxDof] = {};
-  bool forced = false;                   // any coordinate actuated
+  bool forced = false;  // any coordinate actuated
   unsigned char actuated[kMaxDof] = {};
   double force_max = 0.0;
   SolveOptions solve;

@@ -1,11 +1,12 @@
 // Derivative and trajectory datasets from the analytic systems.
 #include "lnn/generate.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <nlohmann/json.hpp>
-#include <omp.h>
 #include <string>
 
 #include "core/random.hpp"

@@ -120,10 +120,9 @@ class SystemModel final : public System {
     if (!status.empty()) check(status, B, "status");
     std::vector<std::uint8_t> outcome(B);
     each(B, [&](std::size_t s) {
-      const core::FactorInfo<double> fi =
-          exact_accelerations<kMaxDof>(sys_, states.data() + s * width(),
-                              tau.empty() ? nullptr : tau.data() + s * un, solve,
-                              acc.data() + s * un);
+      const core::FactorInfo<double> fi = exact_accelerations<kMaxDof>(
+          sys_, states.data() + s * width(), tau.empty() ? nullptr : tau.data() + s * un, solve,
+          acc.data() + s * un);
       outcome[s] = static_cast<std::uint8_t>(fi.status);
       if (!status.empty()) status[s] = fi.status;
     });

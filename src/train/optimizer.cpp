@@ -4,8 +4,6 @@
 // one reduction (the gradient norm) is a serial sum.
 #include "lnn/optimizer.hpp"
 
-#include "core/adam.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -14,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "core/adam.hpp"
 #include "lnn/errors.hpp"
 
 namespace lnn {

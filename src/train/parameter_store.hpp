@@ -40,8 +40,7 @@ class ParameterStore {
 template <class T>
 class HostParameterStore final : public ParameterStore<T> {
  public:
-  explicit HostParameterStore(Model<T>& model)
-      : model_(model), grad_(model.parameters().size()) {}
+  explicit HostParameterStore(Model<T>& model) : model_(model), grad_(model.parameters().size()) {}
   std::span<const T> params() override { return model_.parameters(); }
   std::span<T> grad() override { return grad_; }
   std::optional<typename Adam<T>::StepInfo> step(Adam<T>& adam, std::int64_t total) override {

@@ -172,7 +172,8 @@ void expect_equivalent(Engine<T>& ref, Other& other, int n, int B, std::uint64_t
         continue;
       }
       double mmax = 0.0;
-      for (std::size_t i = 0; i < N * N; ++i) mmax = std::max(mmax, std::fabs(double(M[s * N * N + i])));
+      for (std::size_t i = 0; i < N * N; ++i)
+        mmax = std::max(mmax, std::fabs(double(M[s * N * N + i])));
       EXPECT_NEAR(double(p2[s]), double(p1[s]), 1e2 * equivalence_tol<T>() * (1 + mmax))
           << "pivot of sample " << s;
       // Backward error: the residual of the reference equations, allowed what
@@ -191,8 +192,8 @@ void expect_equivalent(Engine<T>& ref, Other& other, int n, int B, std::uint64_t
         if (!(std::fabs(res2) <= std::fabs(res1) + 1e2 * equivalence_tol<T>() * (1 + scale)) &&
             ++bad <= 5)
           ADD_FAILURE() << "sample " << s << " coordinate " << p << ": residual " << res2
-                        << " of the reference equations (the reference's own " << res1
-                        << ", scale " << scale << ")";
+                        << " of the reference equations (the reference's own " << res1 << ", scale "
+                        << scale << ")";
       }
     }
     EXPECT_EQ(bad, 0);
@@ -221,8 +222,8 @@ void expect_equivalent(Engine<T>& ref, Other& other, int n, int B, std::uint64_t
       const LossResult<T> r2 = other.loss_gradient(x, tau, targets, lo, pg2, xg2);
       EXPECT_NEAR(double(r2.solve.failures()), double(r1.solve.failures()),
                   std::max(1.0, double(B) / 100));
-      const double lt = 1e2 * equivalence_tol<T>() *
-                        (1 + (std::isnan(r1.loss) ? 0.0 : std::fabs(r1.loss)));
+      const double lt =
+          1e2 * equivalence_tol<T>() * (1 + (std::isnan(r1.loss) ? 0.0 : std::fabs(r1.loss)));
       expect_near_or_both_nan(r2.loss, r1.loss, lt, "loss");
       expect_near_or_both_nan(r2.data_loss, r1.data_loss, lt, "data_loss");
       expect_near_or_both_nan(r2.penalty, r1.penalty, lt, "penalty");

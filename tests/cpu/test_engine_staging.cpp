@@ -19,11 +19,11 @@
 #include "cpu/cpu_backend.hpp"
 #include "cuda/gemm_layout.hpp"
 #include "engine/engine_impl.hpp"
-#include "lnn/optimizer.hpp"
-#include "train/parameter_store.hpp"
 #include "lnn/generate.hpp"
+#include "lnn/optimizer.hpp"
 #include "lnn/systems.hpp"
 #include "systems/fresh_batch.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn {
 namespace {
@@ -100,15 +100,16 @@ TYPED_TEST(EngineStaging, EveryOperationEqualsTheCpuEngine) {
     bool angle;
   };
   const Case cases[] = {
-      {2, {1}, 1, 1024, false},         {2, {33, 33}, 11, 1024, true},
-      {2, {33, 33}, 257, 64, false},    {3, {16, 16, 16}, 37, 1024, true},
+      {2, {1}, 1, 1024, false},      {2, {33, 33}, 11, 1024, true},
+      {2, {33, 33}, 257, 64, false}, {3, {16, 16, 16}, 37, 1024, true},
       {2, {600}, 11, 1024, false},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE("n " + std::to_string(c.n) + ", widths " + std::to_string(c.hidden.front()) +
                  " × " + std::to_string(c.hidden.size()) + ", B " + std::to_string(c.B) +
                  ", chunk " + std::to_string(c.chunk));
-    const Model<T> model = test::equivalence_model<T>(c.n, c.hidden, 17, Activation::softplus, c.angle);
+    const Model<T> model =
+        test::equivalence_model<T>(c.n, c.hidden, 17, Activation::softplus, c.angle);
     EngineOptions opt;
     opt.chunk = c.chunk;
     // LU: a fresh network's M is often indefinite, and Cholesky would leave
@@ -154,7 +155,7 @@ TYPED_TEST(EngineStaging, ParameterStoreStepsEqualTheHostAdam) {
     Model<T> host = start, device = start;
     Adam<T> adam_host(P, o), adam_device(P, o);
     training::BackendParameterStore<T, StagingBackend<T>> store(StagingBackend<T>{}, device,
-                                                                 adam_device);
+                                                                adam_device);
     for (int k = 0; k < 4; ++k) {
       const std::vector<T> g = test::uniform<T>(P, -1.0, 1.0, 100 + static_cast<unsigned>(k));
       const auto info_host = adam_host.step(host.parameters(), g, 10);

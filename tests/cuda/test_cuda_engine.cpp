@@ -13,17 +13,17 @@
 #include "common/equivalence.hpp"
 #include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
-#include "lnn/engine.hpp"
-#include "lnn/errors.hpp"
-#include "lnn/info.hpp"
-#include "lnn/optimizer.hpp"
-#include "lnn/train.hpp"
 #include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
-#include "train/parameter_store.hpp"
-#include "systems/fresh_batch.hpp"
-#include "lnn/systems.hpp"
+#include "lnn/engine.hpp"
+#include "lnn/errors.hpp"
 #include "lnn/generate.hpp"
+#include "lnn/info.hpp"
+#include "lnn/optimizer.hpp"
+#include "lnn/systems.hpp"
+#include "lnn/train.hpp"
+#include "systems/fresh_batch.hpp"
+#include "train/parameter_store.hpp"
 
 namespace lnn {
 namespace {
@@ -42,10 +42,10 @@ std::string why_no_gpu() {
   return "";
 }
 
-#define LNN_REQUIRE_GPU()                                 \
-  do {                                                    \
-    const std::string why_ = why_no_gpu();                \
-    if (!why_.empty()) GTEST_SKIP() << why_;              \
+#define LNN_REQUIRE_GPU()                    \
+  do {                                       \
+    const std::string why_ = why_no_gpu();   \
+    if (!why_.empty()) GTEST_SKIP() << why_; \
   } while (0)
 
 // LU: a fresh network's M is often indefinite (Cholesky is tested below).
@@ -76,13 +76,18 @@ TYPED_TEST(CudaEngine, EveryOperationIsEquivalentToCpu) {
     bool angle;
   };
   const Case cases[] = {
-      {2, {1}, 1, false},          {2, {33, 33}, 11, true},    {2, {33, 33, 33}, 257, false},
-      {2, {600, 600, 600}, 257, false}, {8, {128, 128}, 65, true}, {1, {600}, 11, false},
+      {2, {1}, 1, false},
+      {2, {33, 33}, 11, true},
+      {2, {33, 33, 33}, 257, false},
+      {2, {600, 600, 600}, 257, false},
+      {8, {128, 128}, 65, true},
+      {1, {600}, 11, false},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE("n " + std::to_string(c.n) + ", width " + std::to_string(c.hidden.front()) +
                  " × " + std::to_string(c.hidden.size()) + ", B " + std::to_string(c.B));
-    const Model<T> model = test::equivalence_model<T>(c.n, c.hidden, 5, Activation::softplus, c.angle);
+    const Model<T> model =
+        test::equivalence_model<T>(c.n, c.hidden, 5, Activation::softplus, c.angle);
     Engine<T> cpu(model, cpu_options()), gpu(model, cuda_options());
     test::expect_equivalent(cpu, gpu, c.n, c.B, 11);
   }
@@ -214,7 +219,8 @@ TEST(CudaTraining, TrainingRunIsEquivalentToCpu) {
     TrainState state;
     const TrainResult r = train(cd, model, adam, state);
     EXPECT_EQ(r.steps, 20);
-    return std::make_pair(r, std::vector<double>(model.parameters().begin(), model.parameters().end()));
+    return std::make_pair(
+        r, std::vector<double>(model.parameters().begin(), model.parameters().end()));
   };
   const auto [rc, pc] = run(Device::cpu);
   const auto [rg, pg] = run(Device::cuda);
