@@ -93,10 +93,11 @@ TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
   std::vector<double> x(B * 2 * n);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3 * std::sin(1.7 * double(i) + 0.2);
   DeviceArray dx(x);
-  auto close = [](const std::vector<double>& got, const std::vector<double>& want, const char* w) {
+  auto close = [](const std::vector<double>& got, const std::vector<double>& want, const char* w,
+                  double tol = 1e-9) {
     ASSERT_EQ(got.size(), want.size());
     for (std::size_t i = 0; i < want.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], 1e-9 * (1 + std::fabs(want[i]))) << w << "[" << i << "]";
+      EXPECT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << w << "[" << i << "]";
   };
   {
     std::vector<double> a(B * n);
@@ -127,7 +128,9 @@ TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
     ASSERT_LNN_OK(lnn_rollout(cpu.get(), nullptr, B, 0.0, x.data(), 2, times, out.data(), nullptr));
     DeviceArray dt(std::vector<double>(times, times + 2)), dout(out.size());
     ASSERT_LNN_OK(lnn_rollout(gpu.get(), nullptr, B, 0.0, dx.p, 2, dt.p, dout.p, nullptr));
-    close(dout.host(), out, "rollout");
+    // Adaptive steps (Dormand–Prince, rtol 1e-10) may be chosen differently
+    // when q̈ differs in the last bits: agreement to the tolerance's order.
+    close(dout.host(), out, "rollout", 1e-7);
   }
   // Host arrays are refused by a CUDA workspace.
   std::vector<double> E(B);
