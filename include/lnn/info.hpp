@@ -29,5 +29,9 @@ void select_blas_kernels(char** argv);
 bool cuda_compiled();
 // Devices the CUDA runtime sees; empty with a reason when none is usable.
 std::vector<GpuInfo> cuda_devices(std::string* why_none = nullptr);
+// The CUDA versions this process runs with, e.g. "runtime 13.0, driver 13.0,
+// cuBLAS 13.1.0" (the driver's part says when there is none); "" in a build
+// without the CUDA backend.
+std::string cuda_versions();
 
 }  // namespace lnn

@@ -60,7 +60,10 @@ nlohmann::json to_json(const CudaState& cuda) {
                         std::to_string(g.compute_major) + "." + std::to_string(g.compute_minor)},
                        {"memory_gib", g.memory_gib}});
   }
-  nlohmann::json out = {{"compiled", cuda.compiled}, {"usable", cuda.usable}, {"devices", devices}};
+  nlohmann::json out = {{"compiled", cuda.compiled},
+                        {"usable", cuda.usable},
+                        {"versions", cuda_versions()},
+                        {"devices", devices}};
   if (!cuda.usable) out["reason"] = cuda.reason;
   return out;
 }
@@ -91,6 +94,7 @@ void run_info(const InfoOptions& opt) {
   std::cout << "  cpu:  compiled yes, usable yes\n";
   std::cout << "  cuda: compiled " << (cuda.compiled ? "yes" : "no") << ", usable "
             << (cuda.usable ? "yes" : "no") << "\n";
+  if (cuda.compiled) std::cout << "    " << cuda_versions() << "\n";
   for (const GpuInfo& g : cuda.devices) {
     std::cout << format("    device %d: %s, compute capability %d.%d, %.1f GiB\n", g.index,
                         g.name.c_str(), g.compute_major, g.compute_minor, g.memory_gib);

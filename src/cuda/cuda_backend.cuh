@@ -80,7 +80,8 @@ class CudaBackend {
 
   // C (m×n) = alpha·op(A)·op(B) + beta·C, all row-major (gemm_layout.hpp).
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* A, int lda,
-            const T* B, int ldb, T beta, T* C, int ldc) const {
+            const T* B, int ldb, T beta, T* C, int ldc,
+            std::source_location loc = std::source_location::current()) const {
     if (m == 0 || n == 0) return;
     const ColMajorGemm g = as_col_major(trans_a, trans_b, m, n, k, lda, ldb, ldc);
     const cublasOperation_t t1 = g.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -94,6 +95,7 @@ class CudaBackend {
                         &beta, C, g.ldc),
             "cublasDgemm");
     }
+    if (sync_launches()) launched(sizeof(T) == 4 ? "cublasSgemm" : "cublasDgemm", loc);
   }
 
   // f(i) for i in [0, count) on the device, one thread per sample.
@@ -102,7 +104,7 @@ class CudaBackend {
     if (count <= 0) return;
     kernels::for_each<<<kernels::blocks_for(static_cast<std::size_t>(count)), kernels::kBlock, 0,
                         stream()>>>(count, f);
-    launched(loc);
+    launched("for_each", loc);
   }
 
   // out[j] (+)= Σ_r X[r·ld + j] in V, rows in ascending order (as the CPU's).
@@ -112,7 +114,7 @@ class CudaBackend {
     if (cols <= 0) return;
     kernels::sum_rows<<<kernels::blocks_for(static_cast<std::size_t>(cols)), kernels::kBlock, 0,
                         stream()>>>(rows, cols, X, ld, out);
-    launched(loc);
+    launched("sum_rows", loc);
   }
 
   // Σ x_i² in double (kernels::sum_squares_partial), waiting for the result.
@@ -124,10 +126,10 @@ class CudaBackend {
     double* partial = reduce.data();
     kernels::sum_squares_partial<<<kernels::kReduceBlocks, kernels::kBlock, 0, stream()>>>(x, count,
                                                                                            partial);
-    launched(loc);
+    launched("sum_squares_partial", loc);
     kernels::sum_partials<<<1, kernels::kBlock, 0, stream()>>>(partial, kernels::kReduceBlocks,
                                                                partial + kernels::kReduceBlocks);
-    launched(loc);
+    launched("sum_partials", loc);
     double out = 0.0;
     fetch(&out, partial + kernels::kReduceBlocks, 1);
     return out;
@@ -148,7 +150,7 @@ class CudaBackend {
     if (count == 0) return;
     kernels::scale<<<kernels::blocks_for(count), kernels::kBlock, 0, stream()>>>(count, dst,
                                                                                  factor);
-    launched(loc);
+    launched("scale", loc);
   }
   // A Buffer holding `count` host values (setup; waits for the copy).
   template <class U>
@@ -206,12 +208,18 @@ class CudaBackend {
   }
 
  private:
-  static void launched(const std::source_location& loc) {
-    const cudaError_t err = cudaGetLastError();
+  // After every launch: a launch error names the kernel and its call site.
+  // With LNN_CUDA_SYNC=1 (sync_launches) the host also waits for the kernel,
+  // so a fault inside it is reported here, naming it, instead of at the next
+  // fetch (docs/benchmarks.md, "When a GPU test fails").
+  void launched(const char* kernel, const std::source_location& loc) const {
+    cudaError_t err = cudaGetLastError();
+    if (err == cudaSuccess && sync_launches()) err = cudaStreamSynchronize(stream());
     if (err == cudaSuccess) return;
-    throw BackendError(std::string("CUDA: kernel launched from ") + loc.function_name() + " (" +
-                       where(loc) + ") failed: " + cudaGetErrorName(err) + " (" +
-                       cudaGetErrorString(err) + ")");
+    throw BackendError(std::string("CUDA: kernel ") + kernel + " launched from " +
+                       loc.function_name() + " (" + where(loc) + ") failed" +
+                       (sync_launches() ? " (LNN_CUDA_SYNC=1: it ran to its end or fault)" : "") +
+                       ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
   }
 
   std::shared_ptr<CudaContext> ctx_;

@@ -4,6 +4,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <source_location>
 #include <string>
 
@@ -16,6 +18,17 @@ inline std::string where(const std::source_location& loc) {
   const std::size_t slash = file.find_last_of('/');
   if (slash != std::string::npos) file = file.substr(slash + 1);
   return file + ":" + std::to_string(loc.line());
+}
+
+// LNN_CUDA_SYNC=1 in the environment: the backend waits for every kernel and
+// cuBLAS call as it is launched and names the one that failed (for finding a
+// faulting kernel; slow). Read once per process.
+inline bool sync_launches() {
+  static const bool on = [] {
+    const char* v = std::getenv("LNN_CUDA_SYNC");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
+  return on;
 }
 
 inline void check(cudaError_t err, const char* what,

@@ -1,5 +1,8 @@
 // The CUDA device query behind `lnn info` and Device::cuda checks.
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
+
+#include <string>
 
 #include "cuda/cuda_check.hpp"
 #include "cuda/memory_kind.hpp"
@@ -30,6 +33,32 @@ std::vector<GpuInfo> cuda_devices(std::string* why_none) {
     out.push_back(g);
   }
   if (out.empty() && why_none) *why_none = "no CUDA device visible";
+  return out;
+}
+
+std::string cuda_versions() {
+  const auto dotted = [](int v) {  // 13000 -> "13.0"
+    return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+  };
+  int runtime = 0, driver = 0;
+  std::string out = cudaRuntimeGetVersion(&runtime) == cudaSuccess ? "runtime " + dotted(runtime)
+                                                                   : std::string("runtime unknown");
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) {
+    out += ", driver " + dotted(driver);
+  } else {
+    out += ", no driver";
+  }
+  cudaGetLastError();
+  // cuBLAS's version needs no handle (and so no device).
+  int major = 0, minor = 0, patch = 0;
+  if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS) {
+    out += ", cuBLAS " + std::to_string(major) + "." + std::to_string(minor) + "." +
+           std::to_string(patch);
+  } else {
+    out += ", cuBLAS unknown";
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@ std::vector<GpuInfo> cuda_devices(std::string* why_none) {
   if (why_none) *why_none = "this build has no CUDA backend (configured without nvcc)";
   return {};
 }
+std::string cuda_versions() { return ""; }
 namespace detail {
 bool is_device_pointer(const void*) { return false; }
 void copy_device_to_host(void*, const void*, std::size_t) {
