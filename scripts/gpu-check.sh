@@ -43,7 +43,9 @@
 # LNN_CHECK_WITHOUT_GPU=1 goes on without a GPU (rehearsals: the CUDA tests
 # skip, the GPU benchmarks report "no usable GPU"); LNN_BENCH_MIN_TIME
 # (Google Benchmark's per-benchmark minimum, default theirs);
-# LNN_GPU_COMPARE=0 skips the JAX comparison; LNN_BENCH_DEVICE=0 runs the
+# LNN_CHECK_STAGES=a,b,… runs only those measuring stages (a rerun of what
+# failed; the gates always run); LNN_GPU_COMPARE=0 skips the JAX comparison;
+# LNN_BENCH_DEVICE=0 runs the
 # benchmark stages over the CPU benchmarks instead (rehearsals: real work for
 # the time limits to cut); JOBS (source builds).
 set -uo pipefail
@@ -79,6 +81,11 @@ elapsed() { echo $(($(date +%s) - start)); }
 stage() {
   local name="$1" want="$2"
   shift 2
+  if [[ -n "${LNN_CHECK_STAGES:-}" && $name != build && $name != loads && $name != gpu &&
+        $name != first-failure-* && ",$LNN_CHECK_STAGES," != *",$name,"* ]]; then
+    record "$name" skipped "" 0 "$want" "not in LNN_CHECK_STAGES"
+    return 0
+  fi
   local left=$((deadline - reserve - $(date +%s)))
   local lim=$want
   # LNN_STAGE_LIMIT caps the measuring stages, not the gates before them.
@@ -223,6 +230,9 @@ PY
       done
     done
   fi
+  # Where cuBLAS and the CUDA runtime resolved in the end (bundle, link, or
+  # the machine's own loader cache).
+  ldd "$bin/lnn" 2>/dev/null | awk '/(libcublas|libcudart)[^ ]* => \// {print "resolved: " $1 " => " $3}'
   echo "# ldd of every binary"
   for f in "$bin"/*; do echo "## $(basename "$f")"; ldd "$f" 2>&1; done
 } >"$logs/libraries.log" 2>&1

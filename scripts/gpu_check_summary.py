@@ -140,7 +140,8 @@ def main():
     gpu = read(os.path.join(logs, "gpu.txt")).strip().split("\n")[0].split(", ")
     info = load_json_partial(os.path.join(logs, "lnn-info.json")) or {}
     cuda = info.get("backends", {}).get("cuda", {})
-    found = [l for l in read(os.path.join(logs, "libraries.log")).splitlines() if " -> " in l]
+    found = [l for l in read(os.path.join(logs, "libraries.log")).splitlines()
+             if " -> " in l or l.startswith("resolved: ")]
     summary = {
         "exit_code": code,
         "commit": read(os.path.join(logs, "commit.txt")).strip(),
@@ -151,7 +152,7 @@ def main():
         "cuda_versions": cuda.get("versions"),
         "cuda_usable": cuda.get("usable"),
         "cuda_reason": cuda.get("reason"),
-        "libraries_from_this_machine": found,
+        "libraries": found,  # linked in from this machine, and where cuBLAS resolved
         "check": read(os.path.join(logs, "check.txt")).strip().splitlines(),
         "stages": stages(logs),
         "tests": {},

@@ -48,6 +48,34 @@ void expect_close_arrays(const std::vector<T>& got, const std::vector<T>& want, 
   EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << want.size() << " entries differ";
 }
 
+// A result of another engine against the CPU engine's, where rounding is
+// amplified by cond(M) (gradients through the solve): it passes when it is
+// within tol of the CPU's result, or, failing that, when its error against
+// the double-precision result of its own parameters (exact_got) is at most
+// twice the CPU result's error against the double-precision result of the
+// CPU's parameters (exact_cpu), max over the array: rounding of equal size.
+template <class T>
+void expect_as_accurate_as_cpu(const std::vector<T>& got, const std::vector<double>& exact_got,
+                               const std::vector<T>& cpu, const std::vector<double>& exact_cpu,
+                               const char* what, double tol = equivalence_tol<T>()) {
+  ASSERT_EQ(got.size(), cpu.size()) << what;
+  ASSERT_EQ(exact_got.size(), cpu.size()) << what;
+  ASSERT_EQ(exact_cpu.size(), cpu.size()) << what;
+  double scale = 1.0, err_got = 0.0, err_cpu = 0.0;
+  bool close = true;
+  for (std::size_t i = 0; i < cpu.size(); ++i) scale = std::max(scale, std::fabs(double(cpu[i])));
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    close = close && std::fabs(double(got[i]) - double(cpu[i])) <= tol * scale;
+    err_got = std::max(err_got, std::fabs(double(got[i]) - exact_got[i]));
+    err_cpu = std::max(err_cpu, std::fabs(double(cpu[i]) - exact_cpu[i]));
+  }
+  if (close) return;
+  EXPECT_LE(err_got, 2.0 * err_cpu)
+      << what << ": differs from the CPU's beyond " << tol * scale
+      << " and is less accurate: max error against double " << err_got << ", the CPU's "
+      << err_cpu;
+}
+
 // |got − want| <= tol, or both NaN (a loss over no solved sample).
 inline void expect_near_or_both_nan(double got, double want, double tol, const char* what) {
   if (std::isnan(want)) {
