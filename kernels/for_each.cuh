@@ -5,12 +5,16 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
+
+#include "core/reduce_order.hpp"
 
 namespace lnn::kernels {
 
 constexpr int kBlock = 256;
 
-// f(i) for i < count: one thread per sample. f is a __host__ __device__
+// f(i) for i < count: one thread per sample (per-sample work that is not
+// a loop over neurons: embeddings, the n × n solves, the loss terms). f is a __host__ __device__
 // lambda of the layer algorithm (nvcc --extended-lambda).
 template <class F>
 __global__ void for_each(int count, F f) {
@@ -18,16 +22,31 @@ __global__ void for_each(int count, F f) {
   if (i < count) f(i);
 }
 
-// out[j] += Σ_r X[r·ld + j] in V: one thread per column, rows in ascending
-// order (the CPU backend's order), so coalesced across j.
-template <class U, class V>
-__global__ void sum_rows(int rows, int cols, const U* __restrict__ X, std::size_t ld,
-                         V* __restrict__ out) {
-  const int j = static_cast<int>(blockIdx.x) * kBlock + static_cast<int>(threadIdx.x);
-  if (j >= cols) return;
+// f(r, i) for r < rows, i < m: one thread per element, i fastest, so that
+// a warp reads 32 neighbouring neurons of a row (coalesced). The element
+// index is 64-bit: rows·m passes 2³¹ at n = 16, B = 2²⁰.
+template <class F>
+__global__ void for_each_element(std::int64_t rows, int m, F f) {
+  const std::int64_t e = static_cast<std::int64_t>(blockIdx.x) * kBlock + threadIdx.x;
+  if (e >= rows * m) return;
+  const std::int64_t r = e / m;
+  f(r, static_cast<int>(e - r * m));
+}
+
+// g(r, Σ_i f(r, i)): one warp per row, in core/reduce_order.hpp's order
+// (lane-strided sums, then the shuffle tree; lane 0 calls g).
+template <class F, class G>
+__global__ void reduce_rows(std::int64_t rows, int m, F f, G g) {
+  constexpr int kRowsPerBlock = kBlock / core::kWarp;
+  const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock +
+                         static_cast<int>(threadIdx.x) / core::kWarp;
+  const int lane = static_cast<int>(threadIdx.x) % core::kWarp;
+  if (r >= rows) return;  // the whole warp: r is the same for its lanes
+  using V = decltype(f(r, 0));
   V acc = V(0);
-  for (int r = 0; r < rows; ++r) acc += static_cast<V>(X[static_cast<std::size_t>(r) * ld + j]);
-  out[j] += acc;
+  for (int i = lane; i < m; i += core::kWarp) acc += f(r, i);
+  for (int o = core::kWarp / 2; o > 0; o /= 2) acc += __shfl_down_sync(0xffffffffu, acc, o);
+  if (lane == 0) g(r, acc);
 }
 
 // x[i] *= factor.
@@ -78,6 +97,10 @@ __global__ void sum_partials(const V* __restrict__ partial, int count, V* __rest
 
 inline unsigned blocks_for(std::size_t count) {
   return static_cast<unsigned>((count + kBlock - 1) / kBlock);
+}
+inline unsigned blocks_for_rows(std::int64_t rows) {  // reduce_rows: a warp per row
+  constexpr int kRowsPerBlock = kBlock / core::kWarp;
+  return static_cast<unsigned>((rows + kRowsPerBlock - 1) / kRowsPerBlock);
 }
 
 }  // namespace lnn::kernels

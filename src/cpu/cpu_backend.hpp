@@ -1,4 +1,5 @@
-// The CPU backend: GEMMs through CBLAS, per-sample loops through OpenMP.
+// The CPU backend: GEMMs through CBLAS, per-sample and per-element loops
+// through OpenMP.
 // It implements the operations the layer algorithm (src/engine) is written
 // against; the CUDA backend provides the same names over cuBLAS and kernels.
 #pragma once
@@ -6,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -42,6 +44,35 @@ class CpuBackend {
     for (int i = 0; i < count; ++i) f(i);
   }
   static constexpr int kParallelMin = 32;
+
+  // f(r, i) for r < rows, i < m: an element map over (row, neuron) with the
+  // neuron index fastest; f must not depend on the order. The CPU runs the
+  // rows in parallel and each row's elements in a loop (vectorisable where f
+  // is); the GPU one thread per element (kernels/for_each.cuh).
+  template <class F>
+  static void for_each_element(std::int64_t rows, int m, F f) {
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (rows >= kParallelMin)
+#endif
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (int i = 0; i < m; ++i) f(r, i);
+  }
+
+  // g(r, Σ_{i<m} f(r, i)) for r < rows: a reduction over the neurons of each
+  // row (a sample, or a sample's entry of a Hessian block). Here i ascending
+  // from zero, the reference order; the GPU sums by warp (core/reduce_order.hpp).
+  template <class F, class G>
+  static void reduce_rows(std::int64_t rows, int m, F f, G g) {
+    using V = decltype(f(std::int64_t(0), 0));
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (rows >= kParallelMin)
+#endif
+    for (std::int64_t r = 0; r < rows; ++r) {
+      V acc = V(0);
+      for (int i = 0; i < m; ++i) acc += f(r, i);
+      g(r, acc);
+    }
+  }
 
   // Σ x_i² in double, serially in index order (the host Adam's order);
   // complete when it returns.

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <source_location>
 #include <span>
@@ -16,6 +17,7 @@
 #include "cuda/device_buffer.hpp"
 #include "cuda/gemm_layout.hpp"
 #include "cuda/memory_kind.hpp"
+#include "kernels/column_sums.cuh"
 #include "kernels/for_each.cuh"
 
 namespace lnn::cuda {
@@ -107,14 +109,40 @@ class CudaBackend {
     launched("for_each", loc);
   }
 
-  // out[j] (+)= Σ_r X[r·ld + j] in V, rows in ascending order (as the CPU's).
+  // f(r, i) for r < rows, i < m on the device, one thread per element (i
+  // fastest: a warp reads 32 neighbouring neurons).
+  template <class F>
+  void for_each_element(std::int64_t rows, int m, F f,
+                        std::source_location loc = std::source_location::current()) const {
+    if (rows <= 0 || m <= 0) return;
+    kernels::for_each_element<<<kernels::blocks_for(static_cast<std::size_t>(rows) *
+                                                    static_cast<std::size_t>(m)),
+                                kernels::kBlock, 0, stream()>>>(rows, m, f);
+    launched("for_each_element", loc);
+  }
+
+  // g(r, Σ_{i<m} f(r, i)) for r < rows: a warp per row.
+  template <class F, class G>
+  void reduce_rows(std::int64_t rows, int m, F f, G g,
+                   std::source_location loc = std::source_location::current()) const {
+    if (rows <= 0) return;
+    kernels::reduce_rows<<<kernels::blocks_for_rows(rows), kernels::kBlock, 0, stream()>>>(rows, m,
+                                                                                          f, g);
+    launched("reduce_rows", loc);
+  }
+
+  // out[j] += Σ_r X[r·ld + j] in V (kernels/column_sums.cu: parallel over
+  // rows and columns, a fixed order).
   template <class U, class V>
   void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out,
                 std::source_location loc = std::source_location::current()) const {
-    if (cols <= 0) return;
-    kernels::sum_rows<<<kernels::blocks_for(static_cast<std::size_t>(cols)), kernels::kBlock, 0,
-                        stream()>>>(rows, cols, X, ld, out);
-    launched("sum_rows", loc);
+    if (cols <= 0 || rows <= 0) return;
+    const std::size_t need = kernels::column_sums_scratch(rows, cols) * sizeof(V);
+    DeviceBuffer<double>& scratch = column_scratch_ref();
+    if (scratch.size() * sizeof(double) < need) scratch.resize((need + 7) / 8);
+    kernels::column_sums<U, V>(rows, cols, X, ld, out, reinterpret_cast<V*>(scratch.data()),
+                               stream());
+    launched("column_sums", loc);
   }
 
   // Σ x_i² in double (kernels::sum_squares_partial), waiting for the result.
@@ -227,6 +255,10 @@ class CudaBackend {
   mutable std::shared_ptr<DeviceBuffer<double>> reduce_buf_ =
       std::make_shared<DeviceBuffer<double>>();
   DeviceBuffer<double>& reduce_ref() const { return *reduce_buf_; }
+  // sum_rows' chunk sums (any V, in double-sized cells): grown on demand.
+  mutable std::shared_ptr<DeviceBuffer<double>> column_buf_ =
+      std::make_shared<DeviceBuffer<double>>();
+  DeviceBuffer<double>& column_scratch_ref() const { return *column_buf_; }
 };
 
 }  // namespace lnn::cuda

@@ -1,7 +1,10 @@
 // The batched layer algorithm (MATH.md §2–4), written once against a backend:
 //   gemm        row-major GEMM (CBLAS / cuBLAS)
-//   for_each    a per-sample loop body (OpenMP loop / kernel)
-//   sum_rows    a reduction over samples
+//   for_each    a per-sample loop body (OpenMP loop / kernel, a thread per sample)
+//   for_each_element  an element map over (sample, neuron), neuron fastest
+//               (a thread per element on the GPU)
+//   reduce_rows a sum over the neurons of each row (a warp per row on the GPU)
+//   sum_rows    a reduction over samples (column sums)
 //   copy, zero  within the backend's memory
 //   upload      host values into a Buffer (setup only)
 //   Buffer<U>   owning storage the backend's loops can address
@@ -22,12 +25,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <vector>
 
 #include "core/activation.hpp"
 #include "core/embedding.hpp"
+#include "core/reduce_order.hpp"
 #include "core/small_solve.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/errors.hpp"
@@ -103,20 +108,18 @@ class LayerAlgorithm {
       T* D1 = D1_[l].data();
       T* D2 = D2_[l].data();
       T* D3 = D3_[l].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
+      // Bias, activation and the tangents' scaling in one element pass.
+      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
         T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
         T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
-        const std::size_t o = static_cast<std::size_t>(s) * m;
-        for (int i = 0; i < m; ++i) {
-          a[i] += bl[i];
-          const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
-          z[i] = d.f;
-          D1[o + i] = d.d1;
-          D2[o + i] = d.d2;
-          D3[o + i] = d.d3;
-        }
-        for (int r = 1; r <= k; ++r)
-          for (int i = 0; i < m; ++i) z[r * m + i] = D1[o + i] * a[r * m + i];
+        const std::size_t o = static_cast<std::size_t>(s) * m + i;
+        a[i] += bl[i];
+        const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
+        z[i] = d.f;
+        D1[o] = d.d1;
+        D2[o] = d.d2;
+        D3[o] = d.d3;
+        for (int r = 1; r <= k; ++r) z[r * m + i] = d.d1 * a[r * m + i];
       });
     }
   }
@@ -128,12 +131,15 @@ class LayerAlgorithm {
     const T* w = weight(K_);
     const T* c = bias(K_);  // read where the parameters live
     const T* Z = Z_[K_].data();
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      const T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
-      T acc = c[0];
-      for (int i = 0; i < m; ++i) acc += w[i] * z[i];
-      L[s] = acc;
-    });
+    // The output bias joins the first term: c + w₀z₀ + w₁z₁ + …, as summed
+    // before the reduction primitive.
+    be_.reduce_rows(
+        b, m,
+        [=] LNN_LAMBDA(std::int64_t s, int i) {
+          const T t = w[i] * Z[static_cast<std::size_t>(s) * (k + 1) * m + i];
+          return i == 0 ? c[0] + t : t;
+        },
+        [=] LNN_LAMBDA(std::int64_t s, T sum) { L[s] = sum; });
   }
 
   // ---- reverse pass: g_l, s_l, g_0 (MATH.md §2) ---------------------------
@@ -143,8 +149,8 @@ class LayerAlgorithm {
     {
       const int m = width_[K_];
       T* G = G_[K_].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
-        for (int i = 0; i < m; ++i) G[static_cast<std::size_t>(s) * m + i] = w[i];
+      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+        G[static_cast<std::size_t>(s) * m + i] = w[i];
       });
     }
     for (int l = K_; l >= 1; --l) {
@@ -152,9 +158,9 @@ class LayerAlgorithm {
       const T* G = G_[l].data();
       const T* D1 = D1_[l].data();
       T* S = S_[l].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
-        const std::size_t o = static_cast<std::size_t>(s) * m;
-        for (int i = 0; i < m; ++i) S[o + i] = D1[o + i] * G[o + i];
+      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+        const std::size_t o = static_cast<std::size_t>(s) * m + i;
+        S[o] = D1[o] * G[o];
       });
       be_.gemm(false, false, b, wd, m, T(1), S, m, weight(l - 1), wd, T(0), G_[l - 1].data(), wd);
     }
@@ -179,26 +185,30 @@ class LayerAlgorithm {
     const int b = bp_, b_real = b_;
     const int k = core::tangent_count(seeds, n_);
     T* H = H_.data();
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      for (int e = 0; e < k * k; ++e) H[static_cast<std::size_t>(s) * k * k + e] = T(0);
-    });
+    be_.zero(H, static_cast<std::size_t>(b) * k * k);
+    // One reduction over the neurons per (sample, upper-triangle entry).
+    const int np = k * (k + 1) / 2;
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l];
       const T* A = A_[l].data();
       const T* G = G_[l].data();
       const T* D2 = D2_[l].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
-        const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;  // skip the value row
-        const std::size_t o = static_cast<std::size_t>(s) * m;
-        T* h = H + static_cast<std::size_t>(s) * k * k;
-        for (int p = 0; p < k; ++p) {
-          for (int q = p; q < k; ++q) {
-            T acc = T(0);
-            for (int i = 0; i < m; ++i) acc += D2[o + i] * G[o + i] * U[p * m + i] * U[q * m + i];
-            h[p * k + q] += acc;
-          }
-        }
-      });
+      be_.reduce_rows(
+          static_cast<std::int64_t>(b) * np, m,
+          [=] LNN_LAMBDA(std::int64_t r, int i) {
+            const std::int64_t s = r / np;
+            int p, q;
+            core::upper_pair(static_cast<int>(r - s * np), k, p, q);
+            const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;  // skip the value row
+            const std::size_t o = static_cast<std::size_t>(s) * m + i;
+            return D2[o] * G[o] * U[p * m + i] * U[q * m + i];
+          },
+          [=] LNN_LAMBDA(std::int64_t r, T sum) {
+            const std::int64_t s = r / np;
+            int p, q;
+            core::upper_pair(static_cast<int>(r - s * np), k, p, q);
+            H[static_cast<std::size_t>(s) * k * k + p * k + q] += sum;
+          });
     }
     const int n = n_, d0 = width_[0];
     const unsigned char* angle = angle_.data();
@@ -385,28 +395,24 @@ class LayerAlgorithm {
       T* ADJ = Adj_[l].data();
       T* AB = Abar_[l].data();
       T* GB = Gbar_[l].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
-        const std::size_t o = static_cast<std::size_t>(s) * m;
+      // One element pass: each neuron's k entries of S̄U stay with its thread.
+      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+        const std::size_t o = static_cast<std::size_t>(s) * m + i;
         const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
         T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
         const T* sb = SB + static_cast<std::size_t>(s) * k * k;
+        T e = T(0);
         for (int p = 0; p < k; ++p) {
-          T* t = Ub + p * m;
-          for (int i = 0; i < m; ++i) t[i] = T(0);
-          for (int q = 0; q < k; ++q) {
-            const T c = sb[p * k + q];
-            for (int i = 0; i < m; ++i) t[i] += c * U[q * m + i];
-          }
+          T t = T(0);
+          for (int q = 0; q < k; ++q) t += sb[p * k + q] * U[q * m + i];
+          Ub[p * m + i] = t;
+          e += U[p * m + i] * t;
         }
-        for (int i = 0; i < m; ++i) {
-          T e = T(0);
-          for (int p = 0; p < k; ++p) e += U[p * m + i] * Ub[p * m + i];
-          e *= T(0.5);
-          const T D = D2[o + i] * G[o + i];
-          for (int p = 0; p < k; ++p) Ub[p * m + i] *= D;
-          AB[o + i] = D3[o + i] * G[o + i] * e;
-          GB[o + i] = D2[o + i] * e;
-        }
+        e *= T(0.5);
+        const T D = D2[o] * G[o];
+        for (int p = 0; p < k; ++p) Ub[p * m + i] *= D;
+        AB[o] = D3[o] * G[o] * e;
+        GB[o] = D2[o] * e;
       });
     }
 
@@ -425,12 +431,10 @@ class LayerAlgorithm {
       const T* D2 = D2_[l].data();
       T* AB = Abar_[l].data();
       T* GB = Gbar_[l].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
-        const std::size_t o = static_cast<std::size_t>(s) * m;
-        for (int i = 0; i < m; ++i) {
-          GB[o + i] += D1[o + i] * SBAR[o + i];
-          AB[o + i] += D2[o + i] * G[o + i] * SBAR[o + i];
-        }
+      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+        const std::size_t o = static_cast<std::size_t>(s) * m + i;
+        GB[o] += D1[o] * SBAR[o];
+        AB[o] += D2[o] * G[o] * SBAR[o];
       });
     }
     // w̄ = Σ_samples ḡ_K (the output bias c has no effect on the dynamics).
@@ -450,21 +454,18 @@ class LayerAlgorithm {
       const T* AB = Abar_[l].data();
       const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
       T* ADJ = Adj_[l].data();
-      be_.for_each(b, [=] LNN_LAMBDA(int s) {
-        const std::size_t o = static_cast<std::size_t>(s) * m;
+      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+        const std::size_t o = static_cast<std::size_t>(s) * m + i;
         const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
         T* adj = ADJ + r0;
-        for (int i = 0; i < m; ++i) adj[i] = AB[o + i];
+        adj[i] = AB[o];
         if (ZT) {
           const T* zt = ZT + r0;
           const T* a = A + r0;
-          for (int i = 0; i < m; ++i) {
-            T dot = T(0);
-            for (int p = 1; p <= k; ++p) dot += a[p * m + i] * zt[p * m + i];
-            adj[i] += D2[o + i] * dot + D1[o + i] * zt[i];
-          }
-          for (int p = 1; p <= k; ++p)
-            for (int i = 0; i < m; ++i) adj[p * m + i] += D1[o + i] * zt[p * m + i];
+          T dot = T(0);
+          for (int p = 1; p <= k; ++p) dot += a[p * m + i] * zt[p * m + i];
+          adj[i] += D2[o] * dot + D1[o] * zt[i];
+          for (int p = 1; p <= k; ++p) adj[p * m + i] += D1[o] * zt[p * m + i];
         }
       });
       const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];

@@ -8,6 +8,8 @@
 // argument shows as a difference from the CPU engine, without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -16,6 +18,7 @@
 #include "common/equivalence.hpp"
 #include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
+#include "core/reduce_order.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/gemm_layout.hpp"
 #include "engine/engine_impl.hpp"
@@ -81,8 +84,54 @@ struct StagingBackend : cpu::CpuBackend<T> {
     return stage_in(params.data(), params.size(), buf);
   }
 
+  // The mapping primitives as the CUDA kernels run them (kernels/): elements
+  // in reverse order (a body that depends on the order shows), row sums and
+  // column sums in exactly the GPU's order (core/reduce_order.hpp).
+  template <class F>
+  void for_each_element(std::int64_t rows, int m, F f) const {
+    for (std::int64_t e = rows * m - 1; e >= 0; --e) f(e / m, static_cast<int>(e % m));
+    ++*element_maps;
+  }
+  template <class F, class G>
+  void reduce_rows(std::int64_t rows, int m, F f, G g) const {
+    using V = decltype(f(std::int64_t(0), 0));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      V lane[core::kWarp];
+      for (int l = 0; l < core::kWarp; ++l) {
+        lane[l] = V(0);
+        for (int i = l; i < m; i += core::kWarp) lane[l] += f(r, i);
+      }
+      for (int o = core::kWarp / 2; o > 0; o /= 2)
+        for (int l = 0; l < o; ++l) lane[l] += lane[l + o];
+      g(r, lane[0]);
+    }
+    ++*row_reductions;
+  }
+  template <class U, class V>
+  void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out) const {
+    const std::int64_t chunks = core::column_chunks(rows);
+    for (int j = 0; j < cols; ++j) {
+      V total = V(0);
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        const std::int64_t r0 = c * core::kColumnChunk;
+        const std::int64_t r1 = std::min<std::int64_t>(r0 + core::kColumnChunk, rows);
+        V chunk = V(0);
+        for (int y = 0; y < core::kColumnLanes; ++y) {
+          V lane = V(0);
+          for (std::int64_t r = r0 + y; r < r1; r += core::kColumnLanes)
+            lane += static_cast<V>(X[static_cast<std::size_t>(r) * ld + j]);
+          chunk = y == 0 ? lane : chunk + lane;
+        }
+        total += chunk;
+      }
+      out[j] += total;
+    }
+  }
+
   std::shared_ptr<long> gemms = std::make_shared<long>(0);
   std::shared_ptr<long> copies = std::make_shared<long>(0);
+  std::shared_ptr<long> element_maps = std::make_shared<long>(0);
+  std::shared_ptr<long> row_reductions = std::make_shared<long>(0);
 };
 
 template <class T>
@@ -102,7 +151,7 @@ TYPED_TEST(EngineStaging, EveryOperationEqualsTheCpuEngine) {
   const Case cases[] = {
       {2, {1}, 1, 1024, false},      {2, {33, 33}, 11, 1024, true},
       {2, {33, 33}, 257, 64, false}, {3, {16, 16, 16}, 37, 1024, true},
-      {2, {600}, 11, 1024, false},
+      {2, {600}, 11, 1024, false},   {2, {40, 40}, 600, 1024, true},  // 3 column-sum chunks
   };
   for (const Case& c : cases) {
     SCOPED_TRACE("n " + std::to_string(c.n) + ", widths " + std::to_string(c.hidden.front()) +
@@ -121,6 +170,8 @@ TYPED_TEST(EngineStaging, EveryOperationEqualsTheCpuEngine) {
     test::expect_equivalent(ref, staged, c.n, c.B, 99);
     EXPECT_GT(*be.gemms, 0);
     EXPECT_GT(*be.copies, 0);
+    EXPECT_GT(*be.element_maps, 0);
+    EXPECT_GT(*be.row_reductions, 0);
   }
 }
 
