@@ -353,8 +353,11 @@ if [[ "${LNN_GPU_COMPARE:-1}" == 0 ]]; then
   record compare-jax skipped "" 0 0 "LNN_GPU_COMPARE=0"
 elif ((have_gpu)) && python3 -c 'import jax, sys; sys.exit(jax.default_backend() != "gpu")' \
        >"$logs/jax-probe.log" 2>&1; then
+  # The reference width first; a time limit stops it with the cells measured
+  # so far written (compare.py reports on SIGTERM).
   stage compare-jax 240 python3 bench/reference/compare.py --lnn "$bin/lnn" --device cuda \
-    --results "$logs" --budget 10 || exit_code=1
+    --results "$logs" --budget 10 --configs "${LNN_COMPARE_CONFIGS:-2:600:512,65536;2:128:512,65536;8:128:512}" ||
+    exit_code=1
 else
   record compare-jax skipped "" 0 0 "no JAX with GPU support here (logs/jax-probe.log)"
 fi

@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,10 @@ CONFIGS = [(2, 128, [512, 65536]), (2, 600, [512, 65536]), (8, 128, [512])]
 AGREE_STATES = 512  # states generated per configuration for the agreement check
 COND_MAX = (10.0, 100.0, 1000.0)  # agreement is reported on the states with cond(M) ≤ each of these
 SEED = 0
+
+
+class Stopped(Exception):
+    """SIGTERM arrived: stop measuring and write the report of what was measured."""
 
 
 def sh(cmd, **kw):
@@ -255,6 +260,12 @@ def main():
                    for c in args.configs.split(";")]
     workdir = tempfile.mkdtemp(prefix="lnn-compare-")
     rows, agree, raw = [], {}, []
+    stopped = ""
+
+    def on_term(signum, frame):  # a time limit (timeout(1)): report what was measured
+        raise Stopped()
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         for n, width, batches in configs:
             model = os.path.join(workdir, f"n{n}_w{width}.safetensors")
@@ -279,6 +290,10 @@ def main():
                     print(f"[n={n} width={width} batch={batch} {what}] lnn {fmt_rate(cell['lnn'])} | "
                           f"JAX published {fmt_rate(cell['published'])} | JAX fair {fmt_rate(cell['fair'])}"
                           f"  ({time.time() - started:.0f} s)", flush=True)
+    except Stopped:
+        stopped = (f"Stopped by SIGTERM after {time.time() - started:.0f} s (a time limit): the "
+                   "tables hold the cells measured before it.")
+        print(stopped, flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -286,6 +301,7 @@ def main():
     phase = {"acc": "accelerations", "grad": "loss-gradient step (L1)"}
     where = "CPU" if args.device == "cpu" else "GPU"
     lines = [f"# lnn against JAX ({where}, same machine, same run)", ""] + [f"- {h}" for h in header] + [
+        *([f"- {stopped}"] if stopped else []),
         f"- Total time of the run: {time.time() - started:.0f} s; load average at the end {loadavg()} "
         "(both include this run's own load)", "",
         "Model: 3 hidden layers of the given width, softplus, plain embedding, `lnn init --init lnn`, "

@@ -1,7 +1,7 @@
 // The summation orders of the CUDA backend's reductions (kernels/), named
 // once so that their CPU emulation (tests/cpu/test_engine_staging.cpp)
 // sums in exactly the same order and a wrong index shows there without a
-// GPU. docs/architecture.md, "Mapping primitives".
+// GPU. docs/design-notes.md, "Mapping primitives".
 #pragma once
 #include <cstddef>
 #include <cstdint>
