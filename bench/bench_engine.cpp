@@ -19,6 +19,7 @@
 #include "cuda/cuda_engine.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/info.hpp"
+#include "lnn/phase_times.hpp"
 #include "lnn/optimizer.hpp"
 #include "train/parameter_store.hpp"
 
@@ -132,9 +133,22 @@ void report(benchmark::State& state, const Setup& s, double flop_per_sample, std
   state.counters["sgemm_GFLOP_per_s"] =
       s.device == lnn::Device::cuda ? gpu_sgemm_gflops() : sgemm_gflops();
   state.counters["solve_failures"] = static_cast<double>(failures);
+  // LNN_PHASE_TIMES=1: where the time of a call goes (include/lnn/phase_times.hpp),
+  // ms per call by phase; the marks perturb the totals a little.
+  if (lnn::phase_timing_enabled() && state.iterations() > 0) {
+    for (const lnn::PhaseTime& p : lnn::phase_times())
+      state.counters["phase " + p.name + " ms"] = p.ms / static_cast<double>(state.iterations());
+  }
   state.SetLabel("n=" + std::to_string(s.n) + " hidden=3x" + std::to_string(width) + " float " +
                  std::string(lnn::to_string(s.device)));
 }
+
+// Columns per sample of the m×m GEMMs of one loss gradient, counted from
+// src/engine/layer_algorithm.hpp: forward with n + 1 tangents (n + 2), the
+// reverse pass (1), the adjoint of the reverse pass (s̄ and W̄: 2) and of the
+// forward pass (W̄ and the next [z̄; T̄]: 2(n + 2)); 3n + 9 (the count used
+// before 2026-11-30, 3n + 7, missed the reverse adjoint's two).
+int kGradColumns(int n) { return 3 * n + 9; }
 
 // MATH.md §3: multiply-adds per sample in the m×m GEMMs.
 double flops(int width, int per_layer_columns) {
@@ -146,6 +160,7 @@ void BM_Accelerations(benchmark::State& state) {
   Setup s(state);
   lnn::Engine<float> engine(s.model, s.options());
   std::size_t failures = 0;
+  lnn::reset_phase_times();
   for (auto _ : state) {
     failures = engine.accelerations(s.states, {}, s.acc).failures();
     benchmark::DoNotOptimize(s.acc.data());
@@ -159,11 +174,12 @@ void BM_LossGradient(benchmark::State& state) {
   lnn::Engine<float> engine(s.model, s.options());
   std::vector<float> targets(s.acc.size(), 0.0f);
   std::size_t failures = 0;
+  lnn::reset_phase_times();
   for (auto _ : state) {
     failures = engine.loss_gradient(s.states, {}, targets, lnn::Loss::l1, s.grad).solve.failures();
     benchmark::DoNotOptimize(s.grad.data());
   }
-  report(state, s, flops(s.width, 3 * s.n + 7), failures);
+  report(state, s, flops(s.width, kGradColumns(s.n)), failures);
 }
 
 // A whole training step as lnn train runs it: the batch uploaded from the
@@ -186,13 +202,14 @@ void BM_TrainingStep(benchmark::State& state) {
   engine.bind_parameters(store->params());
   std::vector<float> targets(s.acc.size(), 0.0f);
   std::size_t failures = 0;
+  lnn::reset_phase_times();
   for (auto _ : state) {
     const lnn::LossResult<float> r =
         engine.loss_gradient(s.states, {}, targets, lnn::Loss::l1, store->grad());
     failures = r.solve.failures();
     store->step(adam, 1 << 30);
   }
-  report(state, s, flops(s.width, 3 * s.n + 7), failures);
+  report(state, s, flops(s.width, kGradColumns(s.n)), failures);
 }
 
 // The CPU: the reference shapes (n = 2), five repetitions.

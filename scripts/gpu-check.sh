@@ -27,6 +27,8 @@
 #   first-failure-sync, first-failure-memcheck   the first failing test
 #               alone with LNN_CUDA_SYNC=1 (each launch waited for, the
 #               faulting kernel named) and under compute-sanitizer memcheck
+#   phases      the reference benchmarks again with LNN_PHASE_TIMES=1: ms per
+#               call by phase of the engine's work (include/lnn/phase_times.hpp)
 #   bench-scaling     the other GPU benchmarks (batch and n scaling, width 128)
 #   compare-jax       bench/reference/compare.py --device cuda, where JAX
 #               runs on the GPU and time is left
@@ -344,6 +346,9 @@ if [[ -n "$failing" ]]; then
     record first-failure-memcheck skipped "" 0 0 "no compute-sanitizer on this machine"
   fi
 fi
+
+# --- where the time goes: the reference shapes with LNN_PHASE_TIMES=1 --------
+stage phases 120 env LNN_PHASE_TIMES=1 bash -c "bench_each phases '$reference'" || exit_code=1
 
 # --- the scaling tables ----------------------------------------------------
 stage bench-scaling 200 bash -c "bench_each bench-scaling 'device:$dev' '$reference'" || exit_code=1

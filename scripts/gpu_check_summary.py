@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import re
+import statistics
 import sys
 
 
@@ -131,6 +132,10 @@ def benchmarks(logs, stage):
             "cublas_sgemm_TFLOP_per_s": runs[0].get("sgemm_GFLOP_per_s", 0) / 1e3,
             "solve_failures": runs[0].get("solve_failures"),
         })
+        phases = {k[len("phase "):-len(" ms")]: statistics.median(r[k] for r in runs)
+                  for k in runs[0] if k.startswith("phase ") and k.endswith(" ms")}
+        if phases:
+            out[-1]["phase_ms_per_call"] = phases
     return out
 
 
@@ -166,7 +171,7 @@ def main():
         for r in results:
             counts[r["result"]] = counts.get(r["result"], 0) + 1
         summary["tests"][name] = {"source": source, "counts": counts, "results": results}
-    for stage in ("bench-reference", "bench-scaling"):
+    for stage in ("bench-reference", "phases", "bench-scaling"):
         b = benchmarks(logs, stage)
         if b or os.path.isdir(os.path.join(logs, stage)):
             summary["benchmarks"][stage] = b
@@ -201,6 +206,10 @@ def main():
                          f"{b['ms_per_call']['median']:.3f} ms/call, {b['TFLOP_per_s_median']:.2f} TFLOP/s "
                          f"(cuBLAS SGEMM {b['cublas_sgemm_TFLOP_per_s']:.1f}), "
                          f"solve failures {b['solve_failures']:.0f}")
+            if "phase_ms_per_call" in b:
+                total = sum(b["phase_ms_per_call"].values())
+                for name, ms in sorted(b["phase_ms_per_call"].items(), key=lambda kv: -kv[1]):
+                    lines.append(f"      {name:<32} {ms:9.4f} ms  {100 * ms / total if total else 0:5.1f} %")
     if "compare_jax" in summary:
         lines.append(f"JAX comparison: logs/{summary['compare_jax']}")
     with open(os.path.join(out, "summary.txt"), "w") as f:

@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "common/phase_timer.hpp"
+
 namespace lnn::cpu {
 
 template <class T>
@@ -125,6 +127,11 @@ class CpuBackend {
   }
   // Waits for the backend's work (nothing to wait for on the CPU).
   static void synchronize() {}
+  // The start of a phase of the engine's work (lnn::phase_times; off unless
+  // LNN_PHASE_TIMES is set).
+  static void mark(const char* phase) {
+    if (phase_timing_enabled()) detail::host_timeline().mark(phase);
+  }
   // The model's parameters where the backend reads them.
   static const T* parameters(std::span<const T> params, Buffer<T>&) { return params.data(); }
 

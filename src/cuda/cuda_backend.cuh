@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 
+#include "common/phase_timer.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/device_buffer.hpp"
 #include "cuda/gemm_layout.hpp"
@@ -21,6 +22,46 @@
 #include "kernels/for_each.cuh"
 
 namespace lnn::cuda {
+
+// A stream's phase marks (lnn::phase_times): an event recorded at each mark,
+// resolved when a report asks (waiting for the last one).
+class StreamPhaseTimeline : public detail::PhaseTimeline {
+ public:
+  explicit StreamPhaseTimeline(cudaStream_t stream) : stream_(stream) {}
+  ~StreamPhaseTimeline() override {
+    for (auto& m : marks_) cudaEventDestroy(m.second);
+  }
+  void mark(const char* name) override {
+    cudaEvent_t e = nullptr;
+    check(cudaEventCreate(&e), "cudaEventCreate (phase timer)");
+    check(cudaEventRecord(e, stream_), "cudaEventRecord (phase timer)");
+    marks_.emplace_back(name, e);
+  }
+  void discard() override {
+    for (auto& m : marks_) cudaEventDestroy(m.second);
+    marks_.clear();
+  }
+  // The stream is destroyed before the timeline: no more marks after this.
+  void detach() { stream_ = nullptr; }
+
+ protected:
+  void resolve(std::vector<std::pair<const char*, double>>& out) override {
+    if (marks_.empty()) return;
+    check(cudaEventSynchronize(marks_.back().second), "cudaEventSynchronize (phase timer)");
+    for (auto& m : marks_) {
+      float ms = 0.0f;
+      check(cudaEventElapsedTime(&ms, marks_.front().second, m.second),
+            "cudaEventElapsedTime (phase timer)");
+      out.emplace_back(m.first, static_cast<double>(ms));
+    }
+    for (std::size_t i = 0; i + 1 < marks_.size(); ++i) cudaEventDestroy(marks_[i].second);
+    marks_.erase(marks_.begin(), marks_.end() - 1);  // the open interval's start
+  }
+
+ private:
+  cudaStream_t stream_;
+  std::vector<std::pair<const char*, cudaEvent_t>> marks_;
+};
 
 // The stream and cuBLAS handle of one engine, on the device current when it
 // was made. Move-less: shared by the backend copies that hold it.
@@ -54,6 +95,7 @@ class CudaContext {
   }
   ~CudaContext() {
     cudaStreamSynchronize(stream_);
+    if (timeline_) timeline_->detach();
     cublasDestroy(blas_);
     cudaStreamDestroy(stream_);
   }
@@ -63,11 +105,20 @@ class CudaContext {
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t blas() const { return blas_; }
   int device() const { return device_; }
+  // This stream's phase marks, registered with the report on first use.
+  StreamPhaseTimeline& timeline() {
+    if (!timeline_) {
+      timeline_ = std::make_shared<StreamPhaseTimeline>(stream_);
+      detail::register_timeline(timeline_);
+    }
+    return *timeline_;
+  }
 
  private:
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  std::shared_ptr<StreamPhaseTimeline> timeline_;
 };
 
 template <class T>
@@ -226,6 +277,11 @@ class CudaBackend {
     check(cudaStreamSynchronize(stream()),
           "the engine's work on its stream (cudaStreamSynchronize; the failing kernel or "
           "copy ran earlier)");
+  }
+  // The start of a phase of the engine's work (lnn::phase_times; off unless
+  // LNN_PHASE_TIMES is set): an event on this stream.
+  void mark(const char* phase) const {
+    if (phase_timing_enabled()) ctx_->timeline().mark(phase);
   }
   void synchronize() const {
     check(cudaStreamSynchronize(stream()),

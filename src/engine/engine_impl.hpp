@@ -214,12 +214,14 @@ class EngineOn final : public EngineCore<T> {
       T* pv = pivot.empty() ? nullptr : be().stage_out(pivot.data() + s0, bb, out_[1]);
       second_order(x, b, Seeds::euler_lagrange);
       algo_.solve(x, ta, b, a, st, pv);
+      be().mark("results out and wait");
       be().fetch(acc.data() + s0 * N, a, bb * N);
       be().fetch(host_status_.data(), st, bb);
       if (pv) be().fetch(pivot.data() + s0, pv, bb);
       if (!status.empty()) deliver(status.data() + s0, host_status_.data(), bb);
       count_statuses(report, host_status_.data(), b);
     });
+    be().mark("host");  // until the next mark: the caller's own work
     return report;
   }
 
@@ -303,6 +305,7 @@ class EngineOn final : public EngineCore<T> {
       if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
     });
     double t[S + 1];
+    be().mark("totals out and wait");
     be().fetch(t, totals_.data(), static_cast<std::size_t>(S + 1));
     const double sum = t[0], wsum = t[1], pen_sum = t[S];
     const std::size_t solved = static_cast<std::size_t>(t[2]);
@@ -332,7 +335,9 @@ class EngineOn final : public EngineCore<T> {
       }
       scale_caller(input_grad, f);
     }
+    be().mark("gradient scale and out");
     be().fetch(param_grad.data(), pg, P);
+    be().mark("host");  // until the next mark: the caller's own work
     return result;
   }
 
@@ -374,7 +379,10 @@ class EngineOn final : public EngineCore<T> {
   void chunks(std::size_t B, F f) {
     const std::size_t c = static_cast<std::size_t>(options_.chunk);
     try {
-      for (std::size_t s0 = 0; s0 < B; s0 += c) f(s0, static_cast<int>(std::min(c, B - s0)));
+      for (std::size_t s0 = 0; s0 < B; s0 += c) {
+        be().mark("chunk: copies in");
+        f(s0, static_cast<int>(std::min(c, B - s0)));
+      }
     } catch (const OutOfMemory& e) {
       throw OutOfMemory(std::string(e.what()) + " (batch of " + std::to_string(B) +
                         " samples in chunks of " + std::to_string(std::min(c, B)) +

@@ -76,6 +76,7 @@ class LayerAlgorithm {
   // ---- forward pass with tangents (MATH.md §2) ---------------------------
   // states: b × 2n. Fills Z, A, D1..D3 for Seeds `seeds`.
   void forward(const T* states_in, int b_in, Seeds seeds) {
+    be_.mark("forward");
     const int b = pad(b_in);
     reserve(b, seeds);
     b_ = b_in;
@@ -144,6 +145,7 @@ class LayerAlgorithm {
 
   // ---- reverse pass: g_l, s_l, g_0 (MATH.md §2) ---------------------------
   void reverse(int) {
+    be_.mark("reverse");
     const int b = bp_;
     const T* w = weight(K_);
     {
@@ -182,6 +184,7 @@ class LayerAlgorithm {
   // H (b × k × k) = Σ_l U_lᵀ diag(σ''(a_l) ⊙ g_l) U_l; for Seeds::full also the
   // embedding's own curvature, so that H is ∇²_x L.
   void hessian_blocks(const T* states, int, Seeds seeds) {
+    be_.mark("hessian blocks");
     const int b = bp_, b_real = b_;
     const int k = core::tangent_count(seeds, n_);
     T* H = H_.data();
@@ -235,6 +238,7 @@ class LayerAlgorithm {
   // After forward/reverse/hessian_blocks with Seeds::euler_lagrange.
   // acc (b × n); status, pivot (b) may be null.
   void solve(const T* states, const T* tau, int, T* acc, SolveStatus* status, T* pivot) {
+    be_.mark("solve");
     const int b = bp_, b_real = b_;
     const int n = n_, k = n_ + 1, d0 = width_[0];
     const unsigned char* angle = angle_.data();
@@ -286,6 +290,7 @@ class LayerAlgorithm {
   static constexpr int kLossStats = 5;
   void loss_terms(const T* acc, const T* targets, const T* weights, Loss kind, T* abar,
                   double* stats) {
+    be_.mark("loss terms");
     const int n = n_;
     const SolveStatus* st = status_.data();
     be_.for_each(b_, [=] LNN_LAMBDA(int s) {
@@ -335,6 +340,7 @@ class LayerAlgorithm {
   // (b) to `penalty` if not null. With penalty_scale = 0 nothing of it runs.
   void adjoint(const T* states, int, const T* abar, const T* acc, T* pgrad, T* xbar,
                T penalty_scale = T(0), T* penalty = nullptr) {
+    be_.mark("adjoint: solve terms");
     const int b = bp_, b_real = b_;
     const int n = n_, k = n_ + 1, d0 = width_[0];
     const unsigned char* angle = angle_.data();
@@ -384,6 +390,7 @@ class LayerAlgorithm {
     });
     zero_failed(b, k, live);
 
+    be_.mark("adjoint: hessian terms");
     // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, Ū_i = D_i S̄ U_i,
     // ā += σ'''⊙g⊙e, ḡ += σ''⊙e (D = σ''⊙g). Ū goes to rows 1..k of Adj.
     for (int l = 1; l <= K_; ++l) {
@@ -416,6 +423,7 @@ class LayerAlgorithm {
       });
     }
 
+    be_.mark("adjoint: reverse pass");
     // Adjoint of the reverse pass, ascending: s̄_l = W_l ḡ_{l−1},
     // W̄_l += s_l ḡ_{l−1}ᵀ, ḡ_l += σ'⊙s̄_l, ā_l += σ''⊙g_l⊙s̄_l.
     const std::vector<LayerLayout>& layout = layout_;
@@ -441,6 +449,7 @@ class LayerAlgorithm {
     be_.sum_rows(b, width_[K_], Gbar_[K_].data(), static_cast<std::size_t>(width_[K_]),
                  pgrad + layout[static_cast<std::size_t>(K_)].weight_offset);
 
+    be_.mark("adjoint: forward pass");
     // Adjoint of the forward/tangent pass, descending:
     //   Ū_l = [Ū from the Hessian terms] + σ'⊙T̄_l
     //   ā_l += σ''⊙rowsum(U_l⊙T̄_l) + σ'⊙z̄_l

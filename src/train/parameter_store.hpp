@@ -82,6 +82,7 @@ class BackendParameterStore final : public ParameterStore<T> {
     T* m = m_.data();
     T* v = v_.data();
     const int count = static_cast<int>(count_);
+    be_.mark("adam: gradient norm and wait");
     if (o.weight_decay > 0.0 && !o.decoupled) {
       const T wd = static_cast<T>(o.weight_decay);
       be_.for_each(count, [=] LNN_LAMBDA(int i) { g[i] += wd * p[i]; });
@@ -89,10 +90,12 @@ class BackendParameterStore final : public ParameterStore<T> {
     const double sq = be_.sum_squares(g, count_);  // waits for the backend
     if (!std::isfinite(sq)) return std::nullopt;
     const auto [info, f] = adam.plan_step(std::sqrt(sq), total);
+    be_.mark("adam: update and wait");
     be_.for_each(count, [=] LNN_LAMBDA(int i) { core::adam_update(p[i], g[i], m[i], v[i], f); });
     // The engine may run on another stream: the parameters are complete
     // before the next evaluation.
     be_.synchronize();
+    be_.mark("host (store)");
     return info;
   }
 
