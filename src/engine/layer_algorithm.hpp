@@ -503,7 +503,8 @@ class LayerAlgorithm {
   }
 
   // (Public only because nvcc's extended lambdas may not be defined in
-  // private member functions: zero_failed, for_each_state, mass_penalty.)
+  // private member functions: zero_failed, for_each_state, launch_states,
+  // mass_penalty.)
   // Chunks are padded to a multiple of 8 samples with zero states. BLAS
   // kernels round a row differently at the ragged edge of a matrix; with
   // padding a sample's row does not depend on where in the batch it sits, so
@@ -527,28 +528,48 @@ class LayerAlgorithm {
   }
 
   // f(s, values of sample s, count) over every stored buffer that the
-  // adjoint reads per sample: Z, A, G, S, D1..D3 of every layer.
+  // adjoint reads per sample: Z, A, G, S, D1..D3 of every layer. One launch
+  // per kStateBatch buffers (a thread per sample walks them), not one per
+  // buffer: at B = 512 the launches were the cost.
+  static constexpr int kStateBatch = 32;
+  struct StateBuffers {
+    T* data[kStateBatch];
+    std::size_t size[kStateBatch];  // values per sample
+    int count = 0;
+  };
   template <class F>
   void for_each_state(int b, int k, F f) {
-    for (int l = 0; l <= K_; ++l) {
-      const int m = width_[l];
-      const std::size_t rows = static_cast<std::size_t>(k + 1) * m;
-      T* per_row[2] = {Z_[l].data(), l > 0 ? A_[l].data() : nullptr};
-      T* per_sample[5] = {G_[l].data(), l > 0 ? S_[l].data() : nullptr,
-                          l > 0 ? D1_[l].data() : nullptr, l > 0 ? D2_[l].data() : nullptr,
-                          l > 0 ? D3_[l].data() : nullptr};
-      for (T* buf : per_row) {
-        if (!buf) continue;
-        be_.for_each(
-            b, [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * rows, rows); });
+    StateBuffers batch{};
+    const auto add = [&](T* buf, std::size_t size) {
+      if (!buf) return;
+      batch.data[batch.count] = buf;
+      batch.size[batch.count] = size;
+      if (++batch.count == kStateBatch) {
+        launch_states(b, batch, f);
+        batch.count = 0;
       }
-      for (T* buf : per_sample) {
-        if (!buf) continue;
-        const std::size_t ms = static_cast<std::size_t>(m);
-        be_.for_each(b,
-                     [=] LNN_LAMBDA(int s) { f(s, buf + static_cast<std::size_t>(s) * ms, ms); });
+    };
+    for (int l = 0; l <= K_; ++l) {
+      const std::size_t m = static_cast<std::size_t>(width_[l]);
+      const std::size_t rows = static_cast<std::size_t>(k + 1) * m;
+      add(Z_[l].data(), rows);
+      if (l > 0) add(A_[l].data(), rows);
+      add(G_[l].data(), m);
+      if (l > 0) {
+        add(S_[l].data(), m);
+        add(D1_[l].data(), m);
+        add(D2_[l].data(), m);
+        add(D3_[l].data(), m);
       }
     }
+    if (batch.count > 0) launch_states(b, batch, f);
+  }
+  template <class F>
+  void launch_states(int b, const StateBuffers& bufs, F f) {
+    be_.for_each(b, [=] LNN_LAMBDA(int s) {
+      for (int j = 0; j < bufs.count; ++j)
+        f(s, bufs.data[j] + static_cast<std::size_t>(s) * bufs.size[j], bufs.size[j]);
+    });
   }
 
   // The mass penalty of MATH.md §7 per sample: value (unscaled, to `value`
