@@ -360,7 +360,7 @@ elif ((have_gpu)) && python3 -c 'import jax, sys; sys.exit(jax.default_backend()
        >"$logs/jax-probe.log" 2>&1; then
   # The reference width first; a time limit stops it with the cells measured
   # so far written (compare.py reports on SIGTERM).
-  stage compare-jax 240 python3 bench/reference/compare.py --lnn "$bin/lnn" --device cuda \
+  stage compare-jax 240 env LNN_COMMIT="$(head -1 "$logs/commit.txt")" python3 bench/reference/compare.py --lnn "$bin/lnn" --device cuda \
     --results "$logs" --budget 10 --configs "${LNN_COMPARE_CONFIGS:-2:600:512,65536;2:128:512,65536;8:128:512}" ||
     exit_code=1
 else

@@ -64,6 +64,8 @@ def machine():
 
 
 def git_commit():
+    if os.environ.get("LNN_COMMIT"):  # the GPU check: the bundle's commit, not the tree's .git
+        return os.environ["LNN_COMMIT"]
     try:
         c = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
         dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]).strip()
