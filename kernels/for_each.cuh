@@ -33,18 +33,20 @@ __global__ void for_each_element(std::int64_t rows, int m, F f) {
   f(r, static_cast<int>(e - r * m));
 }
 
-// g(r, Σ_i f(r, i)): one warp per row, in core/reduce_order.hpp's order
-// (lane-strided sums, then the shuffle tree; lane 0 calls g).
-template <class F, class G>
-__global__ void reduce_rows(std::int64_t rows, int m, F f, G g) {
+// g(r, Σ_i term(i)) with term = row(r): one warp per row, in
+// core/reduce_order.hpp's order (lane-strided sums, then the shuffle tree;
+// lane 0 calls g).
+template <class Row, class G>
+__global__ void reduce_rows(std::int64_t rows, int m, Row row, G g) {
   constexpr int kRowsPerBlock = kBlock / core::kWarp;
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock +
                          static_cast<int>(threadIdx.x) / core::kWarp;
   const int lane = static_cast<int>(threadIdx.x) % core::kWarp;
   if (r >= rows) return;  // the whole warp: r is the same for its lanes
-  using V = decltype(f(r, 0));
+  const auto term = row(r);
+  using V = decltype(term(0));
   V acc = V(0);
-  for (int i = lane; i < m; i += core::kWarp) acc += f(r, i);
+  for (int i = lane; i < m; i += core::kWarp) acc += term(i);
   for (int o = core::kWarp / 2; o > 0; o /= 2) acc += __shfl_down_sync(0xffffffffu, acc, o);
   if (lane == 0) g(r, acc);
 }

@@ -56,22 +56,31 @@ class CpuBackend {
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (rows >= kParallelMin)
 #endif
-    for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      // Elements are independent (the contract): no dependence for the
+      // vectorizer to assume between f's stores and loads.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC ivdep
+#endif
       for (int i = 0; i < m; ++i) f(r, i);
+    }
   }
 
-  // g(r, Σ_{i<m} f(r, i)) for r < rows: a reduction over the neurons of each
-  // row (a sample, or a sample's entry of a Hessian block). Here i ascending
-  // from zero, the reference order; the GPU sums by warp (core/reduce_order.hpp).
-  template <class F, class G>
-  static void reduce_rows(std::int64_t rows, int m, F f, G g) {
-    using V = decltype(f(std::int64_t(0), 0));
+  // g(r, Σ_{i<m} term(i)) for r < rows with term = row(r): a reduction over
+  // the neurons of each row (a sample, or a sample's entry of a Hessian
+  // block); row(r) does the row's own setup once and returns the callable
+  // term. Here i ascending from zero, the reference order; the GPU sums by
+  // warp (core/reduce_order.hpp).
+  template <class Row, class G>
+  static void reduce_rows(std::int64_t rows, int m, Row row, G g) {
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) if (rows >= kParallelMin)
 #endif
     for (std::int64_t r = 0; r < rows; ++r) {
+      const auto term = row(r);
+      using V = decltype(term(0));
       V acc = V(0);
-      for (int i = 0; i < m; ++i) acc += f(r, i);
+      for (int i = 0; i < m; ++i) acc += term(i);
       g(r, acc);
     }
   }

@@ -172,13 +172,13 @@ class CudaBackend {
     launched("for_each_element", loc);
   }
 
-  // g(r, Σ_{i<m} f(r, i)) for r < rows: a warp per row.
-  template <class F, class G>
-  void reduce_rows(std::int64_t rows, int m, F f, G g,
+  // g(r, Σ_{i<m} term(i)) with term = row(r), for r < rows: a warp per row.
+  template <class Row, class G>
+  void reduce_rows(std::int64_t rows, int m, Row row, G g,
                    std::source_location loc = std::source_location::current()) const {
     if (rows <= 0) return;
-    kernels::reduce_rows<<<kernels::blocks_for_rows(rows), kernels::kBlock, 0, stream()>>>(rows, m,
-                                                                                          f, g);
+    kernels::reduce_rows<<<kernels::blocks_for_rows(rows), kernels::kBlock, 0, stream()>>>(
+        rows, m, row, g);
     launched("reduce_rows", loc);
   }
 

@@ -3,7 +3,8 @@
 //   for_each    a per-sample loop body (OpenMP loop / kernel, a thread per sample)
 //   for_each_element  an element map over (sample, neuron), neuron fastest
 //               (a thread per element on the GPU)
-//   reduce_rows a sum over the neurons of each row (a warp per row on the GPU)
+//   reduce_rows a sum over the neurons of each row (a warp per row on the GPU;
+//               row(r) sets the row up once and returns its term(i))
 //   sum_rows    a reduction over samples (column sums)
 //   copy, zero  within the backend's memory
 //   upload      host values into a Buffer (setup only)
@@ -109,19 +110,7 @@ class LayerAlgorithm {
       T* D1 = D1_[l].data();
       T* D2 = D2_[l].data();
       T* D3 = D3_[l].data();
-      // Bias, activation and the tangents' scaling in one element pass.
-      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-        T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
-        T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
-        const std::size_t o = static_cast<std::size_t>(s) * m + i;
-        a[i] += bl[i];
-        const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
-        z[i] = d.f;
-        D1[o] = d.d1;
-        D2[o] = d.d2;
-        D3[o] = d.d3;
-        for (int r = 1; r <= k; ++r) z[r * m + i] = d.d1 * a[r * m + i];
-      });
+      with_tangents(k, [&]<int K>() { activation_pass<K>(b, m, k, act, bl, A, Z, D1, D2, D3); });
     }
   }
 
@@ -136,9 +125,8 @@ class LayerAlgorithm {
     // before the reduction primitive.
     be_.reduce_rows(
         b, m,
-        [=] LNN_LAMBDA(std::int64_t s, int i) {
-          const T t = w[i] * Z[static_cast<std::size_t>(s) * (k + 1) * m + i];
-          return i == 0 ? c[0] + t : t;
+        [=] LNN_LAMBDA(std::int64_t s) {
+          return OutputTerm{w, Z + static_cast<std::size_t>(s) * (k + 1) * m, c};
         },
         [=] LNN_LAMBDA(std::int64_t s, T sum) { L[s] = sum; });
   }
@@ -198,13 +186,13 @@ class LayerAlgorithm {
       const T* D2 = D2_[l].data();
       be_.reduce_rows(
           static_cast<std::int64_t>(b) * np, m,
-          [=] LNN_LAMBDA(std::int64_t r, int i) {
+          [=] LNN_LAMBDA(std::int64_t r) {
             const std::int64_t s = r / np;
             int p, q;
             core::upper_pair(static_cast<int>(r - s * np), k, p, q);
             const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;  // skip the value row
-            const std::size_t o = static_cast<std::size_t>(s) * m + i;
-            return D2[o] * G[o] * U[p * m + i] * U[q * m + i];
+            return CurvatureTerm{D2 + static_cast<std::size_t>(s) * m,
+                                 G + static_cast<std::size_t>(s) * m, U + p * m, U + q * m};
           },
           [=] LNN_LAMBDA(std::int64_t r, T sum) {
             const std::int64_t s = r / np;
@@ -402,25 +390,7 @@ class LayerAlgorithm {
       T* ADJ = Adj_[l].data();
       T* AB = Abar_[l].data();
       T* GB = Gbar_[l].data();
-      // One element pass: each neuron's k entries of S̄U stay with its thread.
-      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-        const std::size_t o = static_cast<std::size_t>(s) * m + i;
-        const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
-        T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
-        const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-        T e = T(0);
-        for (int p = 0; p < k; ++p) {
-          T t = T(0);
-          for (int q = 0; q < k; ++q) t += sb[p * k + q] * U[q * m + i];
-          Ub[p * m + i] = t;
-          e += U[p * m + i] * t;
-        }
-        e *= T(0.5);
-        const T D = D2[o] * G[o];
-        for (int p = 0; p < k; ++p) Ub[p * m + i] *= D;
-        AB[o] = D3[o] * G[o] * e;
-        GB[o] = D2[o] * e;
-      });
+      with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, ADJ, AB, GB); });
     }
 
     be_.mark("adjoint: reverse pass");
@@ -463,20 +433,7 @@ class LayerAlgorithm {
       const T* AB = Abar_[l].data();
       const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
       T* ADJ = Adj_[l].data();
-      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-        const std::size_t o = static_cast<std::size_t>(s) * m + i;
-        const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
-        T* adj = ADJ + r0;
-        adj[i] = AB[o];
-        if (ZT) {
-          const T* zt = ZT + r0;
-          const T* a = A + r0;
-          T dot = T(0);
-          for (int p = 1; p <= k; ++p) dot += a[p * m + i] * zt[p * m + i];
-          adj[i] += D2[o] * dot + D1[o] * zt[i];
-          for (int p = 1; p <= k; ++p) adj[p * m + i] += D1[o] * zt[p * m + i];
-        }
-      });
+      with_tangents(k, [&]<int K>() { tangent_adjoint<K>(b, m, k, A, D1, D2, AB, ZT, ADJ); });
       const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
       be_.gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
                pgrad + lay.weight_offset, wd);
@@ -500,6 +457,123 @@ class LayerAlgorithm {
             G0 + static_cast<std::size_t>(s) * d0, xbar + static_cast<std::size_t>(s) * 2 * n);
       });
     }
+  }
+
+  // The terms of reduce_rows (a row's pointers, set up once per row; types
+  // of the class, since nvcc lets no function-local type leave a lambda).
+  // L = c + w₀z₀ + w₁z₁ + …: the bias joins the first term.
+  struct OutputTerm {
+    const T* w;
+    const T* z;
+    const T* c;
+    LNN_HD T operator()(int i) const {
+      const T t = w[i] * z[i];
+      return i == 0 ? c[0] + t : t;
+    }
+  };
+  // σ''(a_i) g_i U_p,i U_q,i: one entry of a layer's Hessian block.
+  struct CurvatureTerm {
+    const T* d2;
+    const T* g;
+    const T* up;
+    const T* uq;
+    LNN_HD T operator()(int i) const { return d2[i] * g[i] * up[i] * uq[i]; }
+  };
+
+  // The element passes whose per-neuron work loops over the k tangents, with
+  // k a compile-time K for the common sizes (kUnrolled: n <= 4 for the
+  // Euler–Lagrange seeds, n <= 2 for the full Hessian): the loops unroll and
+  // a neuron's tangent values stay in registers, which the CPU needs to keep
+  // the speed of its old row loops (measured: the runtime-k passes made a
+  // width-128 loss gradient 15 % slower). K = 0: k at run time. Same lines,
+  // same order of operations, for every K.
+  static constexpr int kUnrolled = 5;
+  template <class F>
+  static void with_tangents(int k, F f) {
+    switch (k) {
+      case 2: f.template operator()<2>(); break;
+      case 3: f.template operator()<3>(); break;
+      case 4: f.template operator()<4>(); break;
+      case 5: f.template operator()<5>(); break;
+      default: f.template operator()<0>(); break;
+    }
+  }
+
+  // Bias, activation and the tangents' scaling in one element pass.
+  template <int K>
+  void activation_pass(int b, int m, int k_run, Activation act, const T* bl, T* A, T* Z, T* D1,
+                       T* D2, T* D3) {
+    be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+      const int k = K > 0 ? K : k_run;
+      T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
+      T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
+      const std::size_t o = static_cast<std::size_t>(s) * m + i;
+      a[i] += bl[i];
+      const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
+      z[i] = d.f;
+      D1[o] = d.d1;
+      D2[o] = d.d2;
+      D3[o] = d.d3;
+      for (int r = 1; r <= k; ++r) z[r * m + i] = d.d1 * a[r * m + i];
+    });
+  }
+
+  // The adjoint's Hessian terms of one layer (adjoint()): each neuron's k
+  // entries of S̄U stay with its thread.
+  template <int K>
+  void hessian_terms(int b, int m, int k_run, const T* A, const T* G, const T* D2, const T* D3,
+                     const T* SB, T* ADJ, T* AB, T* GB) {
+    be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+      const int k = K > 0 ? K : k_run;
+      const std::size_t o = static_cast<std::size_t>(s) * m + i;
+      const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
+      T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
+      const T* sb = SB + static_cast<std::size_t>(s) * k * k;
+      T e = T(0);
+      const T D = D2[o] * G[o];
+      if constexpr (K > 0) {
+        T u[K];
+        for (int q = 0; q < K; ++q) u[q] = U[q * m + i];
+        for (int p = 0; p < K; ++p) {
+          T t = T(0);
+          for (int q = 0; q < K; ++q) t += sb[p * K + q] * u[q];
+          e += u[p] * t;
+          Ub[p * m + i] = t * D;
+        }
+      } else {
+        for (int p = 0; p < k; ++p) {
+          T t = T(0);
+          for (int q = 0; q < k; ++q) t += sb[p * k + q] * U[q * m + i];
+          e += U[p * m + i] * t;
+          Ub[p * m + i] = t * D;
+        }
+      }
+      e *= T(0.5);
+      AB[o] = D3[o] * G[o] * e;
+      GB[o] = D2[o] * e;
+    });
+  }
+
+  // The adjoint of the tangent scaling of one layer: [ā; Ū] from the next
+  // layer's [z̄; T̄] (ZT, null for the output layer) and the Hessian terms.
+  template <int K>
+  void tangent_adjoint(int b, int m, int k_run, const T* A, const T* D1, const T* D2, const T* AB,
+                       const T* ZT, T* ADJ) {
+    be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
+      const int k = K > 0 ? K : k_run;
+      const std::size_t o = static_cast<std::size_t>(s) * m + i;
+      const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
+      T* adj = ADJ + r0;
+      adj[i] = AB[o];
+      if (ZT) {
+        const T* zt = ZT + r0;
+        const T* a = A + r0;
+        T dot = T(0);
+        for (int p = 1; p <= k; ++p) dot += a[p * m + i] * zt[p * m + i];
+        adj[i] += D2[o] * dot + D1[o] * zt[i];
+        for (int p = 1; p <= k; ++p) adj[p * m + i] += D1[o] * zt[p * m + i];
+      }
+    });
   }
 
   // (Public only because nvcc's extended lambdas may not be defined in

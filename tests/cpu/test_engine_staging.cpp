@@ -92,14 +92,15 @@ struct StagingBackend : cpu::CpuBackend<T> {
     for (std::int64_t e = rows * m - 1; e >= 0; --e) f(e / m, static_cast<int>(e % m));
     ++*element_maps;
   }
-  template <class F, class G>
-  void reduce_rows(std::int64_t rows, int m, F f, G g) const {
-    using V = decltype(f(std::int64_t(0), 0));
+  template <class Row, class G>
+  void reduce_rows(std::int64_t rows, int m, Row row, G g) const {
     for (std::int64_t r = 0; r < rows; ++r) {
+      const auto term = row(r);
+      using V = decltype(term(0));
       V lane[core::kWarp];
       for (int l = 0; l < core::kWarp; ++l) {
         lane[l] = V(0);
-        for (int i = l; i < m; i += core::kWarp) lane[l] += f(r, i);
+        for (int i = l; i < m; i += core::kWarp) lane[l] += term(i);
       }
       for (int o = core::kWarp / 2; o > 0; o /= 2)
         for (int l = 0; l < o; ++l) lane[l] += lane[l + o];
