@@ -529,24 +529,24 @@ class LayerAlgorithm {
       const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
       T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
       const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-      T e = T(0);
-      const T D = D2[o] * G[o];
-      if constexpr (K > 0) {
-        T u[K];
+      // The neuron's k tangent values, in registers when k is known.
+      T u[K > 0 ? K : 1];
+      if constexpr (K > 0)
         for (int q = 0; q < K; ++q) u[q] = U[q * m + i];
-        for (int p = 0; p < K; ++p) {
-          T t = T(0);
-          for (int q = 0; q < K; ++q) t += sb[p * K + q] * u[q];
-          e += u[p] * t;
-          Ub[p * m + i] = t * D;
+      const auto tangent = [&](int q) -> T {
+        if constexpr (K > 0) {
+          return u[q];
+        } else {
+          return U[q * m + i];
         }
-      } else {
-        for (int p = 0; p < k; ++p) {
-          T t = T(0);
-          for (int q = 0; q < k; ++q) t += sb[p * k + q] * U[q * m + i];
-          e += U[p * m + i] * t;
-          Ub[p * m + i] = t * D;
-        }
+      };
+      const T D = D2[o] * G[o];
+      T e = T(0);
+      for (int p = 0; p < k; ++p) {
+        T t = T(0);
+        for (int q = 0; q < k; ++q) t += sb[p * k + q] * tangent(q);
+        e += tangent(p) * t;
+        Ub[p * m + i] = t * D;
       }
       e *= T(0.5);
       AB[o] = D3[o] * G[o] * e;
