@@ -1,6 +1,6 @@
 // Throughput of the engine (Google Benchmark): accelerations and the
 // loss-gradient step for the reference double-pendulum network shape
-// (n = 2, 3 hidden layers, float), with GFLOP/s by the MATH.md §3 count and
+// (n = 2, 3 hidden layers, float), with GFLOP/s by the docs/math.md §3 count and
 // this machine's SGEMM rate measured in the same run (OpenBLAS on the CPU,
 // cuBLAS on the GPU). The CUDA benchmarks (names ending in /device:1) add
 // scaling over the batch (512 … 2^20) and n (1 … 16); without a usable GPU
@@ -150,7 +150,7 @@ void report(benchmark::State& state, const Setup& s, double flop_per_sample, std
 // before 2026-11-30, 3n + 7, missed the reverse adjoint's two).
 int kGradColumns(int n) { return 3 * n + 9; }
 
-// MATH.md §3: multiply-adds per sample in the m×m GEMMs.
+// docs/math.md §3: multiply-adds per sample in the m×m GEMMs.
 double flops(int width, int per_layer_columns) {
   return 2.0 * per_layer_columns * (kHidden - 1) * static_cast<double>(width) * width;
 }

@@ -2,7 +2,7 @@
 """Turns a Google Benchmark JSON (lnn_bench --benchmark_out=F.json, with
 --benchmark_repetitions) into the markdown table of docs/benchmarks.md:
 per configuration the median samples/s with min and max over repetitions,
-the median GFLOP/s by the MATH.md §3 count, and its fraction of the SGEMM
+the median GFLOP/s by the docs/math.md §3 count, and its fraction of the SGEMM
 rate measured in the same run."""
 import json
 import statistics

@@ -2,7 +2,7 @@
 """The reference LNN formulation in JAX, loading an lnn model file.
 
 Written for this project from the mathematics (docs/file-formats.md for the
-network, /work/shared/design/MATH.md §1 for the Euler–Lagrange step); no code
+network, docs/math.md §1 for the Euler–Lagrange step); no code
 was copied from the reference study. Two variants:
 
 * ``published``: the formulation of the reference study. M = ∂²L/∂q̇² by

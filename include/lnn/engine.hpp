@@ -1,5 +1,5 @@
 // Batched evaluation of a learned Lagrangian: L, ∇L, M, C·q̇, the full
-// Hessian, the energy, accelerations and exact loss gradients (MATH.md §1–4).
+// Hessian, the energy, accelerations and exact loss gradients (docs/math.md §1–4).
 //
 // Shapes (all row-major, sample-major, B = number of samples):
 //   states   B × 2n   each row [q_1 … q_n, q̇_1 … q̇_n]
@@ -56,7 +56,7 @@ struct SolveReport {
   std::size_t failures() const { return not_positive_definite + singular; }
 };
 
-// What Engine::loss_gradient minimizes (MATH.md §4, §7).
+// What Engine::loss_gradient minimizes (docs/math.md §4, §7).
 template <class T>
 struct LossOptions {
   Loss kind = Loss::l1;
@@ -114,7 +114,7 @@ class Engine {
   SolveReport accelerations(std::span<const T> states, std::span<const T> tau, std::span<T> acc,
                             std::span<SolveStatus> status = {}, std::span<T> pivot = {});
   // Loss on accelerations against targets (B × n) and its exact gradient
-  // (MATH.md §4, §7) w.r.t. every parameter (param_grad: parameter_count(),
+  // (docs/math.md §4, §7) w.r.t. every parameter (param_grad: parameter_count(),
   // overwritten) and, if not empty, the input states (input_grad: B × 2n).
   // If no sample solves, data_loss is NaN when mass_penalty = 0 (nothing was
   // measured) and 0 otherwise, so that the penalty alone can still train a

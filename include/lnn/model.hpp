@@ -1,4 +1,4 @@
-// The model: an MLP Lagrangian L(q, q̇) (MATH.md §2) and its flat parameters.
+// The model: an MLP Lagrangian L(q, q̇) (docs/math.md §2) and its flat parameters.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,7 +22,7 @@ enum class Activation : std::uint8_t {
 // How one position coordinate q_j enters the network. Velocities are plain.
 enum class Embedding : std::uint8_t {
   plain,  // q_j
-  angle,  // (cos q_j, sin q_j): periodic, smooth (MATH.md §6)
+  angle,  // (cos q_j, sin q_j): periodic, smooth (docs/math.md §6)
 };
 
 enum class Init : std::uint8_t {

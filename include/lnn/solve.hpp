@@ -1,4 +1,4 @@
-// The n×n mass-matrix solves of the Euler–Lagrange step (MATH.md §5).
+// The n×n mass-matrix solves of the Euler–Lagrange step (docs/math.md §5).
 #pragma once
 #include <cstdint>
 #include <string_view>

@@ -43,7 +43,7 @@ struct TrainConfig {
   std::int64_t steps = 1000;
   std::size_t batch = 512;
   Loss loss = Loss::l1;
-  double mass_penalty = 0.0;  // ρ of MATH.md §7
+  double mass_penalty = 0.0;  // ρ of docs/math.md §7
   SolveOptions solve{SolveMethod::lu};
   std::uint64_t seed = 0;     // initialization, data, shuffling
 

@@ -253,7 +253,7 @@ void add_train_command(CLI::App& app) {
   sub->add_option("--steps", o->steps, "Optimizer steps")->capture_default_str();
   sub->add_option("--batch", o->batch, "Samples per step")->capture_default_str();
   sub->add_option("--loss", o->loss, "l1 | mse")->capture_default_str();
-  sub->add_option("--mass-penalty", o->mass_penalty, "rho of the mass-matrix penalty (MATH.md 7)")
+  sub->add_option("--mass-penalty", o->mass_penalty, "rho of the mass-matrix penalty (docs/math.md §7)")
       ->capture_default_str();
   sub->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->capture_default_str();
   sub->add_flag("--adamw", o->adamw, "Decoupled weight decay (AdamW)");

@@ -1,4 +1,4 @@
-// Activations with exact first, second and third derivatives (MATH.md §2).
+// Activations with exact first, second and third derivatives (docs/math.md §2).
 // One function evaluates all four at once so that each transcendental is
 // computed once per neuron; both backends call it.
 #pragma once

@@ -1,4 +1,4 @@
-// The input embedding z_0 = φ(x) and its derivatives (MATH.md §6).
+// The input embedding z_0 = φ(x) and its derivatives (docs/math.md §6).
 // z_0 = [φ(q_1), …, φ(q_n), q̇_1, …, q̇_n] with φ(q_j) = q_j (plain) or
 // (cos q_j, sin q_j) (angle). `angle` holds one byte per coordinate (1 = angle).
 #pragma once
@@ -8,7 +8,7 @@
 
 namespace lnn::core {
 
-// Which tangent directions one forward pass carries (MATH.md §2).
+// Which tangent directions one forward pass carries (docs/math.md §2).
 enum class Seeds : int {
   none = 0,            // k = 0: L and ∇L only
   euler_lagrange = 1,  // k = n+1: P_0 = [0; I_n], u_0 = [q̇; 0]
@@ -83,7 +83,7 @@ LNN_HD T embed_curvature(const unsigned char* angle, int j, int pos, const T* x,
 }
 
 // ḡ_0 from f̄ = ∂ℓ/∂f (n): f = J_φᵀ g_0 on the q part, so ḡ_0 = J_φ f̄ on the
-// embedded q entries and 0 on the q̇ entries (MATH.md §4).
+// embedded q entries and 0 on the q̇ entries (docs/math.md §4).
 template <class T>
 LNN_HD void embed_force_adjoint(int n, const unsigned char* angle, const T* x, const T* fbar,
                                 T* gbar0) {

@@ -1,6 +1,6 @@
-// Per-sample dense solves M x = b for the Euler–Lagrange step (MATH.md §5).
+// Per-sample dense solves M x = b for the Euler–Lagrange step (docs/math.md §5).
 // M is n×n, symmetric, row-major, runtime n; all storage is the caller's.
-// Since M = Mᵀ, the factor of M also solves Mᵀ x = b: the adjoint (MATH.md §4,
+// Since M = Mᵀ, the factor of M also solves Mᵀ x = b: the adjoint (docs/math.md §4,
 // λ = M⁻¹ā) calls solve() again on the same factor, which solve() leaves intact.
 //
 // Workspace per sample, solve_workspace(n) = 2n² + 2n values of T and n ints:
@@ -230,7 +230,7 @@ LNN_HD int jacobi_eigen(const T* A, int n, T* V, T* D, T* w) {
   return sweep;
 }
 
-// The mass-matrix penalty of MATH.md §7 for one symmetric A (n×n): returns
+// The mass-matrix penalty of docs/math.md §7 for one symmetric A (n×n): returns
 // Σ_j relu(−λ_j) and writes G = ∂/∂A = −Σ_{λ_j<0} v_j v_jᵀ (n×n, symmetric).
 // G is the projector onto the negative eigenspace, so it is well defined even
 // where negative eigenvalues repeat; λ_j = 0 counts as not negative (relu's

@@ -1,4 +1,4 @@
-// The batched layer algorithm (MATH.md §2–4), written once against a backend:
+// The batched layer algorithm (docs/math.md §2–4), written once against a backend:
 //   gemm        row-major GEMM (CBLAS / cuBLAS)
 //   for_each    a per-sample loop body (OpenMP loop / kernel, a thread per sample)
 //   for_each_element  an element map over (sample, neuron), neuron fastest
@@ -74,7 +74,7 @@ class LayerAlgorithm {
   }
   const T* bias(int l) const { return params_ + layout_[static_cast<std::size_t>(l)].bias_offset; }
 
-  // ---- forward pass with tangents (MATH.md §2) ---------------------------
+  // ---- forward pass with tangents (docs/math.md §2) ---------------------------
   // states: b × 2n. Fills Z, A, D1..D3 for Seeds `seeds`.
   void forward(const T* states_in, int b_in, Seeds seeds) {
     be_.mark("forward");
@@ -131,7 +131,7 @@ class LayerAlgorithm {
         [=] LNN_LAMBDA(std::int64_t s, T sum) { L[s] = sum; });
   }
 
-  // ---- reverse pass: g_l, s_l, g_0 (MATH.md §2) ---------------------------
+  // ---- reverse pass: g_l, s_l, g_0 (docs/math.md §2) ---------------------------
   void reverse(int) {
     be_.mark("reverse");
     const int b = bp_;
@@ -222,7 +222,7 @@ class LayerAlgorithm {
 
   const T* hessian_data() const { return H_.data(); }
 
-  // ---- Euler–Lagrange solve (MATH.md §1, §5) --------------------------------
+  // ---- Euler–Lagrange solve (docs/math.md §1, §5) --------------------------------
   // After forward/reverse/hessian_blocks with Seeds::euler_lagrange.
   // acc (b × n); status, pivot (b) may be null.
   void solve(const T* states, const T* tau, int, T* acc, SolveStatus* status, T* pivot) {
@@ -268,7 +268,7 @@ class LayerAlgorithm {
     });
   }
 
-  // ---- the loss on accelerations (MATH.md §4, §7) ---------------------------
+  // ---- the loss on accelerations (docs/math.md §4, §7) ---------------------------
   // After solve, for the chunk's real samples: ∂ℓ/∂q̈ before the batch's
   // normalization into abar (b × n; w·sign(d) for L1, 2w·d for MSE with
   // d = q̈ − target, zero rows for failed or zero-weight samples: a zero
@@ -318,7 +318,7 @@ class LayerAlgorithm {
     });
   }
 
-  // ---- the adjoint (MATH.md §4, §7) ------------------------------------------
+  // ---- the adjoint (docs/math.md §4, §7) ------------------------------------------
   // After forward/reverse/hessian_blocks/solve for Seeds::euler_lagrange.
   // abar (b × n): ∂ℓ/∂q̈ per sample (zero rows for failed samples).
   // Accumulates parameter gradients into pgrad (model layout); writes the
@@ -646,7 +646,7 @@ class LayerAlgorithm {
     });
   }
 
-  // The mass penalty of MATH.md §7 per sample: value (unscaled, to `value`
+  // The mass penalty of docs/math.md §7 per sample: value (unscaled, to `value`
   // if not null) and ∂/∂M = −Σ_{λ<0} v vᵀ (returned, b × n × n), from the
   // M that solve() kept. Sets live_: samples whose state the adjoint uses.
   // A failed sample stays live if the penalty acts on it (a negative

@@ -15,7 +15,7 @@
 namespace lnn::test {
 namespace {
 
-constexpr int kBatch = 11;     // awkward on purpose (STYLE.md)
+constexpr int kBatch = 11;     // awkward on purpose: not a multiple of any chunk or vector width
 constexpr int kCapacity = 16;  // workspace max_batch > kBatch
 
 class CApiEval : public ::testing::Test {

@@ -1,4 +1,4 @@
-// Shared test helpers: tolerances derived from the precision (STYLE.md:
+// Shared test helpers: tolerances derived from the precision (the rule
 // "tol + |ref|·eps"), random states, small reference linear algebra.
 #pragma once
 #include <cmath>

@@ -1,4 +1,4 @@
-// The per-sample dense solves (src/core/small_solve.hpp, MATH.md §5), for float
+// The per-sample dense solves (src/core/small_solve.hpp, docs/math.md §5), for float
 // and double, against references computed in long double: Gaussian elimination
 // with partial pivoting, and pseudo-inverses from the matrices' construction.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // The engine's derivatives against central finite differences in double
-// (MATH.md §2–4): ∇L, the full Hessian, M, C·q̇, q̈, the energy's
+// (docs/math.md §2–4): ∇L, the full Hessian, M, C·q̇, q̈, the energy's
 // conservation, and the loss gradient w.r.t. parameters and input states.
 #include <gtest/gtest.h>
 

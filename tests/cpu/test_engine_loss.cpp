@@ -1,5 +1,5 @@
 // The training loss of Engine::loss_gradient beyond the plain mean: per-sample
-// weights and the mass-matrix penalty ρ·(1/B)·Σ relu(−λ(M)) of MATH.md §7.
+// weights and the mass-matrix penalty ρ·(1/B)·Σ relu(−λ(M)) of docs/math.md §7.
 // Gradients are checked against finite differences (Richardson) in double of
 // a loss computed here from accelerations(), euler_lagrange_terms() and an
 // eigen-solver of this file (bisection on Sylvester inertia), so nothing of
