@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <source_location>
 #include <span>
 #include <string>
@@ -32,12 +33,14 @@ class StreamPhaseTimeline : public detail::PhaseTimeline {
     for (auto& m : marks_) cudaEventDestroy(m.second);
   }
   void mark(const char* name) override {
+    const std::lock_guard<std::mutex> lock(mu_);
     cudaEvent_t e = nullptr;
     check(cudaEventCreate(&e), "cudaEventCreate (phase timer)");
     check(cudaEventRecord(e, stream_), "cudaEventRecord (phase timer)");
     marks_.emplace_back(name, e);
   }
   void discard() override {
+    const std::lock_guard<std::mutex> lock(mu_);
     for (auto& m : marks_) cudaEventDestroy(m.second);
     marks_.clear();
   }
@@ -46,6 +49,7 @@ class StreamPhaseTimeline : public detail::PhaseTimeline {
 
  protected:
   void resolve(std::vector<std::pair<const char*, double>>& out) override {
+    const std::lock_guard<std::mutex> lock(mu_);
     if (marks_.empty()) return;
     check(cudaEventSynchronize(marks_.back().second), "cudaEventSynchronize (phase timer)");
     for (auto& m : marks_) {
@@ -59,6 +63,7 @@ class StreamPhaseTimeline : public detail::PhaseTimeline {
   }
 
  private:
+  std::mutex mu_;
   cudaStream_t stream_;
   std::vector<std::pair<const char*, cudaEvent_t>> marks_;
 };

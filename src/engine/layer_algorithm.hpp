@@ -481,13 +481,12 @@ class LayerAlgorithm {
   };
 
   // The element passes whose per-neuron work loops over the k tangents, with
-  // k a compile-time K for the common sizes (kUnrolled: n <= 4 for the
+  // k a compile-time K for the common sizes (k = 2..5: n <= 4 for the
   // Euler–Lagrange seeds, n <= 2 for the full Hessian): the loops unroll and
   // a neuron's tangent values stay in registers, which the CPU needs to keep
   // the speed of its old row loops (measured: the runtime-k passes made a
   // width-128 loss gradient 15 % slower). K = 0: k at run time. Same lines,
   // same order of operations, for every K.
-  static constexpr int kUnrolled = 5;
   template <class F>
   static void with_tangents(int k, F f) {
     switch (k) {
