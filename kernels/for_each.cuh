@@ -12,10 +12,11 @@
 namespace lnn::kernels {
 
 constexpr int kBlock = 256;
+constexpr int kRowsPerBlock = kBlock / core::kWarp;  // reduce_rows: a warp per row
 
-// f(i) for i < count: one thread per sample (per-sample work that is not
-// a loop over neurons: embeddings, the n × n solves, the loss terms). f is a __host__ __device__
-// lambda of the layer algorithm (nvcc --extended-lambda).
+// f(i) for i < count: one thread per sample, for per-sample work that is not
+// a loop over neurons (embeddings, the n × n solves, the loss terms). f is a
+// __host__ __device__ lambda of the layer algorithm (nvcc --extended-lambda).
 template <class F>
 __global__ void for_each(int count, F f) {
   const int i = static_cast<int>(blockIdx.x) * kBlock + static_cast<int>(threadIdx.x);
@@ -38,7 +39,6 @@ __global__ void for_each_element(std::int64_t rows, int m, F f) {
 // lane 0 calls g).
 template <class Row, class G>
 __global__ void reduce_rows(std::int64_t rows, int m, Row row, G g) {
-  constexpr int kRowsPerBlock = kBlock / core::kWarp;
   const std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock +
                          static_cast<int>(threadIdx.x) / core::kWarp;
   const int lane = static_cast<int>(threadIdx.x) % core::kWarp;
@@ -100,8 +100,7 @@ __global__ void sum_partials(const V* __restrict__ partial, int count, V* __rest
 inline unsigned blocks_for(std::size_t count) {
   return static_cast<unsigned>((count + kBlock - 1) / kBlock);
 }
-inline unsigned blocks_for_rows(std::int64_t rows) {  // reduce_rows: a warp per row
-  constexpr int kRowsPerBlock = kBlock / core::kWarp;
+inline unsigned blocks_for_rows(std::int64_t rows) {
   return static_cast<unsigned>((rows + kRowsPerBlock - 1) / kRowsPerBlock);
 }
 

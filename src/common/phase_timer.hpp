@@ -54,7 +54,8 @@ class HostPhaseTimeline : public PhaseTimeline {
   std::vector<std::pair<const char*, double>> marks_;
 };
 
-// Registers a timeline with the report (kept until reset_phase_times()).
+// Registers a timeline with the report (kept while its owner lives, and
+// until a report has resolved its last marks).
 void register_timeline(std::shared_ptr<PhaseTimeline> t);
 // A timeline of the host clock shared by every CPU backend (the CPU backend
 // is stateless: this is its clock).

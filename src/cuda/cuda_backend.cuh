@@ -193,11 +193,9 @@ class CudaBackend {
   void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out,
                 std::source_location loc = std::source_location::current()) const {
     if (cols <= 0 || rows <= 0) return;
-    const std::size_t need = kernels::column_sums_scratch(rows, cols) * sizeof(V);
-    DeviceBuffer<double>& scratch = column_scratch_ref();
-    if (scratch.size() * sizeof(double) < need) scratch.resize((need + 7) / 8);
-    kernels::column_sums<U, V>(rows, cols, X, ld, out, reinterpret_cast<V*>(scratch.data()),
-                               stream());
+    const std::size_t bytes = kernels::column_sums_scratch(rows, cols) * sizeof(V);
+    kernels::column_sums<U, V>(rows, cols, X, ld, out,
+                               reinterpret_cast<V*>(scratch((bytes + 7) / 8)), stream());
     launched("column_sums", loc);
   }
 
@@ -205,9 +203,7 @@ class CudaBackend {
   double sum_squares(const T* x, std::size_t count,
                      std::source_location loc = std::source_location::current()) const {
     if (count == 0) return 0.0;
-    DeviceBuffer<double>& reduce = reduce_ref();
-    if (reduce.size() < kernels::kReduceBlocks + 1) reduce.resize(kernels::kReduceBlocks + 1);
-    double* partial = reduce.data();
+    double* partial = scratch(kernels::kReduceBlocks + 1);
     kernels::sum_squares_partial<<<kernels::kReduceBlocks, kernels::kBlock, 0, stream()>>>(x, count,
                                                                                            partial);
     launched("sum_squares_partial", loc);
@@ -312,14 +308,15 @@ class CudaBackend {
   }
 
   std::shared_ptr<CudaContext> ctx_;
-  // sum_squares' partial sums: per backend copy, allocated on first use.
-  mutable std::shared_ptr<DeviceBuffer<double>> reduce_buf_ =
-      std::make_shared<DeviceBuffer<double>>();
-  DeviceBuffer<double>& reduce_ref() const { return *reduce_buf_; }
-  // sum_rows' chunk sums (any V, in double-sized cells): grown on demand.
-  mutable std::shared_ptr<DeviceBuffer<double>> column_buf_ =
-      std::make_shared<DeviceBuffer<double>>();
-  DeviceBuffer<double>& column_scratch_ref() const { return *column_buf_; }
+  // The reductions' scratch (sum_squares' partial sums, sum_rows' chunk sums,
+  // in double-sized cells), shared by the copies of this backend and grown on
+  // demand. Uses follow each other on the one stream; growing frees the old
+  // buffer with cudaFree, which waits for the device.
+  mutable std::shared_ptr<DeviceBuffer<double>> scratch_ = std::make_shared<DeviceBuffer<double>>();
+  double* scratch(std::size_t cells) const {
+    if (scratch_->size() < cells) scratch_->resize(cells);
+    return scratch_->data();
+  }
 };
 
 }  // namespace lnn::cuda
