@@ -6,7 +6,12 @@
 !   states(2n, B)   tau(n, B)   acc(n, B)   E(B)   grad(2n, B)   H(2n, 2n, B)
 !   M(n, n, B)   Cv(n, B)   f(n, B)   y0(2n, B)   out(2n, S, B)
 ! Every function returns an lnn status (LNN_OK = 0); lnn_last_error() gives
-! the message. See docs/c-api.md.
+! the message and lnn_status_name(status) the code's name. Coordinates are
+! numbered from 0 as in C (lnn_model_embedding's j). C strings come back as
+! Fortran strings (lnn_version, lnn_last_error, lnn_status_name,
+! lnn_model_embedding) or as type(c_ptr) that lnn_string() converts
+! (lnn_model_info%activation). Installed as <prefix>/include/lnn/lnn.f90;
+! compile it with your program. See docs/c-api.md.
 module lnn
   use, intrinsic :: iso_c_binding
   implicit none
@@ -48,7 +53,8 @@ module lnn
     integer(c_int) :: newton_max_iterations
   end type
 
-  public :: lnn_version, lnn_last_error, lnn_string, lnn_model_load
+  public :: lnn_version, lnn_version_numbers, lnn_status_name, lnn_last_error, lnn_string
+  public :: lnn_model_load, lnn_model_embedding, lnn_workspace_get
   public :: lnn_model_format_version, lnn_cuda_compiled, lnn_model_free, lnn_model_get_info
   public :: lnn_model_hidden, lnn_workspace_options_default, lnn_workspace_create
   public :: lnn_workspace_free, lnn_accelerations, lnn_lagrangian, lnn_energy
@@ -64,6 +70,16 @@ module lnn
       import :: c_ptr
       type(c_ptr) :: p
     end function
+    function c_lnn_status_name(status) bind(c, name='lnn_status_name') result(p)
+      import :: c_int, c_ptr
+      integer(c_int), value :: status
+      type(c_ptr) :: p
+    end function
+    ! Absent arguments are NULL: ask only for the numbers needed.
+    subroutine lnn_version_numbers(major, minor, patch) bind(c)
+      import :: c_int
+      integer(c_int), intent(out), optional :: major, minor, patch
+    end subroutine
     function c_strlen(s) bind(c, name='strlen') result(length)
       import :: c_ptr, c_size_t
       type(c_ptr), value :: s
@@ -95,6 +111,12 @@ module lnn
       integer(c_int), intent(out) :: widths(*)
       integer(c_int), value :: capacity
     end function
+    integer(c_int) function c_lnn_model_embedding(model, j, name) bind(c, name='lnn_model_embedding')
+      import :: c_int, c_ptr
+      type(c_ptr), value :: model
+      integer(c_int), value :: j
+      type(c_ptr), intent(out) :: name
+    end function
     integer(c_int) function lnn_workspace_options_default(options) bind(c)
       import :: c_int, lnn_workspace_options
       type(lnn_workspace_options), intent(out) :: options
@@ -110,6 +132,14 @@ module lnn
       import :: c_ptr
       type(c_ptr), value :: workspace
     end subroutine
+    ! Capacity, device (LNN_DEVICE_*) and evaluation precision (LNN_PRECISION_F32
+    ! or _F64) of a workspace; absent outputs are not asked for.
+    integer(c_int) function lnn_workspace_get(workspace, max_batch, device, precision) bind(c)
+      import :: c_int, c_int64_t, c_ptr
+      type(c_ptr), value :: workspace
+      integer(c_int64_t), intent(out), optional :: max_batch
+      integer(c_int), intent(out), optional :: device, precision
+    end function
     integer(c_int) function lnn_accelerations(ws, b, states, tau, acc, solve_status, failures) bind(c)
       import :: c_int, c_int64_t, c_ptr, c_double
       type(c_ptr), value :: ws
@@ -211,10 +241,29 @@ contains
     s = lnn_string(c_lnn_last_error())
   end function
 
+  ! The name of a status code ("LNN_OK", …; "unknown status" otherwise).
+  function lnn_status_name(status) result(s)
+    integer(c_int), intent(in) :: status
+    character(len=:), allocatable :: s
+    s = lnn_string(c_lnn_status_name(status))
+  end function
+
   integer(c_int) function lnn_model_load(path, model)
     character(len=*), intent(in) :: path
     type(c_ptr), intent(out) :: model
     lnn_model_load = c_lnn_model_load(trim(path) // c_null_char, model)
+  end function
+
+  ! How position q_j (0 <= j < n, numbered as in C) enters the network:
+  ! name = "plain" or "angle"; '' when the call fails.
+  integer(c_int) function lnn_model_embedding(model, j, name)
+    type(c_ptr), intent(in) :: model
+    integer(c_int), intent(in) :: j
+    character(len=:), allocatable, intent(out) :: name
+    type(c_ptr) :: p
+    p = c_null_ptr
+    lnn_model_embedding = c_lnn_model_embedding(model, j, p)
+    name = lnn_string(p)
   end function
 
 end module lnn

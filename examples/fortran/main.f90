@@ -76,7 +76,8 @@ contains
     integer(c_int), intent(in) :: status
     character(len=*), intent(in) :: what
     if (status /= LNN_OK) then
-      write (error_unit, '(a, a, a, a)') 'lnn_fortran_example: ', what, ' failed: ', lnn_last_error()
+      write (error_unit, '(a, a, a, a, a, a)') 'lnn_fortran_example: ', what, ' failed (', &
+        lnn_status_name(status), '): ', lnn_last_error()
       call lnn_workspace_free(ws)
       call lnn_model_free(model)
       stop 1
