@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -14,16 +15,6 @@
 #include "lnn/systems.hpp"
 
 namespace lnn {
-
-// Replaces the system's default sampling by boxes: q_i ~ U[lo, hi) and
-// q̇_i ~ U[lo, hi). Each list is empty (system default for both q and q̇),
-// one interval for every coordinate, or n intervals. A box for only q or
-// only q̇ is refused: the default sampling draws them together.
-struct StateBox {
-  std::vector<std::pair<double, double>> q;
-  std::vector<std::pair<double, double>> qdot;
-  bool empty() const { return q.empty() && qdot.empty(); }
-};
 
 struct DerivativeSetOptions {
   std::size_t samples = 10000;
@@ -57,6 +48,19 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
 // A Dataset holding only what every dataset of `system` shares: kind, the
 // system's name, n, parameters, angle and actuated flags, potential scale, seed.
 Dataset start_dataset(const System& system, DatasetKind kind, std::uint64_t seed);
+
+// The box evaluations draw initial conditions from: `requested` unless it is
+// empty, else the system's own evaluation box (SystemInfo::evaluation), which
+// is empty, the default sampling, for most systems. Throws InvalidArgument
+// for a malformed box (a list that is neither 1 nor n intervals, only one of
+// q and q̇, an interval that is not finite with lo <= hi).
+StateBox evaluation_box(const System& system, const StateBox& requested = {});
+
+// A box in words with the system's coordinate names, e.g.
+// "theta1, theta2 ~ U[0, 6.28319), theta1dot, theta2dot ~ U[0, 0.1)", or
+// "r ~ U[0.5, 1.5), theta ~ U[0, 6.28319), …" for per-coordinate intervals;
+// the default sampling's description (SystemInfo::sampling) when empty.
+std::string describe(const StateBox& box, const System& system);
 
 // Draws B = states.size() / 2n states first … first + B − 1 from `box`
 // (or the system's own sampling when the box is empty).

@@ -151,9 +151,9 @@ typedef struct lnn_workspace lnn_workspace;
 typedef struct lnn_workspace_options {
   int device;     /* LNN_DEVICE_CPU (default) or LNN_DEVICE_CUDA */
   int precision;  /* LNN_PRECISION_MODEL (default), _F32 or _F64 */
-  int solve;      /* LNN_SOLVE_CHOLESKY (default), _LU, _DAMPED, _PINV */
+  int solve;      /* LNN_SOLVE_LU (default), _CHOLESKY, _DAMPED, _PINV */
   double damping; /* LNN_SOLVE_DAMPED: added to M's diagonal, >= 0 (1e-6) */
-  double rcond;   /* relative singularity cutoff in [0, 1); 0 = n·eps (0) */
+  double rcond;   /* relative singularity cutoff in [0, 1); 0 = n·eps, pinv 10·n·eps (0) */
   int chunk;      /* states evaluated together, >= 1 (1024); bounds memory */
 } lnn_workspace_options;
 

@@ -18,7 +18,8 @@
 //   lnn.activation = to_string(a)  lnn.embedding = "angle,plain" (n entries, always in full)
 // plus any caller metadata, whose keys must not start with "lnn.".
 // A training checkpoint (lnn/optimizer.hpp) adds tensors "optimizer.*" and
-// metadata "lnn.train.*"; load_model and read_model_info skip both.
+// metadata "lnn.train.*"; load_model skips both, read_model_info returns the
+// metadata in ModelFileInfo::training.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -53,6 +54,10 @@ struct ModelFileInfo {
   // The caller metadata: every __metadata__ entry whose key does not start
   // with "lnn." (so it can be passed straight back to save_model).
   std::map<std::string, std::string> metadata;
+  // A checkpoint's "lnn.train.*" entries (lnn/optimizer.hpp), among them
+  // lnn.train.config, the training configuration as JSON (TrainConfig); empty
+  // for a plain model file.
+  std::map<std::string, std::string> training;
 };
 
 // Reads and validates the header only (metadata, spec, every tensor entry and

@@ -29,7 +29,9 @@ struct SweepConfig {
   std::vector<double> tolerances{1e-8};   // dopri5: rtol = atol
   std::vector<double> horizons{100.0};    // rollout lengths from t = 0
   std::size_t trajectories = 40;
-  StateBox box{{{0.0, 6.283185307179586}}, {{0.0, 0.1}}};  // the reference evaluation's
+  // Initial conditions; empty: the system's evaluation box (SystemInfo::evaluation;
+  // the double pendulum's is the reference evaluation's), which sweep.json records.
+  StateBox box;
   std::uint64_t seed = 1;                 // of the initial conditions
   double rate = 10.0;                     // output samples per unit time
   double truth_tolerance = 1e-10;         // dopri5 rtol = atol of the ground truth

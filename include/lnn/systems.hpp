@@ -21,6 +21,16 @@
 
 namespace lnn {
 
+// A box of states that replaces a system's default sampling: q_i ~ U[lo, hi) and
+// q̇_i ~ U[lo, hi). Each list is empty (system default for both q and q̇),
+// one interval for every coordinate, or n intervals. A box for only q or
+// only q̇ is refused: the default sampling draws them together.
+struct StateBox {
+  std::vector<std::pair<double, double>> q;
+  std::vector<std::pair<double, double>> qdot;
+  bool empty() const { return q.empty() && qdot.empty(); }
+};
+
 struct SystemParameter {
   std::string name;
   double value = 0.0;
@@ -39,6 +49,11 @@ struct SystemInfo {
   double potential_scale = 1.0;  // normalizes energy errors (29.4 for the reference double pendulum)
   double force_max = 0.0;        // default amplitude of generated forces (0: none actuated)
   std::string sampling;          // the default state ranges, in words
+  // Where evaluations (`lnn evaluate`, sweeps) draw their initial conditions
+  // unless told otherwise; empty: the default sampling. Only the double
+  // pendulum has its own: the reference study's q ~ U[0, 2π)², q̇ ~ U[0, 0.1)²
+  // (slow starts), so that its protocol is the default (README, "Training and evaluation").
+  StateBox evaluation;
 };
 
 class System {

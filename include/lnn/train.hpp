@@ -110,7 +110,9 @@ struct EvaluateOptions {
   std::size_t trajectories = 40;
   double t_end = 100.0;
   double rate = 10.0;  // samples per unit time (energy errors are reported at t_end)
-  StateBox box{{{0.0, 6.283185307179586}}, {{0.0, 0.1}}};  // the reference study's
+  // Initial conditions; empty: the system's evaluation box (evaluation_box(),
+  // for the double pendulum the reference study's q ~ U[0, 2π), q̇ ~ U[0, 0.1)).
+  StateBox box;
   IntegrateOptions integrate{Integrator::rk4, 1e-8, 1e-8, 0.0, 0.0, 0.0, 0.01};
   std::size_t held_out = 100000;  // random states for the acceleration error
   std::uint64_t seed = 1;
@@ -120,12 +122,19 @@ struct EvaluateOptions {
 
 struct EvaluateResult {
   // |E_true(predicted state at t_end) − E_true(initial)| / potential scale,
-  // over the trajectories that finished.
+  // over the trajectories that finished (count 0: none did, and the figures
+  // are NaN, never 0).
   Summary energy_error;
   std::size_t rollouts_failed = 0;
-  // Mean |q̈_pred − q̈_true| over held-out states and coordinates (solved samples).
+  // Failed rollouts by reason (to_string(TrajectoryStatus)), reasons that occurred.
+  std::map<std::string, std::size_t> rollout_failures;
+  // Mean |q̈_pred − q̈_true| over held-out states and coordinates (solved
+  // samples); NaN when no sample was solved.
   double acc_l1 = 0.0;
   std::size_t acc_failed = 0;
+  // Failed held-out solves by reason (to_string(SolveStatus)).
+  std::map<std::string, std::size_t> acc_failures;
+  StateBox box;  // the box the initial conditions came from (evaluation_box())
   double seconds = 0.0;
 };
 

@@ -323,7 +323,7 @@ lnn_status lnn_workspace_options_default(lnn_workspace_options* options) {
     const lnn::EngineOptions e;
     options->device = LNN_DEVICE_CPU;
     options->precision = LNN_PRECISION_MODEL;
-    options->solve = LNN_SOLVE_CHOLESKY;
+    options->solve = LNN_SOLVE_LU;  // lnn::SolveOptions' default (include/lnn/solve.hpp)
     options->damping = e.solve.damping;
     options->rcond = e.solve.rcond;
     options->chunk = e.chunk;

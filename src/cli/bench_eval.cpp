@@ -24,7 +24,7 @@ struct ThroughputOptions {
   int repeat = 5;
   std::string precision = "auto";
   std::string what = "acc";
-  std::string solver = "cholesky";
+  std::string solver = "lu";
   int chunk = lnn::EngineOptions{}.chunk;
   std::string device = "cpu";
   bool tf32 = false;

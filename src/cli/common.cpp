@@ -213,8 +213,8 @@ std::unique_ptr<System> system_for(const std::string& name, const std::vector<st
   std::map<std::string, double> values;
   if (system_name.empty() && !model.empty() && model != "analytic") {
     const ModelFileInfo info = read_model_info(model);
-    const auto cfg = info.metadata.find("lnn.train.config");
-    if (cfg != info.metadata.end()) {
+    const auto cfg = info.training.find("lnn.train.config");
+    if (cfg != info.training.end()) {
       const TrainConfig c = TrainConfig::from_json(cfg->second);
       system_name = c.system;
       values = c.system_params;
@@ -242,6 +242,36 @@ std::map<std::string, double> parse_parameters(const std::vector<std::string>& f
     }
   }
   return out;
+}
+
+StateBox parse_box(const std::string& q_range, const std::string& qdot_range,
+                   const System& system) {
+  StateBox box;
+  if (q_range.empty() && qdot_range.empty()) return box;
+  if (q_range.empty() || qdot_range.empty()) {
+    throw InvalidArgument("--q-range and --qdot-range go together (give both or neither)");
+  }
+  const auto n = static_cast<std::size_t>(system.dof());
+  for (const bool velocity : {false, true}) {
+    const std::string flag = velocity ? "--qdot-range" : "--q-range";
+    const std::vector<double> v = parse_double_list(velocity ? qdot_range : q_range, flag);
+    if (v.size() != 2 && v.size() != 2 * n) {
+      throw InvalidArgument(flag + " " + in_quotes(velocity ? qdot_range : q_range) +
+                            " has " + std::to_string(v.size()) +
+                            " numbers; give LO,HI for every coordinate or " +
+                            std::to_string(n) + " pairs LO,HI (one per coordinate of " +
+                            system.name() + ")");
+    }
+    auto& list = velocity ? box.qdot : box.q;
+    for (std::size_t k = 0; k < v.size(); k += 2) {
+      if (!(v[k] <= v[k + 1])) {
+        throw InvalidArgument(flag + ": interval [" + std::to_string(v[k]) + ", " +
+                              std::to_string(v[k + 1]) + ") has LO > HI");
+      }
+      list.emplace_back(v[k], v[k + 1]);
+    }
+  }
+  return box;
 }
 
 std::pair<double, double> parse_interval(const std::string& text, std::string_view flag) {

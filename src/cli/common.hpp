@@ -45,6 +45,13 @@ std::string join_ints(const std::vector<int>& values);
 std::map<std::string, double> parse_parameters(const std::vector<std::string>& flags);
 // "LO,HI" -> {LO, HI}; throws InvalidArgument naming `flag`.
 std::pair<double, double> parse_interval(const std::string& text, std::string_view flag);
+// --q-range and --qdot-range: both empty (an empty box: the command's
+// default), or each "LO,HI" (every coordinate) or "LO1,HI1,…,LOn,HIn" (one
+// interval per coordinate, n = system.dof()). Throws InvalidArgument naming
+// the flag for one without the other, a count that is neither 2 nor 2n, or an
+// interval that is not finite with LO <= HI.
+StateBox parse_box(const std::string& q_range, const std::string& qdot_range,
+                   const System& system);
 // "0.1, 0.01" -> {0.1, 0.01}: finite numbers; throws InvalidArgument naming `flag`.
 std::vector<double> parse_double_list(std::string_view text, std::string_view flag);
 

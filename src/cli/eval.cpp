@@ -16,7 +16,7 @@ struct EvalOptions {
   std::string states;
   std::string out;
   std::string tau;
-  std::string solver = "cholesky";
+  std::string solver = "lu";
   std::string device = "cpu";
   double damping = 1e-6;
   double rcond = 0.0;
@@ -135,7 +135,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--rcond", opt->rcond,
-                  "Relative singularity cutoff in [0, 1); 0 = n * machine epsilon")
+                  "Relative singularity cutoff in [0, 1); 0 = n * machine epsilon (pinv: 10 n eps)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--precision", opt->precision,

@@ -1,7 +1,9 @@
 // `lnn evaluate`: the reference study's evaluation of a learned model on an
 // analytic system — rollouts from 40 slow initial conditions to t = 100,
 // energy error at the final time, and the acceleration error on held-out states.
+#include <cmath>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,6 +11,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/generate.hpp"
 #include "lnn/model_file.hpp"
 #include "lnn/systems.hpp"
 #include "lnn/train.hpp"
@@ -22,7 +25,7 @@ struct EvaluateCliOptions {
   std::vector<std::string> params;
   EvaluateOptions eval;
   std::string integrator = "rk4";
-  std::string q_range = "0,6.283185307179586", qdot_range = "0,0.1";
+  std::string q_range, qdot_range;  // empty: the system's evaluation box
   std::string solver = "lu";
   std::string json;
   bool quiet = false;
@@ -40,8 +43,7 @@ void run_evaluate(EvaluateCliOptions opt) {
   const auto system = system_for(opt.system, opt.params, opt.model);
   EvaluateOptions& o = opt.eval;
   o.integrate.method = parse_integrator(opt.integrator);
-  o.box.q = {parse_interval(opt.q_range, "--q-range")};
-  o.box.qdot = {parse_interval(opt.qdot_range, "--qdot-range")};
+  o.box = parse_box(opt.q_range, opt.qdot_range, *system);
   o.solve.method = parse_solve_method(opt.solver);
 
   Progress bar("lnn evaluate", opt.quiet);
@@ -51,36 +53,61 @@ void run_evaluate(EvaluateCliOptions opt) {
                                : run_typed<double>(opt.model, *system, o, progress);
   bar.finish();
   const double scale = system->info().potential_scale;
+  const bool none_finished = r.energy_error.count == 0;
+  auto percent = [&](double v) { return none_finished ? std::string("n/a") : format("%.4g%%", 100 * v); };
+  // "3 non_finite, 1 max_steps"
+  auto list = [](const std::map<std::string, std::size_t>& by) {
+    std::string s;
+    for (const auto& [why, count] : by) s += format("%s%zu %s", s.empty() ? "" : ", ", count, why.c_str());
+    return s;
+  };
+  auto reasons = [&](const std::map<std::string, std::size_t>& by) {
+    return by.empty() ? std::string() : " (" + list(by) + ")";
+  };
   std::cout << "lnn evaluate: " << opt.model << " on " << system->name() << " ("
             << describe(info.spec) << ")\n";
-  std::cout << format("  rollouts: %zu from q ~ U[%s), qdot ~ U[%s), t = 0 .. %g, %s",
-                      o.trajectories, opt.q_range.c_str(), opt.qdot_range.c_str(), o.t_end,
-                      opt.integrator.c_str());
-  if (o.integrate.method == Integrator::rk4) std::cout << format(" dt = %g", o.integrate.dt);
-  std::cout << format("; %zu failed\n", r.rollouts_failed);
-  std::cout << format("  energy error |E(t_end) - E(0)| / %g   mean %.4g%%   median %.4g%%   p90 %.4g%%   max %.4g%%\n",
-                      scale, 100 * r.energy_error.mean, 100 * r.energy_error.median,
-                      100 * r.energy_error.p90, 100 * r.energy_error.max);
-  std::cout << format("  acceleration L1 on %zu held-out states: %.5g (%zu solves failed)\n",
-                      o.held_out, r.acc_l1, r.acc_failed);
+  std::cout << format("  rollouts: %zu from %s, t = 0 .. %g, %s", o.trajectories,
+                      describe(r.box, *system).c_str(), o.t_end, opt.integrator.c_str());
+  if (o.integrate.method != Integrator::dopri5) std::cout << format(" dt = %g", o.integrate.dt);
+  std::cout << format("; %zu failed%s\n", r.rollouts_failed, reasons(r.rollout_failures).c_str());
+  std::cout << format("  energy error |E(t_end) - E(0)| / %g   mean %s   median %s   p90 %s   max %s\n",
+                      scale, percent(r.energy_error.mean).c_str(),
+                      percent(r.energy_error.median).c_str(), percent(r.energy_error.p90).c_str(),
+                      percent(r.energy_error.max).c_str());
+  std::cout << format("  acceleration L1 on %zu held-out states: %.5g (%zu solves failed%s)\n",
+                      o.held_out, r.acc_l1, r.acc_failed,
+                      r.acc_failures.empty() ? "" : (": " + list(r.acc_failures)).c_str());
   std::cout << format("  %s\n", format_duration(r.seconds).c_str());
   if (!opt.json.empty()) {
+    // NaN (no rollout finished, no sample solved) is written as null.
+    auto number = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+    nlohmann::ordered_json box = describe(r.box, *system);
     nlohmann::ordered_json j = {
         {"model", opt.model},
         {"system", system->name()},
         {"trajectories", o.trajectories},
+        {"initial_conditions", box},
         {"t_end", o.t_end},
         {"integrator", opt.integrator},
         {"dt", o.integrate.dt},
-        {"energy_error", {{"mean", r.energy_error.mean}, {"median", r.energy_error.median},
-                          {"p90", r.energy_error.p90}, {"max", r.energy_error.max},
+        {"solver", opt.solver},
+        {"energy_error", {{"mean", number(r.energy_error.mean)}, {"median", number(r.energy_error.median)},
+                          {"p90", number(r.energy_error.p90)}, {"max", number(r.energy_error.max)},
                           {"count", r.energy_error.count}}},
         {"rollouts_failed", r.rollouts_failed},
-        {"acc_l1", r.acc_l1},
+        {"rollout_failures", r.rollout_failures},
+        {"acc_l1", number(r.acc_l1)},
         {"held_out", o.held_out},
         {"acc_failed", r.acc_failed},
+        {"acc_failures", r.acc_failures},
         {"seconds", r.seconds}};
     write_file_atomic(opt.json, j.dump(2) + "\n");
+  }
+  if (none_finished) {
+    throw Error("no rollout finished (" + std::to_string(r.rollouts_failed) + " of " +
+                std::to_string(o.trajectories) + " failed" + reasons(r.rollout_failures) +
+                "): there is no energy error to report; try --integrator dopri5, a smaller --dt "
+                "or other initial conditions (--q-range, --qdot-range)");
   }
 }
 
@@ -99,8 +126,10 @@ void add_evaluate_command(CLI::App& app) {
   sub->add_option("--dt", opt->eval.integrate.dt, "rk4 and variational step")->capture_default_str();
   sub->add_option("--rtol", opt->eval.integrate.rtol, "dopri5 tolerance")->capture_default_str();
   sub->add_option("--atol", opt->eval.integrate.atol, "dopri5 tolerance")->capture_default_str();
-  sub->add_option("--q-range", opt->q_range, "Initial q ~ U[LO, HI)")->capture_default_str();
-  sub->add_option("--qdot-range", opt->qdot_range, "Initial qdot ~ U[LO, HI)")->capture_default_str();
+  sub->add_option("--q-range", opt->q_range,
+                  "Initial q ~ U[LO, HI): LO,HI or one LO,HI per coordinate (default: the "
+                  "system's evaluation box, `lnn systems`)");
+  sub->add_option("--qdot-range", opt->qdot_range, "Initial qdot ~ U[LO, HI), as --q-range");
   sub->add_option("--held-out", opt->eval.held_out, "Held-out states for the acceleration error")
       ->capture_default_str();
   sub->add_option("--seed", opt->eval.seed, "Seed of initial conditions and held-out states")

@@ -70,9 +70,7 @@ void run_generate(const GenerateOptions& opt) {
                     "exists and is not a regular file; a dataset is written with a rename, "
                     "which would replace it");
   }
-  StateBox box;
-  if (!opt.q_range.empty()) box.q = {parse_interval(opt.q_range, "--q-range")};
-  if (!opt.qdot_range.empty()) box.qdot = {parse_interval(opt.qdot_range, "--qdot-range")};
+  const StateBox box = parse_box(opt.q_range, opt.qdot_range, *system);
 
   Stopwatch clock;
   Progress progress("lnn generate", opt.quiet);
@@ -165,8 +163,9 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--rtol", opt->rtol, "dopri5 relative tolerance")->capture_default_str();
   sub->add_option("--atol", opt->atol, "dopri5 absolute tolerance")->capture_default_str();
   sub->add_option("--dt", opt->dt, "rk4 step")->capture_default_str();
-  sub->add_option("--q-range", opt->q_range, "Sample every q in [LO, HI) instead of the default");
-  sub->add_option("--qdot-range", opt->qdot_range, "Sample every qdot in [LO, HI) (with --q-range)");
+  sub->add_option("--q-range", opt->q_range,
+                  "Sample q in [LO, HI) instead of the default: LO,HI or one LO,HI per coordinate");
+  sub->add_option("--qdot-range", opt->qdot_range, "Sample qdot in [LO, HI), as --q-range (with it)");
   sub->add_option("--force-max", opt->force_max,
                   "Amplitude of generated forces on actuated coordinates (default: the system's)");
   sub->add_option("--out,-o", opt->out, "Dataset file to write (.h5)")->required();

@@ -53,19 +53,11 @@ void run_rollout(RolloutOptions o) {
     gen["initial"] = o.initial;
   } else {
     if (o.trajectories == 0) throw InvalidArgument("--trajectories must be >= 1");
-    StateBox box;
-    if (!o.q_range.empty() || !o.qdot_range.empty()) {
-      if (o.q_range.empty() || o.qdot_range.empty()) {
-        throw InvalidArgument("--q-range and --qdot-range go together");
-      }
-      box.q = {parse_interval(o.q_range, "--q-range")};
-      box.qdot = {parse_interval(o.qdot_range, "--qdot-range")};
-    }
+    const StateBox box = evaluation_box(*system, parse_box(o.q_range, o.qdot_range, *system));
     y0.resize(o.trajectories * d);
     sample_states(*system, box, o.seed, 0, y0);
     gen["seed"] = o.seed;
-    gen["q_range"] = o.q_range.empty() ? "system default" : o.q_range;
-    gen["qdot_range"] = o.qdot_range.empty() ? "system default" : o.qdot_range;
+    gen["initial_conditions"] = describe(box, *system);
   }
   const std::size_t B = y0.size() / d;
   const auto S = static_cast<std::size_t>(std::floor(o.t_end * o.rate + 1e-9)) + 1;
@@ -144,8 +136,10 @@ void add_rollout_command(CLI::App& app) {
   sub->add_option("--trajectories", o->trajectories, "Sampled initial conditions (without --initial)")
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the sampled initial conditions")->capture_default_str();
-  sub->add_option("--q-range", o->q_range, "Initial q ~ U[LO, HI) (default: the system's sampling)");
-  sub->add_option("--qdot-range", o->qdot_range, "Initial qdot ~ U[LO, HI)");
+  sub->add_option("--q-range", o->q_range,
+                  "Initial q ~ U[LO, HI): LO,HI or one LO,HI per coordinate (default: the "
+                  "system's evaluation box, `lnn systems`)");
+  sub->add_option("--qdot-range", o->qdot_range, "Initial qdot ~ U[LO, HI), as --q-range");
   sub->add_option("--t-end", o->t_end, "Rollout length")->capture_default_str();
   sub->add_option("--rate", o->rate, "Output samples per unit time")->capture_default_str();
   sub->add_option("--integrator", o->integrator, "variational | rk4 | dopri5")->capture_default_str();

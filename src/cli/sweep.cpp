@@ -37,7 +37,7 @@ struct SweepOptions {
   std::size_t trajectories = 40;
   std::uint64_t seed = 1;
   double rate = 10.0;
-  std::string q_range = "0,6.283185307179586", qdot_range = "0,0.1";
+  std::string q_range, qdot_range;  // empty: the system's evaluation box
   double truth_tol = 1e-10;
   bool native_precision = false;
   int newton_max_iterations = 20;
@@ -189,8 +189,7 @@ void run_sweep_command(const SweepOptions& o) {
   c.trajectories = o.trajectories;
   c.seed = o.seed;
   c.rate = o.rate;
-  c.box.q = {parse_interval(o.q_range, "--q-range")};
-  c.box.qdot = {parse_interval(o.qdot_range, "--qdot-range")};
+  c.box = parse_box(o.q_range, o.qdot_range, *system);
   c.truth_tolerance = o.truth_tol;
   c.native_precision = o.native_precision;
   c.newton_max_iterations = o.newton_max_iterations;
@@ -246,8 +245,10 @@ void add_sweep_command(CLI::App& app) {
   sub->add_option("--trajectories", o->trajectories, "Initial conditions")->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the initial conditions")->capture_default_str();
   sub->add_option("--rate", o->rate, "Output samples per unit time")->capture_default_str();
-  sub->add_option("--q-range", o->q_range, "Initial q ~ U[LO, HI)")->capture_default_str();
-  sub->add_option("--qdot-range", o->qdot_range, "Initial qdot ~ U[LO, HI)")->capture_default_str();
+  sub->add_option("--q-range", o->q_range,
+                  "Initial q ~ U[LO, HI): LO,HI or one LO,HI per coordinate (default: the "
+                  "system's evaluation box, `lnn systems`)");
+  sub->add_option("--qdot-range", o->qdot_range, "Initial qdot ~ U[LO, HI), as --q-range");
   sub->add_option("--truth-tol", o->truth_tol, "dopri5 tolerance of the ground truth")->capture_default_str();
   sub->add_flag("--native-precision", o->native_precision,
                 "Evaluate f32 models in float (default: in double, exact for float weights)");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/common.hpp"
+#include "lnn/generate.hpp"
 
 namespace lnn::cli {
 namespace {
@@ -24,7 +25,14 @@ std::string flag_list(const SystemInfo& info, const std::vector<std::uint8_t>& f
   return s.empty() ? "none" : s;
 }
 
-nlohmann::ordered_json to_json(const SystemInfo& info) {
+// Where evaluations start by default, in words.
+std::string evaluation_text(const System& system) {
+  const StateBox& box = system.info().evaluation;
+  return box.empty() ? "the sampling" : describe(box, system);
+}
+
+nlohmann::ordered_json to_json(const System& system) {
+  const SystemInfo& info = system.info();
   nlohmann::ordered_json params = nlohmann::ordered_json::array();
   for (const SystemParameter& p : info.parameters) {
     params.push_back({{"name", p.name}, {"default", p.value}, {"description", p.description}});
@@ -33,7 +41,8 @@ nlohmann::ordered_json to_json(const SystemInfo& info) {
           {"n", info.dof},               {"coordinates", info.coordinates},
           {"angles", info.angles},       {"actuated", info.actuated},
           {"parameters", params},        {"potential_scale", info.potential_scale},
-          {"force_max", info.force_max}, {"sampling", info.sampling}};
+          {"force_max", info.force_max}, {"sampling", info.sampling},
+          {"evaluation", info.evaluation.empty() ? "the sampling" : evaluation_text(system)}};
 }
 
 void run_systems(const SystemsOptions& opt) {
@@ -41,9 +50,10 @@ void run_systems(const SystemsOptions& opt) {
   if (!opt.name.empty()) names = {opt.name};
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const std::string& name : names) {
-    const SystemInfo info = make_system(name)->info();
+    const auto system = make_system(name);
+    const SystemInfo& info = system->info();
     if (opt.json) {
-      all.push_back(to_json(info));
+      all.push_back(to_json(*system));
       continue;
     }
     std::cout << info.name << "  (n = " << info.dof << ")  " << info.description << "\n";
@@ -60,7 +70,8 @@ void run_systems(const SystemsOptions& opt) {
     }
     std::string scale;
     append_number(scale, info.potential_scale);
-    std::cout << "\n    sampling: " << info.sampling << "\n    energy scale: " << scale << "\n\n";
+    std::cout << "\n    sampling: " << info.sampling << "\n    evaluation: "
+              << evaluation_text(*system) << "\n    energy scale: " << scale << "\n\n";
   }
   if (opt.json) std::cout << all.dump(2) << "\n";
 }

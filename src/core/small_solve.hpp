@@ -4,7 +4,8 @@
 // λ = M⁻¹ā) calls solve() again on the same factor, which solve() leaves intact.
 //
 // Workspace per sample, solve_workspace(n) = 2n² + 2n values of T and n ints:
-//   cholesky, damped: work[0, n²)   L, lower triangle; iwork: symmetric swaps
+//   cholesky, damped: work[0, n²)   L, lower triangle; work[n²] the sign s = ±1
+//                     of A (see cholesky_factor); iwork: symmetric swaps
 //   lu:               work[0, n²)   L (unit, below the diagonal) and U; iwork: row swaps
 //   pinv:             work[0, n²)   the eigenvectors V as a Householder QR, V = Q·R
 //                     work[n², 2n²) scratch of the Jacobi sweeps
@@ -60,25 +61,36 @@ LNN_HD void swap_entries(T& a, T& b) {
   b = t;
 }
 
-// SolveOptions::rcond, where 0 (or less) means n·eps.
+// SolveOptions::rcond, where 0 (or less) means n·eps, and for pinv 10·n·eps,
+// the cutoff of NumPy's and JAX's pinv (10·max(m, n)·eps·σ_max).
 template <class T>
 LNN_HD T resolved_rcond(const SolveOptions& opt, int n) {
-  return opt.rcond > 0.0 ? T(opt.rcond) : T(n) * epsilon<T>();
+  if (opt.rcond > 0.0) return T(opt.rcond);
+  return T(opt.method == SolveMethod::pinv ? 10 * n : n) * epsilon<T>();
 }
 
 // ---- Cholesky ----------------------------------------------------------------
-// P (A + shift·I) Pᵀ = L Lᵀ with diagonal pivoting (LAPACK pstrf): step j takes the
-// largest remaining Schur-complement diagonal as pivot d_j = L_jj², so the pivots
-// decrease and a (near) rank deficiency shows in the last ones. Reads the lower
-// triangle of A; piv[j] is the row and column swapped with j at step j.
-// d_j <= 0 or non-finite: not_positive_definite, stop. d_j <= rcond·max_i(A_ii + shift):
+// A definite A of either sign: s = −1 when the trace of A is negative, else +1,
+// and P (s·A + shift·I) Pᵀ = L Lᵀ, so A x = b is x = s·(s·A + shift·I)⁻¹ b.
+// L and −L give the same motion, so a negative definite M is as valid as a
+// positive one (docs/math.md §5); shift (damped) moves s·A away from zero.
+// Diagonal pivoting (LAPACK pstrf): step j takes the largest remaining
+// Schur-complement diagonal as pivot d_j = L_jj², so the pivots decrease and a
+// (near) rank deficiency shows in the last ones. Reads the lower triangle of
+// A; piv[j] is the row and column swapped with j at step j; s goes to L[n²].
+// d_j <= 0 or non-finite: not_positive_definite (s·A is not positive
+// definite: A is indefinite), stop. d_j <= rcond·max_i(s·A_ii + shift):
 // singular (the factorization continues, so min_pivot is the minimum over all j).
 template <class T>
 LNN_HD FactorInfo<T> cholesky_factor(const T* A, int n, T shift, T rcond, T* L, int* piv) {
+  T trace = T(0);
+  for (int i = 0; i < n; ++i) trace += A[i * n + i];
+  const T sign = trace < T(0) ? T(-1) : T(1);
+  L[n * n] = sign;
   T scale = T(0);
   for (int i = 0; i < n; ++i) {
-    for (int j = 0; j < i; ++j) L[i * n + j] = A[i * n + j];
-    L[i * n + i] = A[i * n + i] + shift;
+    for (int j = 0; j < i; ++j) L[i * n + j] = sign * A[i * n + j];
+    L[i * n + i] = sign * A[i * n + i] + shift;
     scale = L[i * n + i] > scale ? L[i * n + i] : scale;
   }
   const T cutoff = rcond * scale;
@@ -107,7 +119,7 @@ LNN_HD FactorInfo<T> cholesky_factor(const T* A, int n, T shift, T rcond, T* L, 
   return info;
 }
 
-// b ← (A + shift·I)⁻¹ b = Pᵀ (L Lᵀ)⁻¹ P b.
+// b ← s·(s·A + shift·I)⁻¹ b = s·Pᵀ (L Lᵀ)⁻¹ P b, s = L[n²].
 template <class T>
 LNN_HD void cholesky_solve(int n, const T* L, const int* piv, T* b) {
   for (int j = 0; j < n; ++j) swap_entries(b[j], b[piv[j]]);
@@ -122,6 +134,8 @@ LNN_HD void cholesky_solve(int n, const T* L, const int* piv, T* b) {
     b[i] = s / L[i * n + i];
   }
   for (int j = n - 1; j >= 0; --j) swap_entries(b[j], b[piv[j]]);
+  if (L[n * n] < T(0))
+    for (int i = 0; i < n; ++i) b[i] = -b[i];
 }
 
 // ---- LU with partial pivoting --------------------------------------------------

@@ -622,7 +622,9 @@ void save_model(const Model<T>& model, const std::string& path,
 
 ModelFileInfo read_model_info(const std::string& path) {
   const InputFile file(path);
-  return read_header(file).info;
+  Header h = read_header(file);
+  h.info.training = std::move(h.train_metadata);
+  return std::move(h.info);
 }
 
 template <class T>

@@ -432,7 +432,9 @@ std::string SweepConfig::to_json() const {
 SweepResult run_sweep(const SweepConfig& config, const std::string& dir,
                       const SweepCallback& progress, std::size_t max_cells) {
   config.validate();
-  return Sweep(config, dir, progress).run(max_cells);
+  SweepConfig c = config;
+  if (c.box.empty()) c.box = make_system(c.system, c.parameters)->info().evaluation;
+  return Sweep(c, dir, progress).run(max_cells);
 }
 
 }  // namespace lnn

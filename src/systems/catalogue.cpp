@@ -122,10 +122,10 @@ const std::vector<Entry>& catalogue() {
         {"g", 9.8, Rule::nonnegative, "gravitational acceleration"}},
        [](const Values& v, SystemInfo info) {
          const double scale = (v[0] + v[1]) * v[4] * v[2] + v[1] * v[4] * v[3];
-         return wrap(systems::DoublePendulum{v[0], v[1], v[2], v[3], v[4]},
-                     with(std::move(info), {"theta1", "theta2"},
-                               flags({1, 1}), flags({0, 0}), scale, 0,
-                               "q ~ U[0, 2pi)^2, qdot ~ U[-10, 10)^2"));
+         SystemInfo full = with(std::move(info), {"theta1", "theta2"}, flags({1, 1}),
+                                flags({0, 0}), scale, 0, "q ~ U[0, 2pi)^2, qdot ~ U[-10, 10)^2");
+         full.evaluation = {{{0.0, 2.0 * M_PI}}, {{0.0, 0.1}}};  // the reference study's
+         return wrap(systems::DoublePendulum{v[0], v[1], v[2], v[3], v[4]}, std::move(full));
        }},
       {"pendulum",
        "a point mass on a massless rod",

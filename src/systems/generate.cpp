@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -92,6 +93,46 @@ Dataset start_dataset(const System& system, DatasetKind kind, std::uint64_t seed
   return d;
 }
 
+
+StateBox evaluation_box(const System& system, const StateBox& requested) {
+  StateBox box = requested.empty() ? system.info().evaluation : requested;
+  if (box.empty()) return box;
+  if (box.q.empty() || box.qdot.empty()) {
+    throw InvalidArgument("a state box needs intervals for both q and qdot");
+  }
+  box.q = expand(box.q, system.dof(), "q");
+  box.qdot = expand(box.qdot, system.dof(), "qdot");
+  return box;
+}
+
+std::string describe(const StateBox& box, const System& system) {
+  if (box.empty()) return system.info().sampling;
+  const StateBox full = evaluation_box(system, box);
+  const auto& names = system.info().coordinates;
+  auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  std::string out;
+  for (const bool velocity : {false, true}) {
+    const auto& list = velocity ? full.qdot : full.q;
+    // Coordinates with equal intervals share one "a, b ~ U[lo, hi)" entry.
+    std::vector<bool> done(list.size(), false);
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      if (done[k]) continue;
+      std::string who;
+      for (std::size_t j = k; j < list.size(); ++j) {
+        if (done[j] || list[j] != list[k]) continue;
+        done[j] = true;
+        who += (who.empty() ? "" : ", ") + names[j] + (velocity ? "dot" : "");
+      }
+      out += (out.empty() ? "" : ", ") + who + " ~ U[" + number(list[k].first) + ", " +
+             number(list[k].second) + ")";
+    }
+  }
+  return out;
+}
 
 void sample_states(const System& system, const StateBox& box, std::uint64_t seed,
                    std::uint64_t first, std::span<double> states) {

@@ -40,7 +40,8 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
   // runs in T. Unforced (τ = 0).
   const std::size_t B = o.trajectories;
   std::vector<double> y0(B * ud), E0(B);
-  sample_states(system, o.box, o.seed, 0, y0);
+  result.box = evaluation_box(system, o.box);
+  sample_states(system, result.box, o.seed, 0, y0);
   system.energy(y0, E0);
   const auto S = static_cast<std::size_t>(std::floor(o.t_end * o.rate + 1e-9)) + 1;
   std::vector<double> times(S);
@@ -57,6 +58,7 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
   for (std::size_t b = 0; b < B; ++b) {
     if (reports[b].status != TrajectoryStatus::ok) {
       ++result.rollouts_failed;
+      ++result.rollout_failures[std::string(to_string(reports[b].status))];
       continue;
     }
     const double* y = out.data() + (b * S + S - 1) * ud;
@@ -69,6 +71,10 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
     errors.push_back(std::fabs(E[i] - E0[finished[i]]) / system.info().potential_scale);
   }
   result.energy_error = summarize(errors);
+  if (errors.empty()) {
+    result.energy_error.mean = result.energy_error.median = result.energy_error.p90 =
+        result.energy_error.max = NAN;
+  }
 
   // Acceleration error on held-out states from the system's own sampling.
   if (o.held_out > 0) {
@@ -82,7 +88,10 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
     double sum = 0;
     std::size_t count = 0;
     for (std::size_t s = 0; s < o.held_out; ++s) {
-      if (status[s] != SolveStatus::ok) continue;
+      if (status[s] != SolveStatus::ok) {
+        ++result.acc_failures[std::string(to_string(status[s]))];
+        continue;
+      }
       for (std::size_t k = 0; k < un; ++k) sum += std::fabs(static_cast<double>(pred[s * un + k]) - truth[s * un + k]);
       count += un;
     }

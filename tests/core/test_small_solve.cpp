@@ -317,12 +317,17 @@ TYPED_TEST(SmallSolve, DiagonalMinPivotIsTheDocumentedEntry) {
   using T = TypeParam;
   for (int n : kSizes) {
     for (bool negative : {false, true}) {
+      // One negative entry makes an indefinite matrix for n >= 2 (a 1×1 one
+      // is negative definite: OneByOneNegative).
+      if (negative && n == 1) continue;
       std::vector<T> d(n), A(n * n, T(0)), b(n);
+      int half = 0;  // the entry 0.5: negated, the trace stays positive
       for (int i = 0; i < n; ++i) {
         d[i] = T(0.5) + T((5 * i + 3) % n);  // a permutation of 0.5 … n − 0.5
         b[i] = T(i + 1);
+        if (d[i] == T(0.5)) half = i;
       }
-      if (negative) d[n / 2] = -d[n / 2];
+      if (negative) d[half] = -d[half];
       for (int i = 0; i < n; ++i) A[i * n + i] = d[i];
       T smallest = d[0];  // entry of smallest magnitude, signed
       for (T v : d)
@@ -335,7 +340,7 @@ TYPED_TEST(SmallSolve, DiagonalMinPivotIsTheDocumentedEntry) {
         if (cholesky_like(m)) {
           if (negative) {  // stops at the first pivot <= 0 and reports it
             EXPECT_EQ(r.info.status, SolveStatus::not_positive_definite) << ctx;
-            EXPECT_EQ(r.info.min_pivot, d[n / 2] + shift) << ctx;
+            EXPECT_EQ(r.info.min_pivot, d[half] + shift) << ctx;
           } else {
             EXPECT_EQ(r.info.status, SolveStatus::ok) << ctx;
             EXPECT_EQ(r.info.min_pivot, T(0.5) + shift) << ctx;
@@ -361,12 +366,13 @@ TYPED_TEST(SmallSolve, IndefiniteFailsCholeskyAndSolvesOtherwise) {
     for (SolveMethod m : kMethods) {
       const std::string ctx = where(n, m);
       const Result<T> r = factor_solve(A, n, options(m, 1.5), b, ctx);
-      if (cholesky_like(m)) {
+      if (cholesky_like(m) && n > 1) {
         EXPECT_EQ(r.info.status, SolveStatus::not_positive_definite) << ctx;
         EXPECT_LE(r.info.min_pivot, T(0)) << ctx;
         continue;
       }
       ASSERT_EQ(r.info.status, SolveStatus::ok) << ctx;
+      if (m == SolveMethod::damped) continue;  // n = 1: A = −3 is negative definite, solved as A − 1.5
       expect_solves(r.x, ref_solve(Aw, widen(b), n), cond1(Aw, n), ctx);
       expect_small_residual(A, n, 0, r.x, b, ctx);
       if (m == SolveMethod::pinv) {  // λ_0 = +3 (n ≥ 2) or −3 (n = 1)
@@ -384,14 +390,65 @@ TYPED_TEST(SmallSolve, OneByOneNegative) {
   for (SolveMethod m : kMethods) {
     const std::string ctx = where(1, m);
     const Result<T> r = factor_solve(A, 1, options(m), b, ctx);
-    if (cholesky_like(m)) {
-      EXPECT_EQ(r.info.status, SolveStatus::not_positive_definite) << ctx;
-      EXPECT_EQ(r.info.min_pivot, m == SolveMethod::damped ? T(-2) + T(1e-6) : T(-2)) << ctx;
-      continue;
-    }
+    // A negative definite M is factored as −M: the pivot is that of −A (+ damping).
     ASSERT_EQ(r.info.status, SolveStatus::ok) << ctx;
-    EXPECT_EQ(r.info.min_pivot, m == SolveMethod::lu ? T(2) : T(-2)) << ctx;
-    EXPECT_EQ(r.x[0], T(-1.5)) << ctx;
+    const T shift = m == SolveMethod::damped ? T(1e-6) : T(0);  // (A − εI)⁻¹ b for damped:
+    EXPECT_EQ(r.info.min_pivot, m == SolveMethod::pinv ? T(-2) : T(2) + shift) << ctx;
+    // Cholesky divides by √2 twice: within an ulp or two of −3 / (2 + ε).
+    EXPECT_NEAR(r.x[0], -T(3) / (T(2) + shift), tol<T>(1, 1) * 1.5) << ctx;
+  }
+}
+
+// L and −L give the same motion: a negative definite M is solved by every
+// method, Cholesky and damped factoring −M, to exactly the negated solution
+// of the positive definite problem (negation is exact, and s·(−A) = A).
+TYPED_TEST(SmallSolve, NegativeDefiniteSolvesAsThePositive) {
+  using T = TypeParam;
+  for (int n : kSizes) {
+    std::mt19937_64 rng(150 + n);
+    const Spectral s = random_spectral(n, 3, 300, false, rng);
+    const std::vector<T> A = narrow<T>(compose(s, n)), b = narrow<T>(random_vec(n, rng));
+    std::vector<T> neg(A);
+    for (T& v : neg) v = -v;
+    for (SolveMethod m : kMethods) {
+      const std::string ctx = where(n, m) + " (negative definite)";
+      const Result<T> pos = factor_solve(A, n, options(m), b, ctx);
+      const Result<T> r = factor_solve(neg, n, options(m), b, ctx);
+      ASSERT_EQ(pos.info.status, SolveStatus::ok) << ctx;
+      ASSERT_EQ(r.info.status, SolveStatus::ok) << ctx;
+      for (int i = 0; i < n; ++i) {
+        if (cholesky_like(m) || m == SolveMethod::lu) {
+          EXPECT_EQ(r.x[i], -pos.x[i]) << ctx << " entry " << i;
+        } else {  // the Jacobi sweeps of −A may rotate in another order
+          EXPECT_NEAR(static_cast<double>(r.x[i]), -static_cast<double>(pos.x[i]),
+                      tol<T>(n, cond1(widen(A), n)) * (1 + std::fabs(static_cast<double>(pos.x[i]))))
+              << ctx << " entry " << i;
+        }
+      }
+    }
+  }
+}
+
+// pinv drops eigenvalues at or below 10·n·eps·max|λ| (NumPy's and JAX's
+// convention), solves the rest and labels the minimum-norm result singular.
+TYPED_TEST(SmallSolve, PinvCutoffIsTenNEps) {
+  using T = TypeParam;
+  const T eps = std::numeric_limits<T>::epsilon();
+  for (const T small : {T(5) * eps, T(19) * eps, T(21) * eps}) {
+    const std::vector<T> A{T(1), T(0), T(0), small}, b{T(1), T(1)};
+    const std::string ctx = "pinv, eigenvalues 1 and " + std::to_string(small / eps) + " eps";
+    const Result<T> r = factor_solve(A, 2, options(SolveMethod::pinv), b, ctx);
+    ASSERT_EQ(r.x.size(), 2u) << ctx;
+    EXPECT_EQ(r.x[0], T(1)) << ctx;
+    if (small <= T(20) * eps) {
+      EXPECT_EQ(r.info.status, SolveStatus::singular) << ctx;
+      EXPECT_EQ(r.x[1], T(0)) << ctx << ": the dropped direction's minimum-norm value";
+    } else {
+      EXPECT_EQ(r.info.status, SolveStatus::ok) << ctx;
+      EXPECT_NEAR(static_cast<double>(r.x[1]), 1.0 / static_cast<double>(small),
+                  1e-6 / static_cast<double>(small))
+          << ctx;
+    }
   }
 }
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Right answers by default (issue 16), ctest: cli.defaults. Each check failed
+# before the fix it guards:
+#   - evaluate, rollout and sweep judge a checkpoint on the system it was
+#     trained on (they read lnn.train.config), not on the double pendulum;
+#   - initial conditions come from that system's evaluation box (r ~ U[0.5,
+#     1.5) for the spring pendulum, never r ≈ 0), per-coordinate ranges work;
+#   - an evaluation in which no rollout finished prints n/a and exits non-zero;
+#   - the default solver gives q̈ for a fresh model's M of either sign.
+# Usage: bash tests/cli/defaults_test.sh path/to/lnn
+set -euo pipefail
+
+LNN=${1:?usage: defaults_test.sh path/to/lnn}
+LNN=$(cd "$(dirname "$LNN")" && pwd)/$(basename "$LNN")
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+NAME=defaults_test
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+step "a spring-pendulum checkpoint"
+"$LNN" train --system spring_pendulum --param k=30 --hidden 16,16 --steps 20 --batch 64 \
+  --out sp.safetensors -q >train.txt
+
+step "evaluate without --system uses the checkpoint's system and its box"
+"$LNN" evaluate -m sp.safetensors --trajectories 3 --t-end 0.5 --held-out 200 -q --json e.json >e.txt
+grep -q "on spring_pendulum" e.txt || fail "evaluate: $(cat e.txt)"
+grep -q "from r ~ U\[0.5, 1.5)" e.txt || fail "evaluate's initial conditions: $(cat e.txt)"
+grep -q '"system": "spring_pendulum"' e.json || fail "evaluate JSON: $(cat e.json)"
+"$LNN" systems spring_pendulum --json | grep -q '"k"' || fail "systems --json"
+
+step "the checkpoint's system parameters come with it (k = 30)"
+"$LNN" rollout -m sp.safetensors --trajectories 2 --t-end 0.2 --integrator rk4 --out r.h5 -q >r.txt
+P=$(python_with "h5py, numpy")
+"$P" - r.h5 <<'PY' || fail "rollout file: wrong system"
+import h5py, sys
+with h5py.File(sys.argv[1], "r") as f:
+    system = f.attrs["system"]
+    system = system.decode() if isinstance(system, bytes) else system
+    assert system == "spring_pendulum", system
+    assert f["parameters"].attrs["k"] == 30, dict(f["parameters"].attrs)
+PY
+
+step "sweep without --system uses the checkpoint's system"
+"$LNN" sweep -m sp.safetensors --integrators rk4 --horizons 0.5 --trajectories 2 --no-plots \
+  --out sw -q >sw.txt
+grep -q '"system": "spring_pendulum"' sw/sweep.json || fail "sweep.json: $(cat sw/sweep.json)"
+grep -q '"box_q": \[\]' sw/sweep.json || fail "sweep box (want the system's own sampling): $(cat sw/sweep.json)"
+
+step "the double pendulum keeps the reference evaluation box"
+"$LNN" train --hidden 8 --steps 5 --batch 32 --out dp.safetensors -q >/dev/null
+"$LNN" evaluate -m dp.safetensors --trajectories 2 --t-end 0.2 --held-out 10 -q >dp.txt || true
+grep -q "theta1, theta2 ~ U\[0, 6.28319), theta1dot, theta2dot ~ U\[0, 0.1)" dp.txt ||
+  fail "double pendulum box: $(cat dp.txt)"
+
+step "per-coordinate ranges"
+"$LNN" evaluate -m sp.safetensors --trajectories 2 --t-end 0.2 --held-out 10 -q \
+  --q-range 0.9,1.1,0,0.5 --qdot-range 0,0.1 >pc.txt
+grep -q "r ~ U\[0.9, 1.1), theta ~ U\[0, 0.5), rdot, thetadot ~ U\[0, 0.1)" pc.txt ||
+  fail "per-coordinate box: $(cat pc.txt)"
+expect_fail "has 3 numbers" "$LNN" evaluate -m sp.safetensors --q-range 1,2,3 --qdot-range 0,1
+expect_fail "go together" "$LNN" evaluate -m sp.safetensors --q-range 1,2
+
+step "no rollout finished: n/a, failures by reason, non-zero exit"
+expect_fail "no rollout finished" "$LNN" evaluate -m sp.safetensors --trajectories 3 --t-end 200 \
+  --dt 4 --held-out 10 -q --json bad.json
+grep -q "mean n/a" "$T/fail.out" || fail "want n/a: $(cat "$T/fail.out")"
+grep -q "3 failed (3 " "$T/fail.out" || fail "want failures by reason: $(cat "$T/fail.out")"
+grep -q '"mean": null' bad.json || fail "JSON: $(cat bad.json)"
+grep -q '"rollout_failures"' bad.json || fail "JSON lacks the reasons: $(cat bad.json)"
+
+step "fresh models: the default solver gives q̈ for M of either sign"
+for seed in 1 2 3; do
+  "$LNN" init --hidden 32,32 --seed $seed --out fresh$seed.safetensors >/dev/null
+  "$P" -c "
+import numpy as np
+rng = np.random.default_rng($seed)
+np.savetxt('states.csv', np.c_[rng.uniform(0, 6.28, (500, 2)), rng.uniform(-1, 1, (500, 2))], delimiter=',')
+"
+  "$LNN" eval -m fresh$seed.safetensors -s states.csv -o out$seed.csv >/dev/null
+  "$P" - out$seed.csv <<'PY' || fail "fresh model $seed: NaN accelerations under the default solver"
+import numpy as np, sys
+a = np.genfromtxt(sys.argv[1], delimiter=",", names=True)
+q = np.c_[a[a.dtype.names[0]], a[a.dtype.names[1]]]
+assert np.isfinite(q).mean() > 0.99, np.isfinite(q).mean()
+PY
+done
+
+step "passed"
