@@ -38,7 +38,8 @@ $lnn sweep --model "$out/double_pendulum.safetensors" --trajectories 10 --dt 0.0
 for py in python3 /usr/bin/python3; do
   if "$py" -c 'import matplotlib' 2>/dev/null; then
     "$py" scripts/plot_loss.py "$out/double_pendulum_loss.png" "$out/double_pendulum_train.csv" \
-      --title "double pendulum, 3 x 128" && echo "loss curve: $out/double_pendulum_loss.png"
+      --model "$out/double_pendulum.safetensors" --title "double pendulum, 3 x 128" &&
+      echo "loss curve: $out/double_pendulum_loss.png"
     break
   fi
 done

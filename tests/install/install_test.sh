@@ -67,7 +67,7 @@ for f in "$libdir/cmake/lnn/lnnConfigVersion.cmake" "$libdir/cmake/lnn/lnnTarget
          "$libdir/liblnn.a" "$libdir/liblnn.so" "$libdir/pkgconfig/lnn.pc" \
          "$libdir/pkgconfig/lnn-static.pc" include/lnn/lnn.h include/lnn/engine.hpp \
          include/lnn/model.hpp include/lnn/lnn.f90 bin/lnn share/lnn/plot_sweep.py \
-         share/lnn/plot_loss.py; do
+         share/lnn/plot_loss.py share/lnn/plot_common.py; do
   [[ -e "$prefix/$f" ]] || fail "installed package lacks $f"
 done
 # The installed program must run from the prefix (RPATH to its BLAS etc.).
@@ -170,7 +170,8 @@ c_flags=(-std=c99 -Wall -Wextra -pedantic -Werror -O2)
 # shellcheck disable=SC2046 # pkg-config's words are split on purpose
 step cc_pkg_config "$pc_cc" "${c_flags[@]}" $(pkg-config --cflags lnn) -o "$tmp/c_pkg_config" \
   "$src/examples/c/main.c" $(pkg-config --libs lnn) -Wl,-rpath,"$(pkg-config --variable=libdir lnn)"
-readelf -d "$tmp/c_pkg_config" | grep -q 'NEEDED.*liblnn\.so' || fail "c_pkg_config: liblnn.so not linked"
+readelf -d "$tmp/c_pkg_config" | grep -q 'NEEDED.*liblnn\.so' ||
+  fail "c_pkg_config: liblnn.so not linked"
 run_and_compare c_pkg_config "C (pkg-config lnn)" "$tmp/c_pkg_config"
 # liblnn.a through lnn-static.pc, with the C compiler; no run path to lnn's libdir.
 # shellcheck disable=SC2046
@@ -185,6 +186,20 @@ run_and_compare c_pkg_config_static "C (pkg-config lnn-static)" "$tmp/c_pkg_conf
 cp -r "$src/examples/c" "$tmp/c_make"
 step make_c make -C "$tmp/c_make"
 run_and_compare c_make "C (Makefile, pkg-config)" "$tmp/c_make/lnn_c_example"
+
+# The installed plotting script, where a Python has matplotlib: it imports
+# its module from share/lnn and finds the catalogue through bin/lnn.
+for py in python3 /usr/bin/python3; do
+  if "$py" -c 'import matplotlib' >/dev/null 2>&1; then
+    { echo "step,lr,loss,penalty,grad_norm,val_l1,skipped,failed_solves,samples_per_s,seconds"
+      echo "1,0.001,2,0,1,,0,0,1,0"
+      echo "2,0.001,1,0,1,1.5,0,0,1,0"; } >"$tmp/train.csv"
+    step plot_loss env -u LNN_PROGRAM "$py" "$prefix/share/lnn/plot_loss.py" "$tmp/loss.png" \
+      "$tmp/train.csv" --system pendulum
+    [[ -s "$tmp/loss.png" ]] || fail "the installed plot_loss.py wrote no PNG"
+    break
+  fi
+done
 
 # The version file: 0.1 is accepted (above), another minor version is not.
 mkdir -p "$tmp/wrong_version"
