@@ -10,7 +10,8 @@
 # (examples/cpp/main.cpp built against the build tree, the C++ API) to 1e-12
 # relative. tests/install/fortran_bindings checks the installed lnn.f90's
 # bindings of the smaller C functions, from a Fortran-only project linking
-# liblnn.a. The pkg-config files must name only libraries a user can link.
+# liblnn.a and with gfortran and pkg-config. The pkg-config files must name
+# only libraries a user can link; the installed plot_loss.py must run.
 #
 #   install_test.sh <source dir> <build dir> <reference program> [config]
 #
@@ -181,6 +182,15 @@ if readelf -d "$tmp/c_pkg_config_static" | grep -q 'NEEDED.*liblnn\.so'; then
   fail "c_pkg_config_static: linked liblnn.so, not liblnn.a"
 fi
 run_and_compare c_pkg_config_static "C (pkg-config lnn-static)" "$tmp/c_pkg_config_static"
+
+# Fortran with pkg-config (docs/c-api.md): the installed module and liblnn.so.
+mkdir -p "$tmp/f_pkg_config"
+# shellcheck disable=SC2046
+step gfortran_pkg_config gfortran -std=f2018 -J "$tmp/f_pkg_config" -o "$tmp/f_pkg_config/bindings" \
+  "$(pkg-config --variable=includedir lnn)/lnn/lnn.f90" "$src/tests/install/fortran_bindings/main.f90" \
+  $(pkg-config --libs lnn) -Wl,-rpath,"$(pkg-config --variable=libdir lnn)"
+step run_f_pkg_config "$tmp/f_pkg_config/bindings" "$model"
+grep -q '^all bindings agree' "$tmp/run_f_pkg_config.log" || fail "Fortran (pkg-config lnn) did not finish"
 
 # The C example with its Makefile, from a copy (the source tree stays clean).
 cp -r "$src/examples/c" "$tmp/c_make"
