@@ -138,7 +138,7 @@ class Jax:
 
         def lnn_eval(precision):
             out = os.path.join(workdir, f"lnn_{precision}.csv")
-            sh([lnn, "eval", "--model", model, "--states", states_csv, "--out", out, "--solver", "lu",
+            sh([lnn, "predict", "--model", model, "--states", states_csv, "--out", out, "--solver", "lu",
                 "--precision", precision, "--device", device])
             acc = np.loadtxt(out, delimiter=",", skiprows=1, usecols=range(n), ndmin=2)
             status = np.loadtxt(out, delimiter=",", skiprows=1, usecols=[n + 1], dtype=str, ndmin=1)
@@ -343,7 +343,7 @@ def main():
             "", f"Agreement of accelerations on {AGREE_STATES} random states per model, compared where "
             f"cond(M) ≤ 10, 100 and 1000 (2-norm, from JAX's M) and every solver reported success. Relative "
             "difference per state = ‖a − a_lnn‖∞ / ‖a_lnn‖∞, maximum over the compared states; lnn via "
-            "`lnn eval --solver lu`. The gradient of the L1 loss is not compared: lnn has no command that "
+            "`lnn predict --solver lu`. The gradient of the L1 loss is not compared: lnn has no command that "
             "prints it (C++ API only); the L1 loss value (mean |q̈|, zero targets) on the compared states is. "
             "\"f32 vs f64\" columns measure each side's float32 result against the float64 JAX fair result "
             "(which agrees with lnn f64 to the digits shown), i.e. each side's own rounding error.",

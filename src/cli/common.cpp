@@ -79,6 +79,17 @@ ModelSpec SpecFlags::spec() const {
 
 Init SpecFlags::init_scheme() const { return parse_init(init); }
 
+CLI::Option* add_activation_option(CLI::App& sub, std::string& activation) {
+  std::string names;
+  for (const Activation a : {Activation::softplus, Activation::tanh, Activation::silu,
+                             Activation::gelu, Activation::xtanh_half}) {
+    names += (names.empty() ? "" : " | ") + std::string(to_string(a));
+  }
+  return sub.add_option("--activation", activation, names + " (relu is refused)")
+      ->capture_default_str()
+      ->check(parsed_by([](const std::string& t) { parse_activation(t); }, "ACTIVATION"));
+}
+
 std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags) {
   std::vector<CLI::Option*> opts;
   opts.push_back(sub.add_option("--n", flags.n, "Degrees of freedom (states have 2n values)")
@@ -88,11 +99,7 @@ std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags) {
       sub.add_option("--hidden", flags.hidden, "Hidden-layer widths, e.g. 128,128,128")
           ->capture_default_str()
           ->check(parsed_by([](const std::string& t) { parse_int_list(t, ""); }, "WIDTHS")));
-  opts.push_back(
-      sub.add_option("--activation", flags.activation,
-                     "softplus | tanh | silu | gelu | xtanh_half (relu is refused)")
-          ->capture_default_str()
-          ->check(parsed_by([](const std::string& t) { parse_activation(t); }, "ACTIVATION")));
+  opts.push_back(add_activation_option(sub, flags.activation));
   opts.push_back(
       sub.add_option("--embedding", flags.embedding,
                      "plain | angle, for all coordinates, or one per coordinate (angle,plain)")
@@ -183,8 +190,16 @@ void apply_config_file(CLI::App& sub, const std::string& path) {
                                 sub.get_name() + "')");
     }
     if (opt->count() > 0) continue;
+    // A TOML array for an option that takes one list ("hidden = [32, 32]")
+    // is that list, as on the command line ("--hidden 32,32").
+    std::vector<std::string> inputs = item.inputs;
+    if (inputs.size() > 1 && opt->get_expected_max() == 1) {
+      std::string joined;
+      for (const std::string& v : inputs) joined += (joined.empty() ? "" : ",") + v;
+      inputs = {joined};
+    }
     try {
-      opt->add_result(item.inputs);
+      opt->add_result(inputs);
       opt->run_callback();
     } catch (const CLI::Error& e) {
       throw FileError(path, "key '" + item.name + "': " + e.what());

@@ -121,6 +121,8 @@ struct SpecFlags {
 // Adds --n --hidden --activation --embedding --init --seed to `sub` and
 // returns the options so callers can make them exclusive with others.
 std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags);
+// --activation with the names to_string(Activation) gives (what parse_activation takes).
+CLI::Option* add_activation_option(CLI::App& sub, std::string& activation);
 
 // A CLI11 check that runs one of liblnn's parsers on the option's text; the
 // parser's message (e.g. why relu is refused) becomes the usage error.

@@ -116,10 +116,13 @@ void run_eval(const EvalOptions& opt) {
 
 void add_eval_command(CLI::App& app) {
   auto opt = std::make_shared<EvalOptions>();
+  // "predict", not "eval": `lnn evaluate` is the reference protocol's judgement
+  // of a model; "eval", this command's old name, stays an alias.
   CLI::App* sub = app.add_subcommand(
-      "eval", "Evaluate accelerations and energies of a model on states from a CSV file");
+      "predict", "Accelerations and energies of a model on states from a CSV file (alias: eval)");
+  sub->alias("eval");
   sub->add_option("--model,-m", opt->model, "Model file (safetensors)")->required();
-  sub->add_option("--states,-s", opt->states,
+  sub->add_option("--states", opt->states,
                   "CSV of states, one per row: q_1..q_n, qdot_1..qdot_n ('-' = stdin); an "
                   "optional header, '#' comments and blank lines are skipped")
       ->required();

@@ -122,7 +122,7 @@ void add_evaluate_command(CLI::App& app) {
   sub->add_option("--param,-p", opt->params, "System parameter NAME=VALUE (repeatable)");
   sub->add_option("--trajectories", opt->eval.trajectories, "Rollouts")->capture_default_str();
   sub->add_option("--t-end", opt->eval.t_end, "Rollout length")->capture_default_str();
-  sub->add_option("--integrator", opt->integrator, "rk4 | dopri5 | variational")->capture_default_str();
+  sub->add_option("--integrator", opt->integrator, "rk4 | dopri5 | variational (rk4 at dt 0.01: the reference study's protocol)")->capture_default_str();
   sub->add_option("--dt", opt->eval.integrate.dt, "rk4 and variational step")->capture_default_str();
   sub->add_option("--rtol", opt->eval.integrate.rtol, "dopri5 tolerance")->capture_default_str();
   sub->add_option("--atol", opt->eval.integrate.atol, "dopri5 tolerance")->capture_default_str();
@@ -132,7 +132,8 @@ void add_evaluate_command(CLI::App& app) {
   sub->add_option("--qdot-range", opt->qdot_range, "Initial qdot ~ U[LO, HI), as --q-range");
   sub->add_option("--held-out", opt->eval.held_out, "Held-out states for the acceleration error")
       ->capture_default_str();
-  sub->add_option("--seed", opt->eval.seed, "Seed of initial conditions and held-out states")
+  sub->add_option("--seed", opt->eval.seed, "Seed of initial conditions and held-out states (judging commands default to 1, "
+                  "creating ones to 0, so evaluations never start from training's draws)")
       ->capture_default_str();
   sub->add_option("--solver", opt->solver, "cholesky | lu | damped | pinv")->capture_default_str();
   sub->add_option("--json", opt->json, "Also write the results as JSON to this file");

@@ -146,7 +146,7 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--kind", opt->kind, "derivatives (random states) | trajectories")
       ->capture_default_str()
       ->check(CLI::IsMember({"derivatives", "trajectories"}));
-  sub->add_option("--samples,-n", opt->samples, "Derivative set: number of states")
+  sub->add_option("--samples", opt->samples, "Derivative set: number of states")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--trajectories", opt->trajectories, "Trajectory set: number of trajectories")
@@ -156,8 +156,8 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--rate", opt->rate, "Trajectory set: samples per unit time")->capture_default_str();
   sub->add_option("--noise", opt->noise, "Std. dev. of Gaussian noise on observed states")
       ->capture_default_str();
-  sub->add_option("--seed", opt->seed, "Random seed")->capture_default_str();
-  sub->add_option("--integrator", opt->integrator, "dopri5 | rk4")
+  sub->add_option("--seed", opt->seed, "Random seed (0, as every creating command; judging ones use 1)")->capture_default_str();
+  sub->add_option("--integrator", opt->integrator, "dopri5 | rk4 (dopri5 at 1e-10: ground truth)")
       ->capture_default_str()
       ->check(CLI::IsMember({"dopri5", "rk4"}));
   sub->add_option("--rtol", opt->rtol, "dopri5 relative tolerance")->capture_default_str();

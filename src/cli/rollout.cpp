@@ -135,14 +135,14 @@ void add_rollout_command(CLI::App& app) {
   sub->add_option("--initial", o->initial, "CSV of initial states, one row [q, qdot] each");
   sub->add_option("--trajectories", o->trajectories, "Sampled initial conditions (without --initial)")
       ->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed of the sampled initial conditions")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the sampled initial conditions (1, as every judging command; 0 creates)")->capture_default_str();
   sub->add_option("--q-range", o->q_range,
                   "Initial q ~ U[LO, HI): LO,HI or one LO,HI per coordinate (default: the "
                   "system's evaluation box, `lnn systems`)");
   sub->add_option("--qdot-range", o->qdot_range, "Initial qdot ~ U[LO, HI), as --q-range");
   sub->add_option("--t-end", o->t_end, "Rollout length")->capture_default_str();
   sub->add_option("--rate", o->rate, "Output samples per unit time")->capture_default_str();
-  sub->add_option("--integrator", o->integrator, "variational | rk4 | dopri5")->capture_default_str();
+  sub->add_option("--integrator", o->integrator, "variational | rk4 | dopri5 (variational: it conserves a learned energy over long rollouts)")->capture_default_str();
   sub->add_option("--dt", o->integrate.dt, "Step of rk4 and variational")->capture_default_str();
   sub->add_option("--rtol", o->integrate.rtol, "dopri5 tolerance")->capture_default_str();
   sub->add_option("--atol", o->integrate.atol, "dopri5 tolerance")->capture_default_str();

@@ -237,13 +237,13 @@ void add_sweep_command(CLI::App& app) {
   sub->add_flag("--no-analytic", o->no_analytic, "Leave out the analytic system as a baseline");
   sub->add_option("--system,-s", o->system, "System (default: the first model's, else double_pendulum)");
   sub->add_option("--param,-p", o->params, "System parameter NAME=VALUE (repeatable)");
-  sub->add_option("--integrators", o->integrators, "rk4, dopri5, variational (comma-separated)")
+  sub->add_option("--integrators", o->integrators, "rk4, dopri5, variational (comma-separated; default: the reference's rk4 against the variational)")
       ->capture_default_str();
   sub->add_option("--dt", o->dts, "Step sizes of rk4 and variational")->capture_default_str();
   sub->add_option("--tolerances", o->tolerances, "dopri5 tolerances (rtol = atol)")->capture_default_str();
   sub->add_option("--horizons", o->horizons, "Rollout lengths")->capture_default_str();
   sub->add_option("--trajectories", o->trajectories, "Initial conditions")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed of the initial conditions")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the initial conditions (1, as every judging command; 0 creates)")->capture_default_str();
   sub->add_option("--rate", o->rate, "Output samples per unit time")->capture_default_str();
   sub->add_option("--q-range", o->q_range,
                   "Initial q ~ U[LO, HI): LO,HI or one LO,HI per coordinate (default: the "

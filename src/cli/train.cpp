@@ -242,8 +242,7 @@ void add_train_command(CLI::App& app) {
   sub->add_option("--param,-p", o->params, "System parameter NAME=VALUE (repeatable)");
   sub->add_option("--dataset", o->dataset, "Train on this dataset file (lnn generate) instead");
   sub->add_option("--hidden", o->hidden, "Hidden widths")->capture_default_str();
-  sub->add_option("--activation", o->activation, "softplus | tanh | silu | gelu | xtanh")
-      ->capture_default_str();
+  add_activation_option(*sub, o->activation);
   sub->add_option("--embedding", o->embedding, "auto (angles for periodic coordinates) | plain | angle | n names")
       ->capture_default_str();
   sub->add_option("--init", o->init, "lnn | xavier | he")->capture_default_str();
@@ -259,7 +258,7 @@ void add_train_command(CLI::App& app) {
   sub->add_flag("--adamw", o->adamw, "Decoupled weight decay (AdamW)");
   sub->add_option("--clip-norm", o->clip_norm, "Clip the gradient norm (0 = off)")->capture_default_str();
   sub->add_option("--solver", o->solver, "cholesky | lu | damped | pinv")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed of initialization, data and shuffling")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of initialization, data and shuffling (0, as every creating command; judging ones use 1)")->capture_default_str();
   sub->add_option("--validate-every", o->validate_every, "Steps between validations")->capture_default_str();
   sub->add_option("--validation-samples", o->validation_samples, "Held-out fresh states")->capture_default_str();
   sub->add_option("--validation-fraction", o->validation_fraction, "Dataset share held out")->capture_default_str();

@@ -37,14 +37,14 @@ EOF
 step "help"
 "$LNN" --help | grep -q 'eval' || fail "lnn --help does not list eval"
 "$LNN" --version | grep -q '[0-9]' || fail "lnn --version"
-for cmd in info init eval throughput; do
+for cmd in info init predict eval throughput; do
   "$LNN" "$cmd" --help >help.txt || fail "lnn $cmd --help exited non-zero"
   grep -q -- '--' help.txt || fail "lnn $cmd --help printed no options"
 done
 rc=0; "$LNN" >/dev/null 2>nocmd.err || rc=$?
 [[ $rc -eq 1 ]] || fail "lnn without a command: exit $rc, expected 1"
 grep -q 'Usage' nocmd.err || fail "lnn without a command prints no help"
-rc=0; "$LNN" eval --model x --states y --out z --no-such-flag 2>/dev/null || rc=$?
+rc=0; "$LNN" predict --model x --states y --out z --no-such-flag 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "unknown flag: exit $rc, expected 2"
 
 # ---- init + eval on a hand-written CSV --------------------------------------
@@ -69,19 +69,19 @@ EOF
 awk -F, 'NR > 1 && (NF != 5 || $4 != "ok") { exit 1 }' out.csv || fail "eval: bad rows: $(cat out.csv)"
 grep -q '5 samples, 0 failed' eval.err || fail "eval: summary: $(cat eval.err)"
 ls | grep -q '\.tmp\.' && fail "eval left a temporary file"
-"$LNN" eval -m small.safetensors -s states.csv -o - --solver lu --precision f64 2>/dev/null >stdout.csv
+"$LNN" predict -m small.safetensors --states states.csv -o - --solver lu --precision f64 2>/dev/null >stdout.csv
 [[ $(wc -l <stdout.csv) -eq 6 ]] || fail "eval --out -: expected 6 lines"
 # Output through a symbolic link replaces its target and keeps the link; a
 # FIFO is written into, never renamed over.
 ln -s target.csv link.csv
-"$LNN" eval -m small.safetensors -s states.csv -o link.csv --solver lu 2>/dev/null
+"$LNN" predict -m small.safetensors --states states.csv -o link.csv --solver lu 2>/dev/null
 [[ -L link.csv && $(wc -l <target.csv) -eq 6 ]] || fail "eval --out through a symbolic link"
 mkfifo out.fifo
 timeout 60 cat out.fifo >fifo.csv &
-"$LNN" eval -m small.safetensors -s states.csv -o out.fifo --solver lu 2>/dev/null
+"$LNN" predict -m small.safetensors --states states.csv -o out.fifo --solver lu 2>/dev/null
 wait $! || fail "eval --out FIFO: the reader failed"
 [[ -p out.fifo && $(wc -l <fifo.csv) -eq 6 ]] || fail "eval --out FIFO"
-"$LNN" eval -m small.safetensors -s states.csv -o /dev/stdout --solver lu 2>/dev/null >devout.csv
+"$LNN" predict -m small.safetensors --states states.csv -o /dev/stdout --solver lu 2>/dev/null >devout.csv
 [[ $(wc -l <devout.csv) -eq 6 ]] || fail "eval --out /dev/stdout"
 expect_fail "not a regular file" "$LNN" init --out out.fifo --hidden 4
 "$LNN" throughput --hidden 8 --batch 64 --repeat 2 >tp.txt
@@ -139,8 +139,8 @@ with open("hand_states.csv", "w") as f:
 with open("hand_tau.csv", "w") as f:
     f.write("".join("%r\n" % r["tau"] for r in rows))
 EOF
-"$LNN" eval --model hand.safetensors --states hand_states.csv --tau hand_tau.csv --out hand.csv 2>/dev/null
-"$LNN" eval --model hand.safetensors --states hand_states.csv --tau hand_tau.csv --out hand32.csv \
+"$LNN" predict --model hand.safetensors --states hand_states.csv --tau hand_tau.csv --out hand.csv 2>/dev/null
+"$LNN" predict --model hand.safetensors --states hand_states.csv --tau hand_tau.csv --out hand32.csv \
   --precision f32 2>/dev/null
 python3 - <<'EOF' || fail "hand-written model: wrong result"
 import csv, json
@@ -158,20 +158,20 @@ EOF
 
 # ---- error paths --------------------------------------------------------------
 step "error paths"
-expect_fail "missing.safetensors" "$LNN" eval --model missing.safetensors --states states.csv --out o.csv
+expect_fail "missing.safetensors" "$LNN" predict --model missing.safetensors --states states.csv --out o.csv
 printf 'q1,q2,qd1,qd2\n0,0,0,0\n1,2,oops,4\n' >bad_row.csv
-expect_fail "line 3" "$LNN" eval --model small.safetensors --states bad_row.csv --out o.csv
-expect_fail "bad_row.csv" "$LNN" eval --model small.safetensors --states bad_row.csv --out o.csv
+expect_fail "line 3" "$LNN" predict --model small.safetensors --states bad_row.csv --out o.csv
+expect_fail "bad_row.csv" "$LNN" predict --model small.safetensors --states bad_row.csv --out o.csv
 printf '0,0,0,0\n1,2,3\n' >short_row.csv
-expect_fail "short_row.csv: line 2" "$LNN" eval -m small.safetensors -s short_row.csv -o o.csv
+expect_fail "short_row.csv: line 2" "$LNN" predict -m small.safetensors --states short_row.csv -o o.csv
 : >empty.csv
-expect_fail "empty.csv" "$LNN" eval --model small.safetensors --states empty.csv --out o.csv
+expect_fail "empty.csv" "$LNN" predict --model small.safetensors --states empty.csv --out o.csv
 printf '0.5\n' >tau_short.csv
-expect_fail "tau_short.csv" "$LNN" eval -m small.safetensors -s states.csv --tau tau_short.csv -o o.csv
-expect_fail "nope" "$LNN" eval --model small.safetensors --states states.csv --out o.csv --solver nope
+expect_fail "tau_short.csv" "$LNN" predict -m small.safetensors --states states.csv --tau tau_short.csv -o o.csv
+expect_fail "nope" "$LNN" predict --model small.safetensors --states states.csv --out o.csv --solver nope
 expect_fail "second derivative" "$LNN" init --out relu.safetensors --activation relu
 [[ ! -e relu.safetensors ]] || fail "init --activation relu wrote a file"
-expect_fail "states.csv" "$LNN" eval --model states.csv --states states.csv --out o.csv
+expect_fail "states.csv" "$LNN" predict --model states.csv --states states.csv --out o.csv
 [[ ! -e o.csv ]] || fail "a failed eval wrote its output"
 
 echo "cli_test: all checks passed"

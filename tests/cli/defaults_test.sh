@@ -75,7 +75,7 @@ import numpy as np
 rng = np.random.default_rng($seed)
 np.savetxt('states.csv', np.c_[rng.uniform(0, 6.28, (500, 2)), rng.uniform(-1, 1, (500, 2))], delimiter=',')
 "
-  "$LNN" eval -m fresh$seed.safetensors -s states.csv -o out$seed.csv >/dev/null
+  "$LNN" predict -m fresh$seed.safetensors --states states.csv -o out$seed.csv >/dev/null
   "$P" - out$seed.csv <<'PY' || fail "fresh model $seed: NaN accelerations under the default solver"
 import numpy as np, sys
 a = np.genfromtxt(sys.argv[1], delimiter=",", names=True)
@@ -83,5 +83,32 @@ q = np.c_[a[a.dtype.names[0]], a[a.dtype.names[1]]]
 assert np.isfinite(q).mean() > 0.99, np.isfinite(q).mean()
 PY
 done
+
+step "one vocabulary: -s is --system, -n means nothing, predict (alias eval), activations"
+expect_fail "-s" "$LNN" predict -m fresh1.safetensors -s states.csv -o x.csv
+rc=0; "$LNN" generate -s pendulum -n 10 -o g.h5 >/dev/null 2>g.err || rc=$?
+[[ $rc -ne 0 ]] || fail "generate -n was accepted"
+"$LNN" eval -m fresh3.safetensors --states states.csv -o alias.csv 2>/dev/null
+cmp -s alias.csv out3.csv || fail "eval (the alias) differs from predict"
+"$LNN" train --help >th.txt
+grep -q "xtanh_half" th.txt || fail "train --help lacks xtanh_half"
+grep -q "xtanh |" th.txt && fail "train --help offers xtanh"
+"$LNN" init --help | grep -q "xtanh_half" || fail "init --help lacks xtanh_half"
+
+step "TOML lists as arrays, as in sweep"
+cat >arr.toml <<'TOML'
+hidden = [12, 10]
+steps = 2
+batch = 16
+TOML
+"$LNN" train --config arr.toml --out arr.safetensors -q >arr.txt
+grep -q "hidden 12,10," arr.txt || fail "hidden = [12, 10]: $(cat arr.txt)"
+cat >sw.toml <<'TOML'
+integrators = ["rk4"]
+horizons = [0.2, 0.4]
+trajectories = 2
+TOML
+"$LNN" sweep --config sw.toml -m sp.safetensors --no-plots --out sw2 -q >/dev/null
+grep -q '"horizons": \[' sw2/sweep.json || fail "sweep arrays"
 
 step "passed"
