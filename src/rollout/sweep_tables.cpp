@@ -101,7 +101,9 @@ std::vector<std::string> write_tables(const SweepConfig& config, const std::vect
                "state_median");
   const int n = truth.n;
   std::string q_header;
-  for (int i = 0; i < n; ++i) q_header += ",q" + std::to_string(i + 1);
+  // The system's own coordinate names (r, theta, …), as `lnn systems` lists them.
+  const std::vector<std::string> names = make_system(config.system, config.parameters)->info().coordinates;
+  for (int i = 0; i < n; ++i) q_header += "," + names[static_cast<std::size_t>(i)];
   Table paths("model,integrator,dt,tol,trajectory,t" + q_header);
   Table timing("model,integrator,dt,tol,seconds,accepted_mean,rejected_mean,evaluations_mean,"
                "failed");
