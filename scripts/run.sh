@@ -17,13 +17,13 @@ lnn=./build/lnn
 $lnn info
 
 echo "== generate: 200,000 random double-pendulum states with exact accelerations"
-$lnn generate --system double_pendulum --samples 200000 --seed 1 --out "$out/double_pendulum_train.h5"
+$lnn generate --force --system double_pendulum --samples 200000 --seed 1 --out "$out/double_pendulum_train.h5"
 
 echo "== train (configs/double_pendulum.toml)"
 steps=()
 [[ -n ${LNN_STEPS:-} ]] && steps=(--steps "$LNN_STEPS")
 rm -f "$out/double_pendulum.safetensors"
-$lnn train --config configs/double_pendulum.toml --dataset "$out/double_pendulum_train.h5" \
+$lnn train --force --config configs/double_pendulum.toml --dataset "$out/double_pendulum_train.h5" \
   "${steps[@]}" --out "$out/double_pendulum.safetensors" --log "$out/double_pendulum_train.csv"
 
 echo "== evaluate (the reference study's protocol: 40 rollouts to t = 100, 100,000 held-out states)"

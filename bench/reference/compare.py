@@ -271,7 +271,7 @@ def main():
     try:
         for n, width, batches in configs:
             model = os.path.join(workdir, f"n{n}_w{width}.safetensors")
-            sh([args.lnn, "init", "--out", model, "--n", str(n), "--hidden", f"{width},{width},{width}",
+            sh([args.lnn, "init", "--force", "--out", model, "--n", str(n), "--hidden", f"{width},{width},{width}",
                 "--activation", "softplus", "--embedding", "plain", "--init", "lnn", "--seed", "0",
                 "--precision", "f32"])
             if jx:

@@ -2,6 +2,7 @@
 // learning-rate schedules, gradient-norm clipping; and training checkpoints
 // (a model file that also carries the optimizer state).
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -115,6 +116,10 @@ struct TrainState {
   std::int64_t step = 0;     // training steps done, skipped ones included
   std::int64_t skipped = 0;  // steps skipped for a non-finite loss or gradient
   std::string config = "{}";  // the training configuration, JSON
+  // The last figures, so that a resumed or finished run can report them:
+  // the loss of the last good step and the latest validation L1 (NaN: none yet).
+  double loss = NAN;
+  double val_loss = NAN;
 };
 
 template <class T>
@@ -127,8 +132,10 @@ struct Checkpoint {
 // A checkpoint is a model file (so `lnn eval` and load_model read it) with
 // two more tensors, optimizer.m and optimizer.v (the Adam moments, dtype of
 // T), and metadata lnn.train.step, lnn.train.skipped,
-// lnn.train.optimizer_steps (Adam::steps()), lnn.train.config and
-// lnn.train.optimizer (the OptimizerOptions, JSON). Written atomically like
+// lnn.train.optimizer_steps (Adam::steps()), lnn.train.config,
+// lnn.train.optimizer (the OptimizerOptions, JSON) and lnn.train.figures
+// (TrainState::loss and val_loss, JSON; optional when read: older
+// checkpoints lack it). Written atomically like
 // save_model: an existing file survives a failed save. save_checkpoint throws
 // InvalidArgument for moments that do not match the model, FileError for what
 // could not be loaded back (negative counts, a config that is not JSON).

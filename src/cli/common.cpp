@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <system_error>
 
@@ -257,6 +258,14 @@ std::map<std::string, double> parse_parameters(const std::vector<std::string>& f
     }
   }
   return out;
+}
+
+void refuse_existing(const std::string& path, bool force, std::string_view flag) {
+  if (force || path.empty() || path == "-") return;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;
+  throw FileError(path, "exists; " + std::string(flag) +
+                            " does not replace a file unless --force is given");
 }
 
 StateBox parse_box(const std::string& q_range, const std::string& qdot_range,

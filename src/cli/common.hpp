@@ -101,6 +101,11 @@ struct OutputTarget {
 };
 OutputTarget resolve_output(const std::string& path);
 
+// Throws FileError for an existing `path` that is a regular file (or a link
+// to one) unless `force`: lnn replaces no file the user did not ask it to.
+// Empty paths, "-" and special files (resolve_output) pass.
+void refuse_existing(const std::string& path, bool force, std::string_view flag);
+
 // Writes `content` to `path` atomically ("<path>.tmp.<pid>", fsync, rename);
 // "-" writes to standard output, and a special file (see resolve_output) is
 // written in place. Throws FileError naming the file.

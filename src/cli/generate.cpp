@@ -35,6 +35,7 @@ struct GenerateOptions {
   double force_max = -1.0;
   std::string out;
   bool quiet = false;
+  bool force = false;
 };
 
 // Largest |E(t) − E(0)| / scale over the samples of each trajectory that
@@ -65,6 +66,7 @@ void run_generate(const GenerateOptions& opt) {
   const auto system = make_system(opt.system, parse_parameters(opt.params));
   const DatasetKind kind = parse_dataset_kind(opt.kind);
   const OutputTarget target = resolve_output(opt.out);
+  refuse_existing(opt.out, opt.force, "--out");
   if (target.special) {
     throw FileError(opt.out,
                     "exists and is not a regular file; a dataset is written with a rename, "
@@ -169,6 +171,7 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--force-max", opt->force_max,
                   "Amplitude of generated forces on actuated coordinates (default: the system's)");
   sub->add_option("--out,-o", opt->out, "Dataset file to write (.h5)")->required();
+  sub->add_flag("--force", opt->force, "Replace an existing --out (never done otherwise)");
   sub->add_flag("--quiet,-q", opt->quiet, "No progress display");
   sub->callback([opt] { run_generate(*opt); });
 }

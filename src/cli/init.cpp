@@ -13,6 +13,7 @@ struct InitOptions {
   std::string out;
   SpecFlags spec;
   std::string precision = "f32";
+  bool force = false;
 };
 
 template <class T>
@@ -34,6 +35,7 @@ void run_init(const InitOptions& opt) {
                     "exists and is not a regular file; a model file is written with "
                     "a rename, which would replace it");
   }
+  refuse_existing(opt.out, opt.force, "--out");
   if (precision == Precision::f32) {
     write_model<float>(spec, scheme, opt.spec.seed, target.path);
   } else {
@@ -54,6 +56,7 @@ void add_init_command(CLI::App& app) {
   sub->add_option("--precision", opt->precision, "Stored precision: f32 | f64")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "f64"}));
+  sub->add_flag("--force", opt->force, "Replace an existing --out (never done otherwise)");
   sub->callback([opt] { run_init(*opt); });
 }
 

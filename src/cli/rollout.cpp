@@ -31,6 +31,8 @@ struct RolloutOptions {
   double rate = 10.0;
   std::string integrator = "variational";
   IntegrateOptions integrate{Integrator::variational, 1e-10, 1e-10, 0.0, 0.0, 0.0, 0.01};
+  bool force = false;
+
   bool native_precision = false;
   std::string out;
   bool quiet = false;
@@ -42,6 +44,7 @@ void run_rollout(RolloutOptions o) {
   if (!(o.t_end > 0 && std::isfinite(o.t_end))) throw InvalidArgument("--t-end must be > 0");
   if (!(o.rate > 0 && std::isfinite(o.rate))) throw InvalidArgument("--rate must be > 0");
   if (resolve_output(o.out).special) throw FileError(o.out, "exists and is not a regular file");
+  refuse_existing(o.out, o.force, "--out");
   o.integrate.method = parse_integrator(o.integrator);
 
   // Initial conditions: a CSV of B rows × 2n, or sampled.
@@ -152,6 +155,7 @@ void add_rollout_command(CLI::App& app) {
   sub->add_flag("--native-precision", o->native_precision,
                 "Evaluate an f32 model in float (default: in double)");
   sub->add_option("--out,-o", o->out, "Trajectory file to write (HDF5)")->required();
+  sub->add_flag("--force", o->force, "Replace an existing --out (never done otherwise)");
   sub->add_flag("--quiet,-q", o->quiet, "No progress display");
   sub->callback([o] { run_rollout(*o); });
 }

@@ -52,6 +52,8 @@ struct TrainOptions {
   std::string log;
   std::string resume;
   std::string config;
+  bool steps_given = false;  // --steps on the command line or in --config
+  bool force = false;
   bool quiet = false;
 };
 
@@ -184,10 +186,16 @@ void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model,
   const std::int64_t first = state.step;
   const TrainResult r = train(config, model, optimizer, state, cb);
   bar.finish();
-  std::cout << "lnn train: " << r.steps - first << " steps in " << format_duration(r.seconds)
-            << " (to step " << r.steps << " of " << config.steps << "), " << r.skipped
-            << " skipped\n";
-  std::cout << format("  final loss %.5g, validation L1 %.5g\n", r.loss, r.val_loss);
+  auto figure = [](double v) { return std::isfinite(v) && v >= 0 ? format("%.5g", v) : std::string("n/a"); };
+  if (r.steps == first) {
+    std::cout << "lnn train: nothing to do: the run is at step " << r.steps << " of "
+              << config.steps << " (--resume with --steps N > " << r.steps << " extends it)\n";
+  } else {
+    std::cout << "lnn train: " << r.steps - first << " steps in " << format_duration(r.seconds)
+              << " (to step " << r.steps << " of " << config.steps << "), " << r.skipped
+              << " skipped\n";
+  }
+  std::cout << "  final loss " << figure(r.loss) << ", validation L1 " << figure(r.val_loss) << "\n";
   if (!config.checkpoint.empty()) std::cout << "  checkpoint: " << config.checkpoint << "\n";
 }
 
@@ -199,6 +207,16 @@ void run_train(const TrainOptions& o) {
       Checkpoint<T> ck = load_checkpoint<T>(o.resume);
       TrainConfig config = TrainConfig::from_json(ck.state.config);
       config.checkpoint = o.resume;
+      if (o.steps_given && o.steps != config.steps) {
+        if (o.steps < ck.state.step) {
+          throw InvalidArgument("--steps " + std::to_string(o.steps) + " is below the checkpoint's step " +
+                                std::to_string(ck.state.step) + "; a run cannot be shortened");
+        }
+        // The schedule runs to the new total from here on (docs: README, Training).
+        std::cout << "lnn train: extending the run from " << config.steps << " to " << o.steps
+                  << " steps\n";
+        config.steps = o.steps;
+      }
       std::cout << "lnn train: resuming " << o.resume << " at step " << ck.state.step << " of "
                 << config.steps << "\n";
       run_typed<T>(o, config, std::move(ck.model), std::move(ck.optimizer), ck.state);
@@ -214,6 +232,8 @@ void run_train(const TrainOptions& o) {
   if (!config.checkpoint.empty() && resolve_output(config.checkpoint).special) {
     throw FileError(config.checkpoint, "exists and is not a regular file");
   }
+  refuse_existing(config.checkpoint, o.force, "--out");
+  refuse_existing(o.log, o.force, "--log");
   std::cout << "lnn train: " << describe(config.spec) << ", " << (config.dataset.empty() ? "fresh states of " + config.system : config.dataset)
             << ", " << config.steps << " steps of " << config.batch << ", " << to_string(config.loss)
             << ", Adam " << to_string(config.optimizer.schedule) << " lr " << config.optimizer.lr << "\n";
@@ -268,11 +288,13 @@ void add_train_command(CLI::App& app) {
   add_device_flag(*sub, o->device);
   sub->add_option("--out,-o", o->out, "Checkpoint / model file to write (safetensors)");
   sub->add_option("--log", o->log, "CSV file of per-step losses");
-  sub->add_option("--resume", o->resume, "Continue the run saved in this checkpoint (its config is used)");
+  sub->add_option("--resume", o->resume, "Continue the run saved in this checkpoint (its config is used; --steps N extends it)");
+  sub->add_flag("--force", o->force, "Replace an existing --out or --log (never done otherwise)");
   sub->add_flag("--quiet,-q", o->quiet, "No progress display");
   sub->callback([o, sub] {
     if (!o->config.empty()) apply_config_file(*sub, o->config);
     if (o->resume.empty() && o->out.empty()) throw CLI::RequiredError("--out (or --resume)");
+    o->steps_given = sub->get_option("--steps")->count() > 0;
     run_train(*o);
   });
 }

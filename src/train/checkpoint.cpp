@@ -3,6 +3,7 @@
 // through the model-file code (src/io/model_file_detail.hpp) so that a
 // checkpoint stays loadable as a plain model. Format: docs/file-formats.md.
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,27 @@ constexpr const char* kSkipped = "lnn.train.skipped";
 constexpr const char* kOptimizerSteps = "lnn.train.optimizer_steps";
 constexpr const char* kConfig = "lnn.train.config";
 constexpr const char* kOptions = "lnn.train.optimizer";
+constexpr const char* kFigures = "lnn.train.figures";  // {"loss": x, "val_l1": y}, null for NaN
+
+std::string figures_to_json(const TrainState& s) {
+  auto value = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return json{{"loss", value(s.loss)}, {"val_l1", value(s.val_loss)}}.dump();
+}
+
+void figures_from_json(const std::string& text, const std::string& path, TrainState& s) {
+  const json j = json::parse(text, nullptr, false);
+  auto read = [&](const char* key) {
+    if (!j.is_object() || !j.contains(key)) {
+      throw FileError(path, std::string("metadata ") + kFigures + " lacks " + key);
+    }
+    const json& v = j.at(key);
+    if (v.is_null()) return static_cast<double>(NAN);
+    if (!v.is_number()) throw FileError(path, std::string("metadata ") + kFigures + "." + key + " is not a number");
+    return v.get<double>();
+  };
+  s.loss = read("loss");
+  s.val_loss = read("val_l1");
+}
 
 // nlohmann writes doubles in the shortest form that reads back to the same
 // bits, so the options round-trip exactly.
@@ -138,6 +160,7 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Adam<
       {kSkipped, std::to_string(state.skipped)},
       {kOptimizerSteps, std::to_string(optimizer.steps())},
       {kConfig, state.config},
+      {kFigures, figures_to_json(state)},
       {kOptions, options_to_json(optimizer.options())},
   };
   io::save_model_file<T>(
@@ -183,9 +206,10 @@ Checkpoint<T> load_checkpoint(const std::string& path) {
     throw FileError(path, std::string("metadata ") + kConfig + " is not valid JSON");
   }
   const OptimizerOptions options = options_from_json(metadata(kOptions), path);
+  if (c.train_metadata.contains(kFigures)) figures_from_json(metadata(kFigures), path, state);
   for (const auto& [key, value] : c.train_metadata) {
     if (key != kStep && key != kSkipped && key != kOptimizerSteps && key != kConfig &&
-        key != kOptions) {
+        key != kOptions && key != kFigures) {
       throw FileError(path, "unknown training metadata key '" + key + "'");
     }
   }

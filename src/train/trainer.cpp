@@ -265,6 +265,10 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   TrainProgress p;
   p.total = config.steps;
   p.skipped = state.skipped;
+  // A resumed run goes on from the recorded figures (so that its checkpoints
+  // equal an uninterrupted run's).
+  if (std::isfinite(state.loss)) p.loss = state.loss;
+  if (std::isfinite(state.val_loss)) p.val_loss = state.val_loss;
   TrainResult result;
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
@@ -320,6 +324,8 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
                            data.validation_targets());
       p.validated = true;
     }
+    if (stepped) state.loss = r.loss;
+    if (p.validated) state.val_loss = p.val_loss;
     if (last || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0)) save();
     const double dt = seconds() - t0;
     p.samples_per_second = dt > 0 ? static_cast<double>(config.batch) / dt : 0.0;
@@ -335,8 +341,8 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   store->to_model(model, optimizer);
   result.steps = state.step;
   result.skipped = state.skipped;
-  result.loss = p.loss;
-  result.val_loss = p.val_loss;
+  result.loss = std::isfinite(state.loss) ? state.loss : p.loss;
+  result.val_loss = std::isfinite(state.val_loss) ? state.val_loss : p.val_loss;
   result.seconds = seconds();
   return result;
 }

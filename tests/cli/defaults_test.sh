@@ -111,4 +111,29 @@ TOML
 "$LNN" sweep --config sw.toml -m sp.safetensors --no-plots --out sw2 -q >/dev/null
 grep -q '"horizons": \[' sw2/sweep.json || fail "sweep arrays"
 
+step "nothing overwritten without --force"
+cp sp.safetensors keep.safetensors
+expect_fail "--force" "$LNN" train -s spring_pendulum --hidden 8 --steps 3 --batch 16 --out sp.safetensors -q
+cmp -s sp.safetensors keep.safetensors || fail "train replaced its --out"
+expect_fail "--force" "$LNN" init --hidden 8 --out sp.safetensors
+expect_fail "--force" "$LNN" generate -s pendulum --samples 10 --out r.h5 -q
+expect_fail "--force" "$LNN" rollout -m sp.safetensors --trajectories 1 --t-end 0.1 --out r.h5 -q
+cmp -s sp.safetensors keep.safetensors || fail "a refused command changed the model"
+"$LNN" train --hidden 8 --steps 3 --batch 16 --out fresh.safetensors -q >/dev/null
+touch log.csv
+expect_fail "--log" "$LNN" train --hidden 8 --steps 3 --batch 16 --out other.safetensors --log log.csv -q
+"$LNN" init --hidden 8 --out sp.safetensors --force >/dev/null
+cmp -s sp.safetensors keep.safetensors && fail "init --force did not replace the file"
+
+step "resume: a finished run says so with its figures; --steps extends it"
+"$LNN" train --hidden 8 --steps 20 --batch 16 --validate-every 10 --out run.safetensors -q >run.txt
+final=$(grep "final loss" run.txt)
+"$LNN" train --resume run.safetensors -q >again.txt
+grep -q "nothing to do" again.txt || fail "resume of a finished run: $(cat again.txt)"
+grep -qF "$final" again.txt || fail "resume of a finished run: want '$final', got $(cat again.txt)"
+"$LNN" train --resume run.safetensors --steps 30 -q >more.txt
+grep -q "extending the run from 20 to 30" more.txt || fail "--steps on resume: $(cat more.txt)"
+grep -q "10 steps in .* (to step 30 of 30)" more.txt || fail "--steps on resume: $(cat more.txt)"
+expect_fail "cannot be shortened" "$LNN" train --resume run.safetensors --steps 5 -q
+
 step "passed"

@@ -202,6 +202,29 @@ TEST_F(CheckpointTest, FileHoldsTheDocumentedTensorsAndMetadata) {
   EXPECT_EQ(options["lr"].get<double>(), 0.1 / 3);
 }
 
+// The last figures travel with the checkpoint (NaN as null), and a
+// checkpoint written before they existed still loads, with NaN figures.
+TEST_F(CheckpointTest, LastFiguresRoundTripAndAreOptional) {
+  Trained<double> t;
+  t.state.loss = 0.125;
+  const std::string path = file("run.ckpt");
+  save_checkpoint(path, t.model, t.adam, t.state);
+  Checkpoint<double> c = load_checkpoint<double>(path);
+  EXPECT_EQ(c.state.loss, 0.125);
+  EXPECT_TRUE(std::isnan(c.state.val_loss));
+  json header;
+  with_header(read_bytes(path), [&](json& h) { header = h; });
+  EXPECT_EQ(json::parse(header["__metadata__"]["lnn.train.figures"].get<std::string>()),
+            json::parse(R"({"loss": 0.125, "val_l1": null})"));
+  const std::string old = file("old.ckpt");
+  write_bytes(old, with_header(read_bytes(path), [](json& h) {
+                h["__metadata__"].erase("lnn.train.figures");
+              }));
+  c = load_checkpoint<double>(old);
+  EXPECT_TRUE(std::isnan(c.state.loss));
+  EXPECT_EQ(c.state.step, 9);
+}
+
 TEST_F(CheckpointTest, PlainModelFileHasNoTrainingState) {
   const std::string path = file("model.safetensors");
   save_model(Trained<double>().model, path, {{"system", "double_pendulum"}});
