@@ -260,6 +260,18 @@ std::map<std::string, double> parse_parameters(const std::vector<std::string>& f
   return out;
 }
 
+void refuse_forced(const System& system, bool unforced, std::string_view command) {
+  const SystemInfo& info = system.info();
+  std::string actuated;
+  for (std::size_t k = 0; k < info.actuated.size(); ++k) {
+    if (info.actuated[k] != 0) actuated += (actuated.empty() ? "" : ", ") + info.coordinates[k];
+  }
+  if (unforced || actuated.empty()) return;
+  throw InvalidArgument(std::string(command) + ": " + info.name + " is forced on " + actuated +
+                        ", but rollouts integrate the unforced equations (tau = 0): forced "
+                        "rollouts are not supported yet. Pass --unforced to roll out with tau = 0.");
+}
+
 void refuse_existing(const std::string& path, bool force, std::string_view flag) {
   if (force || path.empty() || path == "-") return;
   std::error_code ec;

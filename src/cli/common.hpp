@@ -101,6 +101,11 @@ struct OutputTarget {
 };
 OutputTarget resolve_output(const std::string& path);
 
+// Rollouts integrate the unforced equations (τ = 0). For a system with
+// actuated coordinates that is not what its data showed, so `command` is
+// refused with a message saying so, unless `unforced` (--unforced) accepts τ = 0.
+void refuse_forced(const System& system, bool unforced, std::string_view command);
+
 // Throws FileError for an existing `path` that is a regular file (or a link
 // to one) unless `force`: lnn replaces no file the user did not ask it to.
 // Empty paths, "-" and special files (resolve_output) pass.

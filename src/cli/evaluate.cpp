@@ -29,6 +29,7 @@ struct EvaluateCliOptions {
   std::string solver = "lu";
   std::string json;
   bool quiet = false;
+  bool unforced = false;
 };
 
 template <class T>
@@ -41,6 +42,7 @@ EvaluateResult run_typed(const std::string& path, const System& system, const Ev
 void run_evaluate(EvaluateCliOptions opt) {
   const ModelFileInfo info = read_model_info(opt.model);
   const auto system = system_for(opt.system, opt.params, opt.model);
+  refuse_forced(*system, opt.unforced, "lnn evaluate");
   EvaluateOptions& o = opt.eval;
   o.integrate.method = parse_integrator(opt.integrator);
   o.box = parse_box(opt.q_range, opt.qdot_range, *system);
@@ -137,6 +139,7 @@ void add_evaluate_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--solver", opt->solver, "cholesky | lu | damped | pinv")->capture_default_str();
   sub->add_option("--json", opt->json, "Also write the results as JSON to this file");
+  sub->add_flag("--unforced", opt->unforced, "Roll out a forced system with tau = 0 (forced rollouts are not supported yet)");
   sub->add_flag("--quiet,-q", opt->quiet, "No progress display");
   sub->callback([opt] { run_evaluate(*opt); });
 }

@@ -31,6 +31,8 @@ struct RolloutOptions {
   double rate = 10.0;
   std::string integrator = "variational";
   IntegrateOptions integrate{Integrator::variational, 1e-10, 1e-10, 0.0, 0.0, 0.0, 0.01};
+  bool unforced = false;
+
   bool force = false;
 
   bool native_precision = false;
@@ -40,6 +42,7 @@ struct RolloutOptions {
 
 void run_rollout(RolloutOptions o) {
   const auto system = system_for(o.system, o.params, o.model);
+  refuse_forced(*system, o.unforced, "lnn rollout");
   const auto n = static_cast<std::size_t>(system->dof()), d = 2 * n;
   if (!(o.t_end > 0 && std::isfinite(o.t_end))) throw InvalidArgument("--t-end must be > 0");
   if (!(o.rate > 0 && std::isfinite(o.rate))) throw InvalidArgument("--rate must be > 0");
@@ -156,6 +159,7 @@ void add_rollout_command(CLI::App& app) {
                 "Evaluate an f32 model in float (default: in double)");
   sub->add_option("--out,-o", o->out, "Trajectory file to write (HDF5)")->required();
   sub->add_flag("--force", o->force, "Replace an existing --out (never done otherwise)");
+  sub->add_flag("--unforced", o->unforced, "Roll out a forced system with tau = 0 (forced rollouts are not supported yet)");
   sub->add_flag("--quiet,-q", o->quiet, "No progress display");
   sub->callback([o] { run_rollout(*o); });
 }

@@ -45,6 +45,7 @@ struct SweepOptions {
   std::size_t max_cells = 0;
   bool no_plots = false;
   bool quiet = false;
+  bool unforced = false;
 };
 
 // Runs argv without a shell; returns its exit status (-1: could not start).
@@ -173,6 +174,7 @@ void print_report(const SweepConfig& c, const std::string& dir) {
 void run_sweep_command(const SweepOptions& o) {
   SweepConfig c;
   const auto system = system_for(o.system, o.params, o.models.empty() ? "" : o.models.front());
+  refuse_forced(*system, o.unforced, "lnn sweep");
   c.system = system->name();
   for (const auto& p : system->info().parameters) c.parameters[p.name] = p.value;
   c.models.clear();
@@ -260,6 +262,7 @@ void add_sweep_command(CLI::App& app) {
   sub->add_option("--max-cells", o->max_cells, "Compute at most this many cells, then stop (0 = all)")
       ->capture_default_str();
   sub->add_flag("--no-plots", o->no_plots, "Only the CSV tables");
+  sub->add_flag("--unforced", o->unforced, "Roll out a forced system with tau = 0 (forced rollouts are not supported yet)");
   sub->add_flag("--quiet,-q", o->quiet, "No progress display");
   sub->callback([o, sub] {
     if (!o->config.empty()) apply_config_file(*sub, o->config);

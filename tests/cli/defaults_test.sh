@@ -136,4 +136,10 @@ grep -q "extending the run from 20 to 30" more.txt || fail "--steps on resume: $
 grep -q "10 steps in .* (to step 30 of 30)" more.txt || fail "--steps on resume: $(cat more.txt)"
 expect_fail "cannot be shortened" "$LNN" train --resume run.safetensors --steps 5 -q
 
+step "forced systems: rollouts refuse until told tau = 0 is meant"
+expect_fail "--unforced" "$LNN" rollout -s cart_pole --trajectories 1 --t-end 0.1 --out cp.h5 -q
+expect_fail "forced on theta2" "$LNN" sweep -s acrobot --integrators rk4 --horizons 0.1 --trajectories 1 --out cps -q
+"$LNN" rollout -s cart_pole --trajectories 1 --t-end 0.1 --out cp.h5 -q --unforced >/dev/null ||
+  fail "rollout --unforced"
+
 step "passed"
