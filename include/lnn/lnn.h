@@ -1,6 +1,6 @@
 /* lnn's C API: load a learned Lagrangian, evaluate it for batches of states,
  * integrate its dynamics. Pure C99; usable from C++, and from Fortran through
- * ISO_C_BINDING (examples/fortran/lnn.f90). Guide: docs/c-api.md.
+ * ISO_C_BINDING (lnn.f90, installed beside this header). Guide: docs/c-api.md.
  *
  * Handles (MuJoCo-style: a const model, per-batch mutable data):
  *   lnn_model      the network read from a model file. Never changed after
