@@ -8,15 +8,28 @@
 //
 //   ./build/bench/lnn_bench --benchmark_out=results.json --benchmark_out_format=json
 //   ./build/bench/lnn_bench --benchmark_filter='device:1'   # the GPU only
+//   ./build/bench/lnn_bench --roofline            # the H200 roofline account, no device needed
+//   ./build/bench/lnn_bench --roofline-launches   # … and every launch in it
+//
+// Every benchmark reports `H200_implied_ms`, the time per call its roofline
+// account implies on an H200 (src/engine/cost_model.hpp). With
+// LNN_PHASE_TIMES=1 the account of each benchmark is printed at the end with
+// the measured phase times beside the implied ones (docs/benchmarks.md,
+// "Roofline account").
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cuda/cuda_engine.hpp"
+#include "engine/cost_model.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/info.hpp"
 #include "lnn/phase_times.hpp"
@@ -121,7 +134,15 @@ bool skip_without_gpu(benchmark::State& state) {
   return true;
 }
 
-void report(benchmark::State& state, const Setup& s, double flop_per_sample, std::size_t failures) {
+// The roofline account of each benchmark run with the phase timer, by
+// benchmark (the last repetition's), printed after all benchmarks ran.
+std::map<std::string, std::string>& phase_accounts() {
+  static std::map<std::string, std::string> accounts;
+  return accounts;
+}
+
+void report(benchmark::State& state, const Setup& s, lnn::engine::Work work, double flop_per_sample,
+            std::size_t failures) {
   const int width = s.width;
   const double batch = static_cast<double>(state.range(1));
   state.SetItemsProcessed(state.iterations() * state.range(1));
@@ -133,11 +154,27 @@ void report(benchmark::State& state, const Setup& s, double flop_per_sample, std
   state.counters["sgemm_GFLOP_per_s"] =
       s.device == lnn::Device::cuda ? gpu_sgemm_gflops() : sgemm_gflops();
   state.counters["solve_failures"] = static_cast<double>(failures);
+  // The time per call this call's roofline account implies on an H200.
+  const lnn::engine::CostSetup account = lnn::engine::CostSetup::benchmark(
+      s.model.spec(), static_cast<int>(sizeof(float)), s.batch, work);
+  const auto implied = lnn::engine::total_cost(
+      lnn::engine::phase_costs(lnn::engine::launch_costs(account), lnn::engine::kH200Fp32));
+  state.counters["H200_implied_ms"] = implied.seconds * 1e3;
   // LNN_PHASE_TIMES=1: where the time of a call goes (include/lnn/phase_times.hpp),
   // ms per call by phase; the marks perturb the totals a little.
   if (lnn::phase_timing_enabled() && state.iterations() > 0) {
-    for (const lnn::PhaseTime& p : lnn::phase_times())
-      state.counters["phase " + p.name + " ms"] = p.ms / static_cast<double>(state.iterations());
+    std::vector<std::pair<std::string, double>> measured;
+    for (const lnn::PhaseTime& p : lnn::phase_times()) {
+      const double ms = p.ms / static_cast<double>(state.iterations());
+      state.counters["phase " + p.name + " ms"] = ms;
+      measured.emplace_back(p.name, ms);
+    }
+    const std::string name = std::string(lnn::engine::to_string(work)) + " width " +
+                             std::to_string(width) + ", batch " + std::to_string(s.batch) + ", n " +
+                             std::to_string(s.n) + ", measured on " +
+                             std::string(lnn::to_string(s.device));
+    phase_accounts()[name] =
+        name + "\n" + lnn::engine::roofline_table(account, lnn::engine::kH200Fp32, measured);
   }
   state.SetLabel("n=" + std::to_string(s.n) + " hidden=3x" + std::to_string(width) + " float " +
                  std::string(lnn::to_string(s.device)));
@@ -165,7 +202,7 @@ void BM_Accelerations(benchmark::State& state) {
     failures = engine.accelerations(s.states, {}, s.acc).failures();
     benchmark::DoNotOptimize(s.acc.data());
   }
-  report(state, s, flops(s.width, s.n + 3), failures);
+  report(state, s, lnn::engine::Work::accelerations, flops(s.width, s.n + 3), failures);
 }
 
 void BM_LossGradient(benchmark::State& state) {
@@ -179,7 +216,7 @@ void BM_LossGradient(benchmark::State& state) {
     failures = engine.loss_gradient(s.states, {}, targets, lnn::Loss::l1, s.grad).solve.failures();
     benchmark::DoNotOptimize(s.grad.data());
   }
-  report(state, s, flops(s.width, kGradColumns(s.n)), failures);
+  report(state, s, lnn::engine::Work::loss_gradient, flops(s.width, kGradColumns(s.n)), failures);
 }
 
 // A whole training step as lnn train runs it: the batch uploaded from the
@@ -209,7 +246,7 @@ void BM_TrainingStep(benchmark::State& state) {
     failures = r.solve.failures();
     store->step(adam, 1 << 30);
   }
-  report(state, s, flops(s.width, kGradColumns(s.n)), failures);
+  report(state, s, lnn::engine::Work::training_step, flops(s.width, kGradColumns(s.n)), failures);
 }
 
 // The CPU: the reference shapes (n = 2), five repetitions.
@@ -252,9 +289,30 @@ BENCHMARK(BM_TrainingStep)->Apply([](benchmark::internal::Benchmark* b) {
       ->Repetitions(3);
 });
 
+// --roofline: the account of the reference shapes (width 600, n = 2, float;
+// B = 512 and 65536; accelerations, loss gradient, training step) on an
+// H200, without running anything (src/engine/cost_model.hpp).
+int print_roofline(bool launches) {
+  for (std::int64_t batch : {65536, 512})
+    for (lnn::engine::Work work :
+         {lnn::engine::Work::accelerations, lnn::engine::Work::loss_gradient,
+          lnn::engine::Work::training_step}) {
+      const lnn::engine::CostSetup setup = lnn::engine::CostSetup::benchmark(
+          Setup::spec(600, 2), static_cast<int>(sizeof(float)), batch, work);
+      std::fputs(lnn::engine::roofline_table(setup, lnn::engine::kH200Fp32, {}, launches).c_str(),
+                 stdout);
+      std::fputs("\n", stdout);
+    }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--roofline") == 0) return print_roofline(false);
+    if (std::strcmp(argv[i], "--roofline-launches") == 0) return print_roofline(true);
+  }
   lnn::select_blas_kernels(argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
@@ -262,6 +320,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("blas", lnn::blas_name() + ", kernels " + lnn::blas_kernels());
   benchmark::AddCustomContext("cpu_threads", std::to_string(lnn::cpu_threads()));
   benchmark::RunSpecifiedBenchmarks();
+  for (const auto& [name, table] : phase_accounts()) std::printf("\n%s", table.c_str());
   benchmark::Shutdown();
   return 0;
 }

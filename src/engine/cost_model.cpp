@@ -469,13 +469,17 @@ std::string roofline_table(const CostSetup& setup, const Roofline& r,
                 p.flops / B, p.bytes / B, p.bytes > 0 ? p.flops / p.bytes : 0.0, p.seconds * 1e3,
                 bound(p).c_str(), p.host_bytes / 1e6);
     if (with_measured) {
+      // measured / implied; "-" where the account implies no device time
+      // (host copies and waits only).
+      const auto ratio = [&](double ms) {
+        return p.seconds > 0 ? format(" %9.2f", ms / (p.seconds * 1e3)) : format(" %9s", "-");
+      };
       double ms = 0;
-      if (p.phase == "total") {
-        s += format(" %11.4g %9.2f", measured_sum,
-                    p.seconds > 0 ? measured_sum / (p.seconds * 1e3) : 0.0);
+      if (p.phase == "total") {  // over the phases of the account only
+        s += format(" %11.4g", measured_sum) + ratio(measured_sum);
       } else if (measured_of(p.phase, ms)) {
         measured_sum += ms;
-        s += format(" %11.4g %9.2f", ms, p.seconds > 0 ? ms / (p.seconds * 1e3) : 0.0);
+        s += format(" %11.4g", ms) + ratio(ms);
       } else {
         s += format(" %11s %9s", "-", "-");
       }

@@ -112,7 +112,8 @@ PhaseCost total_cost(const std::vector<PhaseCost>& phases);
 // sum; with `measured` (phase name, ms per call, as the phase timer gives
 // them) the measured time and measured / implied beside it. Phases measured
 // but not in the account (the time between calls, "host (store)") are
-// listed with the measured time only. `launches_too`: every launch after it.
+// listed with the measured time only and left out of the total's measured
+// time. `launches_too`: every launch after the phases.
 std::string roofline_table(const CostSetup& setup, const Roofline& r,
                            const std::vector<std::pair<std::string, double>>& measured = {},
                            bool launches_too = false);
