@@ -9,6 +9,8 @@
 // copies host arrays to the device per chunk and back, and uses arrays that
 // already are device memory in place. Host-side arithmetic here (energy,
 // the loss) runs on values that fetch() brought back.
+// The launches, copies and waits of each call, per phase, are counted in
+// src/engine/cost_model.cpp (the roofline account): keep the two in step.
 #pragma once
 #include <algorithm>
 #include <cmath>

@@ -14,6 +14,9 @@
 // memory; the parameters are bound per call (bind_parameters), so that a
 // device backend reads its own copy of them.
 // The per-sample math lives in src/core so both backends run the same lines.
+// The FLOPs and device-memory bytes of every launch below, per phase (the
+// mark() names), are counted in src/engine/cost_model.cpp (the roofline
+// account, docs/benchmarks.md): a launch added or changed here changes there.
 //
 // Data layout of one chunk of b samples with k tangents (rows of width w_l):
 //   Z[l]  b·(k+1) × w_l   per sample: [z_l ; T_l,1 … T_l,k]   (l = 0 … K)
