@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--roofline") == 0) return print_roofline(false);
     if (std::strcmp(argv[i], "--roofline-launches") == 0) return print_roofline(true);
   }
-  lnn::select_blas_kernels(argv);
+  lnn::prepare_process(argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("lnn_version", lnn::version());

@@ -1,6 +1,7 @@
 // `lnn info`: what this build contains and what it can use here.
 #include "lnn/info.hpp"
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -107,6 +108,13 @@ void run_info(const InfoOptions& opt) {
               << " kernels; set OPENBLAS_CORETYPE=" << better << "\n";
   }
   std::cout << "cpu threads: " << threads << " (OpenMP; set OMP_NUM_THREADS to change)\n";
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  std::cout << "  waiting threads: "
+            << (policy ? std::string("OMP_WAIT_POLICY=") + policy
+                       : spin ? std::string("GOMP_SPINCOUNT=") + spin
+                              : std::string("the OpenMP runtime's default"))
+            << " (README, \"Performance\")\n";
   std::cout << "hardware concurrency: " << hw << "\n";
 }
 

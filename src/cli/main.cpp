@@ -67,7 +67,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  lnn::select_blas_kernels(argv);  // may re-execute with OPENBLAS_CORETYPE set
+  lnn::prepare_process(argv);  // may re-execute with OPENBLAS_CORETYPE, GOMP_SPINCOUNT set
   try {
     return run(argc, argv);
   } catch (const lnn::Error& e) {

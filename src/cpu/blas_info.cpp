@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "lnn/info.hpp"
 
@@ -39,14 +40,23 @@ std::string blas_better_kernels() {
   return "";
 }
 
-void select_blas_kernels(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("LNN_NO_BLAS_REEXEC")) return;
-  const std::string better = blas_better_kernels();
-  if (better.empty() || argv == nullptr) return;
-  // OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded: start again.
-  setenv("OPENBLAS_CORETYPE", better.c_str(), 1);
+void prepare_process(char** argv) {
+  if (argv == nullptr || std::getenv("LNN_NO_REEXEC") || std::getenv("LNN_NO_BLAS_REEXEC")) return;
+  // OpenBLAS reads OPENBLAS_CORETYPE, libgomp its variables, once, when they
+  // are loaded: what is set here takes effect in a new process image.
+  std::vector<const char*> set;
+  const std::string better = std::getenv("OPENBLAS_CORETYPE") ? "" : blas_better_kernels();
+  if (!better.empty()) {
+    setenv("OPENBLAS_CORETYPE", better.c_str(), 1);
+    set.push_back("OPENBLAS_CORETYPE");
+  }
+  if (!std::getenv("GOMP_SPINCOUNT") && !std::getenv("OMP_WAIT_POLICY")) {
+    setenv("GOMP_SPINCOUNT", "1000", 1);
+    set.push_back("GOMP_SPINCOUNT");
+  }
+  if (set.empty()) return;
   execv("/proc/self/exe", argv);
-  unsetenv("OPENBLAS_CORETYPE");  // exec failed: carry on with what we have
+  for (const char* name : set) unsetenv(name);  // exec failed: carry on with what we have
 }
 
 }  // namespace lnn
