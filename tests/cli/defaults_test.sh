@@ -142,4 +142,11 @@ expect_fail "forced on theta2" "$LNN" sweep -s acrobot --integrators rk4 --horiz
 "$LNN" rollout -s cart_pole --trajectories 1 --t-end 0.1 --out cp.h5 -q --unforced >/dev/null ||
   fail "rollout --unforced"
 
+step "shared cores: a short spin unless the user chose a wait policy"
+env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY -u LNN_NO_REEXEC -u LNN_NO_BLAS_REEXEC "$LNN" info >info.txt
+grep -q "waiting threads: GOMP_SPINCOUNT=1000" info.txt || fail "default wait policy: $(cat info.txt)"
+env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active "$LNN" info | grep -q "OMP_WAIT_POLICY=active" ||
+  fail "a user's OMP_WAIT_POLICY was overridden"
+GOMP_SPINCOUNT=77 "$LNN" info | grep -q "GOMP_SPINCOUNT=77" || fail "a user's GOMP_SPINCOUNT was overridden"
+
 step "passed"
