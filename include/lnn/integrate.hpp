@@ -34,6 +34,16 @@ std::string_view to_string(Integrator m);
 // "rk4", "dopri5", "variational"; throws InvalidArgument otherwise.
 Integrator parse_integrator(std::string_view name);
 
+// The number of output times t_k = k / rate, k = 0 … ⌊t_end·rate⌋ (t_end·rate
+// a whole number up to rounding counts as one: 10 · 10 gives 101 times), for
+// trajectories of `values_per_time` values each, `count` of them. Throws
+// InvalidArgument naming `what` for t_end < 0 or rate <= 0 or either not
+// finite, more than 2³² output times, or count · times · values_per_time
+// values that would not fit in memory's address range (so a huge t_end is a
+// clear error, never an undefined float-to-integer conversion).
+std::size_t output_time_count(double t_end, double rate, std::size_t count,
+                              std::size_t values_per_time, std::string_view what);
+
 enum class TrajectoryStatus : std::int8_t {
   ok = 0,
   step_underflow = 1,  // dopri5 needed a step below IntegrateOptions::h_min

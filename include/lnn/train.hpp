@@ -7,6 +7,7 @@
 // dynamics from given initial conditions, energy error of the true system
 // along them, and the acceleration error on held-out states.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -75,7 +76,7 @@ struct TrainProgress {
   double samples_per_second = 0.0;
   double seconds = 0.0;     // since this process started training
   bool validated = false;   // val_loss was computed at this step
-  bool checkpointed = false;
+  bool checkpointed = false;  // this step's checkpoint is written right after the callback
 };
 
 using TrainCallback = std::function<void(const TrainProgress&)>;
@@ -83,8 +84,8 @@ using TrainCallback = std::function<void(const TrainProgress&)>;
 struct TrainResult {
   std::int64_t steps = 0;
   std::int64_t skipped = 0;
-  double loss = 0.0;
-  double val_loss = -1.0;
+  double loss = NAN;      // of the last good step; NaN when no step succeeded
+  double val_loss = NAN;  // the latest validation L1; NaN when none ran
   double seconds = 0.0;
 };
 

@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
@@ -272,12 +274,67 @@ void refuse_forced(const System& system, bool unforced, std::string_view command
                         "rollouts are not supported yet. Pass --unforced to roll out with tau = 0.");
 }
 
+void refuse_same_file(const std::string& path, std::string_view flag,
+                      const std::vector<std::pair<std::string_view, std::string>>& inputs) {
+  struct stat out {};
+  if (path.empty() || path == "-" || ::stat(path.c_str(), &out) != 0) return;
+  for (const auto& [input_flag, input] : inputs) {
+    struct stat in {};
+    if (input.empty() || input == "-" || ::stat(input.c_str(), &in) != 0) continue;
+    if (in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+      throw InvalidArgument(std::string(flag) + " " + in_quotes(path) + " is the same file as " +
+                            std::string(input_flag) + " " + in_quotes(input) +
+                            ": writing it would destroy the input; choose another output");
+    }
+  }
+}
+
 void refuse_existing(const std::string& path, bool force, std::string_view flag) {
   if (force || path.empty() || path == "-") return;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return;
   throw FileError(path, "exists; " + std::string(flag) +
                             " does not replace a file unless --force is given");
+}
+
+void decimal_integer_options(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    for (CLI::Option* opt : sub->get_options()) {
+      const std::string type = opt->get_type_name();
+      const std::string base = type.substr(0, type.find(':'));
+      if (base != "INT" && base != "UINT") continue;
+      const bool is_unsigned = base == "UINT";
+      opt->transform(
+          CLI::Validator(
+              [is_unsigned](std::string& text) -> std::string {
+                const std::string_view t = trim(text);
+                std::size_t i = 0;
+                const bool negative = !t.empty() && t[0] == '-';
+                if (!t.empty() && (t[0] == '+' || t[0] == '-')) i = 1;
+                if (i == t.size() || t.find_first_not_of("0123456789", i) != std::string_view::npos) {
+                  return in_quotes(t) + " is not a decimal integer";
+                }
+                if (negative && is_unsigned) return in_quotes(t) + " is negative; give a number >= 0";
+                std::string digits(t.substr(i));
+                digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
+                const std::string value = (negative ? "-" : "") + digits;
+                bool fits = false;
+                if (is_unsigned) {
+                  std::uint64_t v = 0;
+                  const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
+                  fits = r.ec == std::errc() && r.ptr == value.data() + value.size();
+                } else {
+                  std::int64_t v = 0;
+                  const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
+                  fits = r.ec == std::errc() && r.ptr == value.data() + value.size();
+                }
+                if (!fits) return in_quotes(t) + " is out of range";
+                text = value;
+                return "";
+              },
+              "", "decimal"));
+    }
+  }
 }
 
 StateBox parse_box(const std::string& q_range, const std::string& qdot_range,

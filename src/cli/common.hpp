@@ -32,6 +32,13 @@ void add_evaluate_command(CLI::App& app);
 void add_rollout_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 
+// Makes every integer option of every subcommand of `app` read decimal only:
+// "010" is ten (CLI11 alone reads octal 8, and "0x10" as 16), a sign or a
+// value out of the 64-bit range is refused with the option's name (CLI11
+// alone wraps "-1" to 2^64 - 1 and saturates huge numbers). Call after
+// adding the subcommands. Also applies to values from --config files.
+void decimal_integer_options(CLI::App& app);
+
 // 'text' in quotes, shortened when long (for messages).
 std::string in_quotes(std::string_view s);
 // "a, b,c" -> {"a", "b", "c"} (fields trimmed of blanks).
@@ -105,6 +112,13 @@ OutputTarget resolve_output(const std::string& path);
 // actuated coordinates that is not what its data showed, so `command` is
 // refused with a message saying so, unless `unforced` (--unforced) accepts τ = 0.
 void refuse_forced(const System& system, bool unforced, std::string_view command);
+
+// Throws InvalidArgument when the output `path` (option `flag`) is the same
+// file as one of `inputs` (option name, path): compared by device and inode,
+// so another name, a link or "./x" for "x" is caught, never by spelling.
+// Writing it would destroy the input before (or while) it is read.
+void refuse_same_file(const std::string& path, std::string_view flag,
+                      const std::vector<std::pair<std::string_view, std::string>>& inputs);
 
 // Throws FileError for an existing `path` that is a regular file (or a link
 // to one) unless `force`: lnn replaces no file the user did not ask it to.

@@ -100,6 +100,7 @@ void evaluate(const EvalOptions& opt, Precision precision) {
 }
 
 void run_eval(const EvalOptions& opt) {
+  refuse_same_file(opt.out, "--out", {{"--model", opt.model}, {"--states", opt.states}, {"--tau", opt.tau}});
   if (opt.states == "-" && opt.tau == "-") {
     throw InvalidArgument("--states and --tau cannot both read standard input");
   }

@@ -40,6 +40,7 @@ EvaluateResult run_typed(const std::string& path, const System& system, const Ev
 }
 
 void run_evaluate(EvaluateCliOptions opt) {
+  refuse_same_file(opt.json, "--json", {{"--model", opt.model}});
   const ModelFileInfo info = read_model_info(opt.model);
   const auto system = system_for(opt.system, opt.params, opt.model);
   refuse_forced(*system, opt.unforced, "lnn evaluate");

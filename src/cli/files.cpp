@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "cli/common.hpp"
+#include "io/atomic_file.hpp"
 
 namespace lnn::cli {
 namespace {
@@ -157,24 +158,11 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     }
     return;
   }
-  const std::string tmp = target.path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    throw FileError(path,
-                    "cannot create temporary file " + in_quotes(tmp) + ": " + std::strerror(errno));
-  }
-  int e = write_all(f, content, true);
-  if (std::fclose(f) != 0 && e == 0) e = errno ? errno : EIO;
-  if (e) {
-    std::remove(tmp.c_str());
-    throw FileError(path, std::string("write failed: ") + std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), target.path.c_str()) != 0) {
-    e = errno;
-    std::remove(tmp.c_str());
-    throw FileError(path,
-                    std::string("cannot rename the temporary file over it: ") + std::strerror(e));
-  }
+  // A regular file (or a new one): the library's atomic writer, the one
+  // every lnn file goes through (exclusive temporary, fsync, rename).
+  io::AtomicFile file(target.path);
+  file.write(content.data(), content.size());
+  file.commit();
 }
 
 }  // namespace lnn::cli

@@ -47,6 +47,7 @@ void run_rollout(RolloutOptions o) {
   if (!(o.t_end > 0 && std::isfinite(o.t_end))) throw InvalidArgument("--t-end must be > 0");
   if (!(o.rate > 0 && std::isfinite(o.rate))) throw InvalidArgument("--rate must be > 0");
   if (resolve_output(o.out).special) throw FileError(o.out, "exists and is not a regular file");
+  refuse_same_file(o.out, "--out", {{"--model", o.model}, {"--initial", o.initial}});
   refuse_existing(o.out, o.force, "--out");
   o.integrate.method = parse_integrator(o.integrator);
 
@@ -66,7 +67,7 @@ void run_rollout(RolloutOptions o) {
     gen["initial_conditions"] = describe(box, *system);
   }
   const std::size_t B = y0.size() / d;
-  const auto S = static_cast<std::size_t>(std::floor(o.t_end * o.rate + 1e-9)) + 1;
+  const std::size_t S = output_time_count(o.t_end, o.rate, B, d, "--t-end x --rate");
   std::vector<double> times(S);
   for (std::size_t k = 0; k < S; ++k) times[k] = static_cast<double>(k) / o.rate;
   if (times.back() < o.t_end) times.push_back(o.t_end);

@@ -201,6 +201,7 @@ void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model,
 
 void run_train(const TrainOptions& o) {
   if (!o.resume.empty()) {
+    refuse_same_file(o.log, "--log", {{"--resume", o.resume}, {"--config", o.config}});
     const ModelFileInfo info = read_model_info(o.resume);
     auto go = [&](auto tag) {
       using T = decltype(tag);
@@ -232,6 +233,8 @@ void run_train(const TrainOptions& o) {
   if (!config.checkpoint.empty() && resolve_output(config.checkpoint).special) {
     throw FileError(config.checkpoint, "exists and is not a regular file");
   }
+  refuse_same_file(config.checkpoint, "--out", {{"--dataset", o.dataset}, {"--config", o.config}});
+  refuse_same_file(o.log, "--log", {{"--dataset", o.dataset}, {"--config", o.config}, {"--out", o.out}});
   refuse_existing(config.checkpoint, o.force, "--out");
   refuse_existing(o.log, o.force, "--log");
   std::cout << "lnn train: " << describe(config.spec) << ", " << (config.dataset.empty() ? "fresh states of " + config.system : config.dataset)

@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <utility>
@@ -363,6 +364,31 @@ std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& ta
 }  // namespace
 
 std::string_view to_string(Integrator m) { return name_of(kIntegrators, m); }
+
+std::size_t output_time_count(double t_end, double rate, std::size_t count,
+                              std::size_t values_per_time, std::string_view what) {
+  const std::string w(what);
+  if (!std::isfinite(t_end) || !(t_end >= 0) || !std::isfinite(rate) || !(rate > 0)) {
+    throw InvalidArgument(w + ": need a finite t_end >= 0 and a finite rate > 0");
+  }
+  const double last = std::floor(t_end * rate + 1e-9);
+  constexpr double kMaxTimes = 4294967296.0;  // 2^32
+  if (!(last < kMaxTimes)) {
+    char product[32];
+    std::snprintf(product, sizeof product, "%.3g", t_end * rate);
+    throw InvalidArgument(w + ": t_end x rate = " + product +
+                          " output times is too many (at most 2^32)");
+  }
+  const auto times = static_cast<std::size_t>(last) + 1;
+  std::size_t total = 0;
+  if (__builtin_mul_overflow(times, count, &total) ||
+      __builtin_mul_overflow(total, values_per_time, &total) ||
+      total > std::numeric_limits<std::size_t>::max() / sizeof(double)) {
+    throw InvalidArgument(w + ": " + std::to_string(count) + " trajectories x " +
+                          std::to_string(times) + " output times is too large to hold");
+  }
+  return times;
+}
 std::string_view to_string(TrajectoryStatus s) { return name_of(kStatuses, s); }
 
 Integrator parse_integrator(std::string_view name) {

@@ -1,12 +1,14 @@
 #include "io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 #include "lnn/errors.hpp"
@@ -31,6 +33,36 @@ void sync_directory_of(const std::string& path) {
   ::close(fd);
 }
 
+// Removes "<target>.tmp.<pid>" and "<target>.tmp.<pid>.<i>" files that a
+// process killed while writing left behind, when that process is gone
+// (kill(pid, 0) says ESRCH). A live process's temporary, or one whose pid
+// was reused by a live process, is left alone. Best effort: errors are ignored.
+void remove_stale_temporaries(const std::string& target) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(target).parent_path();
+  if (dir.empty()) dir = ".";
+  const std::string prefix = fs::path(target).filename().string() + ".tmp.";
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // "<pid>" or "<pid>.<i>"
+    const std::size_t dot = rest.find('.');
+    const std::string pid_text = rest.substr(0, dot);
+    if (pid_text.empty() || pid_text.size() > 9 ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos ||
+        (dot != std::string::npos &&
+         (dot + 1 == rest.size() ||
+          rest.find_first_not_of("0123456789", dot + 1) != std::string::npos))) {
+      continue;
+    }
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(it->path(), ec);
+    ec.clear();
+  }
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(const std::string& path) : path_(path), target_(path) {
@@ -44,6 +76,7 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path), target_(path) {
   if (!ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
     throw FileError(path, "exists and is not a regular file; refusing to replace it");
   }
+  remove_stale_temporaries(target_);
   int open_errno = 0;
   for (int i = 0; i < kTempAttempts && fd_ < 0; ++i) {
     tmp_ = target_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(i);

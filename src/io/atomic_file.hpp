@@ -14,7 +14,8 @@ class AtomicFile {
   // target is `path`, or the file a symbolic link at `path` points to, so the
   // link is kept. Throws FileError naming `path` when path exists and is not a
   // regular file (as root, a rename over /dev/null would replace the device)
-  // or when no temporary can be created.
+  // or when no temporary can be created. Temporaries of the same target left
+  // by processes that no longer exist (killed while writing) are removed.
   explicit AtomicFile(const std::string& path);
   // Removes the temporary unless commit() succeeded.
   ~AtomicFile();

@@ -67,8 +67,8 @@ Json stats_json(const SeriesStats& s) {
 std::vector<double> output_times(const SweepConfig& c) {
   const double H = *std::max_element(c.horizons.begin(), c.horizons.end());
   std::vector<double> t;
-  const auto K = static_cast<std::size_t>(std::floor(H * c.rate + 1e-9));
-  for (std::size_t k = 0; k <= K; ++k) t.push_back(static_cast<double>(k) / c.rate);
+  const std::size_t count = output_time_count(H, c.rate, c.trajectories, 1, "sweep: horizon x rate");
+  for (std::size_t k = 0; k < count; ++k) t.push_back(static_cast<double>(k) / c.rate);
   t.insert(t.end(), c.horizons.begin(), c.horizons.end());
   std::sort(t.begin(), t.end());
   t.erase(std::unique(t.begin(), t.end(),

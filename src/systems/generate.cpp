@@ -226,9 +226,7 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
   const int n = system.dof(), d = 2 * n;
   const auto un = static_cast<std::size_t>(n), ud = static_cast<std::size_t>(d);
   const std::size_t B = options.trajectories;
-  // The small tolerance keeps t_end itself when t_end·rate is a whole number
-  // up to rounding (10 · 10 = 100 samples after t = 0, not 99).
-  const auto S = static_cast<std::size_t>(std::floor(options.t_end * options.rate + 1e-9)) + 1;
+  const std::size_t S = output_time_count(options.t_end, options.rate, B, ud, "trajectory set");
 
   Dataset data = start_dataset(system, DatasetKind::trajectories, options.seed);
   Json gen;

@@ -43,7 +43,7 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
   result.box = evaluation_box(system, o.box);
   sample_states(system, result.box, o.seed, 0, y0);
   system.energy(y0, E0);
-  const auto S = static_cast<std::size_t>(std::floor(o.t_end * o.rate + 1e-9)) + 1;
+  const std::size_t S = output_time_count(o.t_end, o.rate, B, ud, "evaluate");
   std::vector<double> times(S);
   for (std::size_t k = 0; k < S; ++k) times[k] = static_cast<double>(k) / o.rate;
   times.back() = o.t_end;

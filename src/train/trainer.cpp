@@ -281,7 +281,6 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     state.config = config_json;
     save_checkpoint(config.checkpoint, model, optimizer, state);
     last_checkpoint = config.checkpoint + " (step " + std::to_string(state.step) + ")";
-    p.checkpointed = true;
   };
 
   for (std::int64_t k = state.step; k < config.steps; ++k) {
@@ -326,11 +325,17 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     }
     if (stepped) state.loss = r.loss;
     if (p.validated) state.val_loss = p.val_loss;
-    if (last || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0)) save();
+    const bool save_now =
+        last || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0);
     const double dt = seconds() - t0;
     p.samples_per_second = dt > 0 ? static_cast<double>(config.batch) / dt : 0.0;
     p.seconds = seconds();
+    p.checkpointed = save_now && !config.checkpoint.empty();
+    // The callback (a log row) comes before the checkpoint that covers its
+    // step: a kill between the two loses nothing, since a resume redoes the
+    // steps after the last checkpoint.
     if (callback) callback(p);
+    if (save_now) save();
     if (bad_in_a_row >= config.max_bad_steps) {
       throw Error("training stopped at step " + std::to_string(state.step) + ": " +
                   std::to_string(bad_in_a_row) +
@@ -341,8 +346,8 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   store->to_model(model, optimizer);
   result.steps = state.step;
   result.skipped = state.skipped;
-  result.loss = std::isfinite(state.loss) ? state.loss : p.loss;
-  result.val_loss = std::isfinite(state.val_loss) ? state.val_loss : p.val_loss;
+  result.loss = state.loss;  // NaN, never 0, when no step succeeded
+  result.val_loss = state.val_loss;
   result.seconds = seconds();
   return result;
 }

@@ -122,6 +122,22 @@ TEST(Train, NonFiniteStepsAreSkippedThenStopTheRun) {
   fs::remove_all(fs::path(path).parent_path());
 }
 
+// A run in which no step succeeded reports NaN figures, never 0 or -1 that
+// read as results (issue 19: "final loss 0, validation L1 -1").
+TEST(Train, NoGoodStepReportsNaNNotZero) {
+  TrainConfig c = mass_spring_config();
+  c.steps = 3;
+  c.max_bad_steps = 10;
+  c.validate_every = 0;
+  Model<double> model(c.spec);
+  for (double& v : model.parameters()) v = NAN;
+  Adam<double> adam(model.parameters().size(), c.optimizer);
+  TrainState state;
+  const TrainResult r = train(c, model, adam, state, {});
+  EXPECT_EQ(r.skipped, 3);
+  EXPECT_TRUE(std::isnan(r.loss)) << r.loss;
+}
+
 TEST(Train, TrainsOnADatasetFile) {
   const auto sys = make_system("mass_spring");
   DerivativeSetOptions g;
