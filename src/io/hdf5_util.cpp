@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -80,6 +81,21 @@ class QuietErrors {
   void* data_ = nullptr;
 };
 
+// After HDF5 1.10 fails on a corrupted file it may keep internal objects of
+// that file (no identifier of lnn's stays open: every one is closed by its
+// Handle), and at exit its clean-up then prints "HDF5: infinite loop closing
+// library" with a list of its interfaces, unless automatic error printing is
+// off. So once a read has failed, a handler that turns the printing off runs
+// at exit just before HDF5's own (atexit handlers run in reverse order of
+// registration, and HDF5 registered its own when it started, before this).
+// Nothing else of the program's error printing changes.
+void quiet_at_exit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    (void)std::atexit([] { (void)H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  });
+}
+
 // The innermost message of the error stack, where HDF5 detected the failure.
 // For a failed system call HDF5 writes "…, errno = 27, error message = 'File
 // too large', buf = 0x…": only the error message is kept, the rest (times,
@@ -135,10 +151,14 @@ Handle access_plist() {
   return fapl;
 }
 
-Handle utf8_string_type() {
+// Fixed-length UTF-8 strings of `size` bytes, NUL-padded (a string of
+// exactly `size` bytes has no NUL). Not variable-length: those live in HDF5's
+// global heap, whose reader in HDF5 1.10 crashes or hangs on a corrupted
+// heap (docs/file-formats.md, "Strings").
+Handle utf8_string_type(std::size_t size) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  if (type.get() < 0 || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
-      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
+  if (type.get() < 0 || H5Tset_size(type.get(), std::max<std::size_t>(size, 1)) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 || H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
     return {};
   return type;
 }
@@ -189,6 +209,10 @@ std::string class_name(H5T_class_t c) {
   }
 }
 
+// The most bytes of strings one attribute may hold (a generator's JSON is a
+// few hundred): beyond, the attribute is taken for corrupted.
+constexpr std::size_t kMaxStringBytes = std::size_t{64} << 20;
+
 // The number of elements of `shape`, or false when it overflows (a file may
 // claim any dimensions).
 bool element_count(const Shape& shape, std::uint64_t& count) {
@@ -198,6 +222,116 @@ bool element_count(const Shape& shape, std::uint64_t& count) {
     count *= d;
   }
   return true;
+}
+
+// ---- variable-length strings of earlier files ----------------------------------
+//
+// Files written before issue 19 (and h5py's default str attributes) hold
+// variable-length strings: in the attribute, per string its length, the
+// address of a global heap collection and an object index; the characters in
+// that collection. HDF5 1.10 copies the object without checking the index
+// against the collection or its size against the length (H5HG_read), and
+// loops forever on a collection whose free-space entry has size 0: a flipped
+// byte crashes or hangs the process. So before HDF5 reads one, the raw
+// references are read (through the conversion below, which leaves the bytes
+// as stored) and each collection they point into is walked here with every
+// bound checked (docs/file-formats.md, "Strings").
+
+constexpr const char* kRawVlenTag = "lnn: a variable-length string as stored";
+
+// A soft conversion from a variable-length string in the file to an opaque
+// type of the same size tagged kRawVlenTag: the identity, so H5Aread hands
+// back the stored (length, collection address, index) triples without
+// touching the global heap.
+herr_t raw_vlen_conversion(hid_t src, hid_t dst, H5T_cdata_t* cdata, size_t, size_t, size_t,
+                           void*, void*, hid_t) {
+  if (cdata->command != H5T_CONV_INIT) return 0;  // convert: nothing moves; free: nothing held
+  if (H5Tget_class(dst) != H5T_OPAQUE || H5Tis_variable_str(src) <= 0) return -1;
+  char* tag = H5Tget_tag(dst);
+  const bool ours = tag != nullptr && std::strcmp(tag, kRawVlenTag) == 0;
+  if (tag != nullptr) H5free_memory(tag);
+  if (!ours || H5Tget_size(src) != H5Tget_size(dst)) return -1;
+  cdata->need_bkg = H5T_BKG_NO;
+  return 0;
+}
+
+bool register_raw_vlen_conversion() {
+  static std::once_flag once;
+  static bool ok = false;
+  std::call_once(once, [] {
+    Handle src(H5Tcopy(H5T_C_S1), H5Tclose);
+    Handle dst(H5Tcreate(H5T_OPAQUE, 16), H5Tclose);
+    ok = src.get() >= 0 && dst.get() >= 0 && H5Tset_size(src.get(), H5T_VARIABLE) >= 0 &&
+         H5Tset_tag(dst.get(), kRawVlenTag) >= 0 &&
+         H5Tregister(H5T_PERS_SOFT, "lnn_raw_vlen", src.get(), dst.get(), raw_vlen_conversion) >= 0;
+  });
+  return ok;
+}
+
+// Little-endian unsigned integer of `width` bytes.
+std::uint64_t le(const unsigned char* p, std::size_t width) {
+  std::uint64_t v = 0;
+  for (std::size_t i = width; i-- > 0;) v = v << 8 | p[i];
+  return v;
+}
+
+// The file's bytes [offset, offset + size), or false when they are not all there.
+bool read_bytes(int fd, std::uint64_t offset, std::size_t size, std::vector<unsigned char>& out) {
+  out.resize(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// The objects of one global heap collection: index → (size).
+struct Collection {
+  std::vector<std::uint64_t> sizes;  // by index; kAbsent where none
+  static constexpr std::uint64_t kAbsent = ~std::uint64_t{0};
+};
+
+// Walks the collection at file offset `at` (the layout of the HDF5 file
+// format specification, "Global Heap") the way H5HG__cache_heap_deserialize
+// does, refusing what would make it loop, read outside the collection or
+// outside the file. Returns the problem, or "" with `out` filled.
+std::string walk_collection(int fd, std::uint64_t at, std::uint64_t file_size,
+                            std::size_t length_bytes, Collection& out) {
+  constexpr std::uint64_t kMinSize = 4096;  // H5HG_MINSIZE: HDF5 first reads this much
+  const std::size_t header = (8 + length_bytes + 7) / 8 * 8;
+  const std::size_t object_header = 8 + length_bytes;
+  std::vector<unsigned char> head;
+  if (at > file_size || file_size - at < kMinSize || !read_bytes(fd, at, 8 + length_bytes, head))
+    return "a global heap collection lies outside the file";
+  if (std::memcmp(head.data(), "GCOL", 4) != 0 || head[4] != 1)
+    return "a global heap collection has no valid signature";
+  const std::uint64_t size = le(head.data() + 8, length_bytes);
+  if (size < kMinSize || size > file_size - at)
+    return "a global heap collection has an impossible size";
+  std::vector<unsigned char> c;
+  if (!read_bytes(fd, at, static_cast<std::size_t>(size), c))
+    return "a global heap collection lies outside the file";
+  std::uint64_t pos = header;
+  while (pos < size) {
+    if (pos + object_header > size) break;  // a tail too small for an object: free space
+    const unsigned char* p = c.data() + pos;
+    const std::uint64_t index = le(p, 2);
+    const std::uint64_t object_size = le(p + 8, length_bytes);
+    const std::uint64_t left = size - pos;
+    if (object_size > left) return "a global heap object overruns its collection";
+    const std::uint64_t need =
+        index > 0 ? object_header + (object_size + 7) / 8 * 8 : object_size;
+    if (need < object_header || need > left)
+      return "a global heap object overruns its collection";
+    if (index >= out.sizes.size()) out.sizes.resize(index + 1, Collection::kAbsent);
+    if (out.sizes[index] != Collection::kAbsent) return "a global heap object appears twice";
+    out.sizes[index] = index > 0 ? object_size : 0;
+    pos += need;
+  }
+  return "";
 }
 
 }  // namespace
@@ -297,11 +431,12 @@ void Writer::create_group(const std::string& path) {
 
 void Writer::write_string(const std::string& object, const std::string& name,
                           std::string_view value) {
-  const std::string text(value);  // NUL-terminated for HDF5
-  const char* data = text.c_str();
-  const Handle type = utf8_string_type();
+  // One byte at least (HDF5 has no zero-size strings): "" is one NUL.
+  std::string text(value);
+  if (text.empty()) text.push_back('\0');
+  const Handle type = utf8_string_type(text.size());
   const Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  impl_->attribute(object, name, type.get(), type.get(), space, &data);
+  impl_->attribute(object, name, type.get(), type.get(), space, text.data());
 }
 
 void Writer::write_int64(const std::string& object, const std::string& name, std::int64_t value) {
@@ -325,9 +460,13 @@ void Writer::write_int8s(const std::string& object, const std::string& name,
 
 void Writer::write_strings(const std::string& object, const std::string& name,
                            const std::vector<std::string>& values) {
-  std::vector<const char*> data;
-  for (const std::string& v : values) data.push_back(v.c_str());
-  const Handle type = utf8_string_type();
+  // Each padded with NULs to the longest.
+  std::size_t size = 1;
+  for (const std::string& v : values) size = std::max(size, v.size());
+  std::vector<char> data(values.size() * size, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i)
+    std::copy(values[i].begin(), values[i].end(), data.begin() + static_cast<long>(i * size));
+  const Handle type = utf8_string_type(size);
   const Handle space = simple_space({values.size()});
   impl_->attribute(object, name, type.get(), type.get(), space, data.data());
 }
@@ -364,10 +503,12 @@ struct Reader::Impl {
   LibraryLock lock;   // first: held, and
   QuietErrors quiet;  // silent, until every handle below is closed
   std::string file_name;
+  std::uint64_t file_size = 0;
   Handle file;
 
   [[noreturn]] void fail(const std::string& problem) const { throw FileError(file_name, problem); }
   [[noreturn]] void fail_hdf5(const std::string& problem) const {
+    quiet_at_exit();
     fail(problem + ": " + hdf5_detail());
   }
 
@@ -425,6 +566,65 @@ struct Reader::Impl {
     return out;
   }
 
+  // Refuses variable-length strings whose stored references HDF5 could not
+  // follow safely (see walk_collection).
+  void check_variable_strings(const Attribute& a, const std::string& what) const {
+    const auto count = static_cast<std::size_t>(a.count);
+    if (count == 0) return;
+    const Handle fcpl(H5Fget_create_plist(file.get()), H5Pclose);
+    std::size_t address_bytes = 0, length_bytes = 0;
+    hsize_t userblock = 0;
+    if (fcpl.get() < 0 || H5Pget_sizes(fcpl.get(), &address_bytes, &length_bytes) < 0 ||
+        H5Pget_userblock(fcpl.get(), &userblock) < 0)
+      fail_hdf5("cannot read " + what);
+    if (address_bytes < 1 || address_bytes > 8 || length_bytes < 1 || length_bytes > 8)
+      fail("cannot read " + what + ": unusual address or length sizes in the superblock");
+    const std::size_t element = 4 + address_bytes + 4;
+    if (count > kMaxStringBytes / element) fail(what + " is corrupted (too many strings)");
+    const Handle raw(H5Tcreate(H5T_OPAQUE, element), H5Tclose);
+    std::vector<unsigned char> refs(count * element);
+    if (!register_raw_vlen_conversion() || raw.get() < 0 ||
+        H5Tset_tag(raw.get(), kRawVlenTag) < 0 ||
+        H5Aread(a.attr.get(), raw.get(), refs.data()) < 0)
+      fail_hdf5("cannot read " + what);
+
+    const int fd = ::open(file_name.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      if (fd >= 0) ::close(fd);
+      fail("cannot read " + what + ": cannot open the file again");
+    }
+    const auto size_now = static_cast<std::uint64_t>(st.st_size);
+    std::string problem;
+    std::uint64_t walked_at = ~std::uint64_t{0};
+    Collection collection;
+    for (std::size_t i = 0; i < count && problem.empty(); ++i) {
+      const unsigned char* r = refs.data() + i * element;
+      const std::uint64_t length = le(r, 4);
+      const std::uint64_t address = le(r + 4, address_bytes);
+      const std::uint64_t index = le(r + 4 + address_bytes, 4);
+      if (address == 0) continue;  // HDF5's null string: nothing is read
+      if (address > size_now || userblock > size_now - address) {
+        problem = "a string lies outside the file";
+        break;
+      }
+      if (address + userblock != walked_at) {
+        collection = {};
+        walked_at = address + userblock;
+        problem = walk_collection(fd, walked_at, size_now, length_bytes, collection);
+        if (!problem.empty()) break;
+      }
+      if (index == 0 || index >= collection.sizes.size() ||
+          collection.sizes[index] == Collection::kAbsent) {
+        problem = "a string refers to a missing global heap object";
+      } else if (collection.sizes[index] != length) {
+        problem = "a string's length differs from its global heap object's";
+      }
+    }
+    ::close(fd);
+    if (!problem.empty()) fail(what + " is corrupted: " + problem);
+  }
+
   std::vector<std::string> strings(const std::string& object, const std::string& name,
                                    int rank) const {
     const std::string what = attribute_label(object, name);
@@ -435,6 +635,7 @@ struct Reader::Impl {
     const htri_t variable = H5Tis_variable_str(a.type.get());
     if (variable < 0) fail_hdf5("cannot read " + what);
     if (variable > 0) {
+      check_variable_strings(a, what);
       // Memory type: the file's character set (HDF5 does not convert between
       // ASCII and UTF-8).
       Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -449,9 +650,17 @@ struct Reader::Impl {
       // Read as stored (size, padding, character set): converting to a C
       // string of the same size would drop a last character to make room for
       // the NUL.
+      // The stored bytes must be what the type and space say, before any
+      // are allocated or read.
       const std::size_t size = H5Tget_size(a.type.get());
+      const hsize_t stored = H5Aget_storage_size(a.attr.get());
+      if (size == 0 || size > kMaxStringBytes || count > kMaxStringBytes / size ||
+          stored != count * size) {
+        fail(what + " is corrupted (" + std::to_string(count) + " strings of " +
+             std::to_string(size) + " bytes in " + std::to_string(stored) + " stored bytes)");
+      }
       std::vector<char> data(count * size);
-      if (size == 0 || (count > 0 && H5Aread(a.attr.get(), a.type.get(), data.data()) < 0))
+      if (count > 0 && H5Aread(a.attr.get(), a.type.get(), data.data()) < 0)
         fail_hdf5("cannot read " + what);
       const bool space_padded = H5Tget_strpad(a.type.get()) == H5T_STR_SPACEPAD;
       for (std::size_t i = 0; i < count; ++i) {
@@ -483,6 +692,30 @@ struct Reader::Impl {
     return Shape(dims.begin(), dims.end());
   }
 
+  // A dataset's shape is believed only when the file holds its values: a
+  // corrupted dimension must not make the reader allocate and fill terabytes.
+  // Contiguous and compact data (what lnn writes) must be exactly
+  // elements × element size; chunked data, possibly compressed, at most 1024
+  // times the file (zeros compress about that well).
+  void check_storage(hid_t dset, hid_t type, std::uint64_t count, const std::string& what,
+                     const Shape& shape) const {
+    const std::size_t element = H5Tget_size(type);
+    const Handle dcpl(H5Dget_create_plist(dset), H5Pclose);
+    if (element == 0 || dcpl.get() < 0) fail_hdf5("cannot read " + what);
+    const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+    const hsize_t stored = H5Dget_storage_size(dset);
+    const bool overflow = count > std::numeric_limits<std::uint64_t>::max() / element;
+    const std::uint64_t bytes = overflow ? 0 : count * element;
+    const bool ok = !overflow && (layout == H5D_CHUNKED
+                                      ? bytes / 1024 <= file_size
+                                      : stored == bytes && bytes <= file_size);
+    if (!ok) {
+      fail(what + " is corrupted: shape " + shape_text(shape) + " needs " +
+           (overflow ? std::string("more than 2^64") : std::to_string(bytes)) +
+           " bytes, the file holds " + std::to_string(stored) + " for it");
+    }
+  }
+
   template <class T>
   void read(const std::string& path, const Shape& expected, std::vector<T>& out) const {
     const std::string what = object_label(path);
@@ -503,6 +736,7 @@ struct Reader::Impl {
     if (!element_count(shape, count) || count > out.max_size()) {
       fail(what + " of shape " + shape_text(shape) + " does not fit in memory");
     }
+    check_storage(dset.get(), type.get(), count, what, shape);
     try {
       out.assign(static_cast<std::size_t>(count), T{});
     } catch (const std::bad_alloc&) {
@@ -526,6 +760,7 @@ Reader::Reader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   ::close(fd);
   if (!regular) impl_->fail("is not a regular file");
+  impl_->file_size = static_cast<std::uint64_t>(st.st_size);
 
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   if (is_hdf5 < 0) impl_->fail_hdf5("cannot open as an HDF5 file");

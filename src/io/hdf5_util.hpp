@@ -9,10 +9,13 @@
 // then leaves a half-closed file behind that crashes the process at exit.
 //
 // Objects are named by absolute path: "/" (the root group), "/parameters",
-// "/states". Strings are written as variable-length UTF-8, which h5py reads
-// as str; the Reader also accepts fixed-length strings. While a Writer or a
-// Reader exists, HDF5's automatic error printing is off on its thread: the
-// error stack goes into the FileError instead.
+// "/states". Strings are written as fixed-length UTF-8, NUL-padded (h5py
+// reads them as bytes); the Reader also reads variable-length strings of
+// earlier files, after checking their global heap references
+// (docs/file-formats.md, "Strings"). While a Writer or a Reader exists,
+// HDF5's automatic error printing is off on its thread: the error stack goes
+// into the FileError instead. A corrupted file is a FileError, never a crash
+// or a hang.
 #pragma once
 #include <cstddef>
 #include <cstdint>
