@@ -58,6 +58,10 @@ struct SweepResult {
   std::size_t cells_total = 0;
   std::size_t cells_resumed = 0;   // found finished in the directory
   std::size_t cells_computed = 0;  // computed by this call
+  // Of those, cells found finished but for another content of their model
+  // file or another configuration (a replaced model, a deleted sweep.json),
+  // so computed again.
+  std::size_t cells_stale = 0;
   bool complete = false;           // every cell is finished and the tables are written
   double seconds = 0;
   std::vector<std::string> files;  // the tables written (complete only)
@@ -65,7 +69,10 @@ struct SweepResult {
 
 // Runs the sweep into directory `dir` (created if missing). If dir holds a
 // sweep.json of another configuration, throws Error (use another directory).
-// Finished cells found in dir/cells are reused. max_cells > 0 stops after
+// Finished cells found in dir/cells are reused when they were computed with
+// the same configuration and the same model file contents (a content hash
+// kept in each cell and in sweep.json); other ones are computed again. A
+// malformed cell file is a FileError naming it. max_cells > 0 stops after
 // computing that many cells (the sweep is then incomplete; call again to go
 // on). When complete, writes summary.csv (one row per model × integrator ×
 // step × horizon, aggregated over trajectories), trajectories.csv (one row

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -48,6 +50,46 @@ void write_text(const fs::path& path, const std::string& text) {
   io::AtomicFile file(path.string());
   file.write(text.data(), text.size());
   file.commit();
+}
+
+// The content hash of a model file (docs/sweeps.md, "Resuming"): 64-bit
+// FNV-1a over its bytes, as "fnv1a64:<16 hex digits>"; "analytic" for the
+// system itself. FNV-1a: a well-known hash that needs no library; it tells a
+// replaced or retrained model from the one a cell was computed with (it is
+// not meant to resist a deliberately forged file).
+std::string model_hash(const std::string& model) {
+  if (model == "analytic") return "analytic";
+  std::ifstream in(model, std::ios::binary);
+  if (!in) throw FileError(model, "cannot open for reading");
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV offset basis
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 0x100000001b3ull;  // FNV prime
+    }
+  }
+  if (in.bad()) throw FileError(model, "cannot read");
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// TrajectoryStatus names, as cells store them.
+bool known_status(const std::string& name) {
+  for (int i = 0; i <= static_cast<int>(TrajectoryStatus::no_convergence); ++i) {
+    if (to_string(static_cast<TrajectoryStatus>(i)) == name) return true;
+  }
+  return false;
+}
+
+bool is_number_or_null(const Json& j) { return j.is_number() || j.is_null(); }
+
+// Equal as JSON values, whatever the order of the objects' keys (Json keeps
+// the order, and its == compares it).
+bool same_json(const Json& a, const Json& b) {
+  return nlohmann::json::parse(a.dump()) == nlohmann::json::parse(b.dump());
 }
 
 Json box_json(const std::vector<std::pair<double, double>>& box) {
@@ -114,8 +156,11 @@ class Sweep {
  private:
   void prepare_directory();
   void prepare_truth();
-  bool finished(std::size_t k) const;
+  bool finished(std::size_t k);
   void compute(std::size_t k);
+  Json read_cell(std::size_t k, bool current) const;
+  std::string cell_problem(std::size_t k, const Json& j, bool current) const;
+  fs::path cell_path(std::size_t k) const { return dir_ / "cells" / (std::to_string(k) + ".json"); }
 
   const SweepConfig& c_;
   const fs::path dir_;
@@ -128,6 +173,9 @@ class Sweep {
   std::vector<double> y0_;     // B × 2n
   Dataset truth_;              // states B × S × 2n
   std::size_t done_ = 0;
+  std::size_t stale_ = 0;      // finished cells of another model file or configuration
+  Json config_;                // c_.to_json(), parsed: what each cell records
+  std::map<std::string, std::string> hashes_;  // model → model_hash(model), at the start
 };
 
 void Sweep::prepare_directory() {
@@ -135,15 +183,25 @@ void Sweep::prepare_directory() {
   fs::create_directories(dir_ / "cells", ec);
   if (ec) throw FileError(dir_.string(), "cannot create the sweep directory: " + ec.message());
   const fs::path config = dir_ / "sweep.json";
-  const std::string json = c_.to_json();
+  // sweep.json: the configuration, then the content hash of each model
+  // (which may change between runs: those models' cells are recomputed).
+  Json stored = config_;
+  Json hashes = Json::object();
+  for (const auto& [model, hash] : hashes_) hashes[model] = hash;
+  stored["model_hashes"] = hashes;
+  const std::string text = stored.dump(2) + "\n";
   if (fs::exists(config)) {
-    if (read_text(config) != json + "\n") {
+    const std::string old = read_text(config);
+    Json j = Json::parse(old, nullptr, false);
+    if (j.is_object()) j.erase("model_hashes");
+    if (j.is_discarded() || !same_json(j, config_)) {
       throw Error(dir_.string() +
                   " holds a sweep with another configuration (sweep.json differs); use another "
                   "output directory, or delete this one to start over");
     }
+    if (old != text) write_text(config, text);
   } else {
-    write_text(config, json + "\n");
+    write_text(config, text);
   }
 }
 
@@ -191,14 +249,103 @@ void Sweep::prepare_truth() {
   save_dataset(t, path.string());
 }
 
-bool Sweep::finished(std::size_t k) const {
-  const fs::path path = dir_ / "cells" / (std::to_string(k) + ".json");
-  if (!fs::exists(path)) return false;
+// A cell file's JSON, or FileError naming it. `current`: it must be of this
+// configuration and model file (else a stale cell passes unchecked).
+Json Sweep::read_cell(std::size_t k, bool current) const {
+  const fs::path path = cell_path(k);
   const Json j = Json::parse(read_text(path), nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", 0) != kCellFormat ||
-      j.value("key", "") != cells_[k].key()) {
-    throw FileError(path.string(), "not a finished cell of this sweep (expected '" +
-                                       cells_[k].key() + "'); delete it to recompute the cell");
+  const std::string problem = j.is_discarded() ? "not valid JSON" : cell_problem(k, j, current);
+  if (!problem.empty()) {
+    throw FileError(path.string(), "not a finished cell of this sweep (" + problem +
+                                       "); delete it to recompute the cell");
+  }
+  return j;
+}
+
+// What is wrong with cell k's JSON, or "" when it has every field the tables
+// read, of the right type and size (docs/sweeps.md, "Resuming").
+std::string Sweep::cell_problem(std::size_t k, const Json& j, bool current) const {
+  if (!j.is_object()) return "not a JSON object";
+  if (!j.contains("format") || !j["format"].is_number_integer() || j["format"] != kCellFormat)
+    return "'format' is not " + std::to_string(kCellFormat);
+  for (const char* f : {"key", "model_hash"}) {
+    if (!j.contains(f) || !j[f].is_string()) return "no string '" + std::string(f) + "'";
+  }
+  if (!j.contains("config") || !j["config"].is_object()) return "no object 'config'";
+  // Another configuration or model file: a stale cell, recomputed (the key is
+  // then another cell's, too). Checked before the rest, which may differ.
+  if (!same_json(j["config"], config_) || j["model_hash"] != hashes_.at(cells_[k].model)) {
+    return current ? "computed with another configuration or model file" : "";
+  }
+  if (j["key"] != cells_[k].key()) return "'key' is not '" + cells_[k].key() + "'";
+  for (const char* f : {"alpha", "seconds"}) {
+    if (!j.contains(f) || !j[f].is_number()) return "no number '" + std::string(f) + "'";
+  }
+  const auto array_of = [&](const Json& a, std::size_t n) { return a.is_array() && a.size() == n; };
+  if (!j.contains("reports") || !array_of(j["reports"], B_))
+    return "'reports' is not an array of " + std::to_string(B_);
+  for (const Json& r : j["reports"]) {
+    if (!r.is_object() || !r.contains("status") || !r["status"].is_string() ||
+        !known_status(r["status"].get<std::string>()) || !r.contains("t_reached") ||
+        !r["t_reached"].is_number())
+      return "a report has no known 'status' or no 't_reached'";
+    for (const char* f : {"accepted", "rejected", "evaluations"}) {
+      if (!r.contains(f) || !r[f].is_number_integer()) return "a report has no integer '" + std::string(f) + "'";
+    }
+  }
+  if (!j.contains("horizons") || !array_of(j["horizons"], c_.horizons.size()))
+    return "'horizons' is not an array of " + std::to_string(c_.horizons.size());
+  for (std::size_t h = 0; h < c_.horizons.size(); ++h) {
+    const Json& e = j["horizons"][h];
+    if (!e.is_object() || !e.contains("horizon") || !e["horizon"].is_number() ||
+        e["horizon"].get<double>() != c_.horizons[h])
+      return "horizon " + std::to_string(h) + " is not " + std::to_string(c_.horizons[h]);
+    if (!e.contains("trajectories") || !array_of(e["trajectories"], B_))
+      return "horizon " + std::to_string(h) + ": 'trajectories' is not an array of " +
+             std::to_string(B_);
+    for (const Json& t : e["trajectories"]) {
+      if (!t.is_object() || !t.contains("failed") || !t["failed"].is_boolean())
+        return "horizon " + std::to_string(h) + ": a trajectory has no boolean 'failed'";
+      for (const char* m : {"energy", "model_energy", "state"}) {
+        if (!t.contains(m) || !array_of(t[m], 4) ||
+            !std::all_of(t[m].begin(), t[m].end(), is_number_or_null))
+          return "horizon " + std::to_string(h) + ": a trajectory's '" + m +
+                 "' is not 4 numbers";
+      }
+    }
+  }
+  if (!j.contains("series") || !j["series"].is_object()) return "no object 'series'";
+  const Json& se = j["series"];
+  if (!se.contains("t") || !se["t"].is_array() || se["t"].empty()) return "no series 't'";
+  const std::size_t L = se["t"].size();
+  for (const Json& t : se["t"]) {
+    // Output times only: the truth's rows are looked up by them.
+    if (!t.is_number() || !std::binary_search(times_.begin(), times_.end(), t.get<double>()))
+      return "series 't' holds a time that is not an output time";
+  }
+  for (const char* f : {"energy_median", "energy_p90", "model_energy_median", "state_median"}) {
+    if (!se.contains(f) || !array_of(se[f], L) ||
+        !std::all_of(se[f].begin(), se[f].end(), is_number_or_null))
+      return "series '" + std::string(f) + "' is not " + std::to_string(L) + " numbers";
+  }
+  if (!j.contains("paths") || !array_of(j["paths"], std::min(B_, kPathTrajectories)))
+    return "'paths' is not an array of " + std::to_string(std::min(B_, kPathTrajectories));
+  for (const Json& p : j["paths"]) {
+    if (!array_of(p, L)) return "a path does not have " + std::to_string(L) + " rows";
+    for (const Json& row : p) {
+      if (!array_of(row, n_) || !std::all_of(row.begin(), row.end(), is_number_or_null))
+        return "a path row is not " + std::to_string(n_) + " numbers";
+    }
+  }
+  return "";
+}
+
+bool Sweep::finished(std::size_t k) {
+  if (!fs::exists(cell_path(k))) return false;
+  const Json j = read_cell(k, false);
+  if (!same_json(j["config"], config_) || j["model_hash"] != hashes_.at(cells_[k].model)) {
+    ++stale_;
+    return false;
   }
   return true;
 }
@@ -206,6 +353,9 @@ bool Sweep::finished(std::size_t k) const {
 void Sweep::compute(std::size_t k) {
   const Cell& cell = cells_[k];
   const auto start = std::chrono::steady_clock::now();
+  // The hash of the bytes this cell reads (a model replaced since the start
+  // of the run gives a cell that the next run recomputes).
+  const std::string hash = model_hash(cell.model);
   const std::unique_ptr<Dynamics> dyn = load_dynamics(cell.model, *system_, c_.native_precision);
   IntegrateOptions o;
   o.method = cell.integrator;
@@ -265,6 +415,8 @@ void Sweep::compute(std::size_t k) {
   Json j;
   j["format"] = kCellFormat;
   j["key"] = cell.key();
+  j["model_hash"] = hash;
+  j["config"] = config_;
   j["alpha"] = alpha;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Json reps = Json::array();
@@ -330,13 +482,15 @@ void Sweep::compute(std::size_t k) {
     paths.push_back(q);
   }
   j["paths"] = paths;
-  write_text(dir_ / "cells" / (std::to_string(k) + ".json"), j.dump() + "\n");
+  write_text(cell_path(k), j.dump() + "\n");
 }
 
 SweepResult Sweep::run(std::size_t max_cells) {
   const auto start = std::chrono::steady_clock::now();
   SweepResult r;
   r.cells_total = cells_.size();
+  config_ = Json::parse(c_.to_json());
+  for (const std::string& m : c_.models) hashes_[m] = model_hash(m);
   prepare_directory();
   std::vector<std::size_t> todo;
   for (std::size_t k = 0; k < cells_.size(); ++k) {
@@ -347,6 +501,7 @@ SweepResult Sweep::run(std::size_t max_cells) {
     }
   }
   done_ = r.cells_resumed;
+  r.cells_stale = stale_;
   if (!todo.empty()) prepare_truth();
   for (std::size_t k : todo) {
     if (max_cells > 0 && r.cells_computed == max_cells) break;
@@ -357,11 +512,9 @@ SweepResult Sweep::run(std::size_t max_cells) {
   }
   r.complete = done_ == cells_.size();
   if (r.complete) {
-    if (truth_.states.empty()) truth_ = load_dataset((dir_ / "truth.h5").string());
+    if (truth_.states.empty()) prepare_truth();  // checked against this configuration
     std::vector<Json> results;
-    for (std::size_t k = 0; k < cells_.size(); ++k) {
-      results.push_back(Json::parse(read_text(dir_ / "cells" / (std::to_string(k) + ".json"))));
-    }
+    for (std::size_t k = 0; k < cells_.size(); ++k) results.push_back(read_cell(k, true));
     r.files = sweep::write_tables(c_, cells_, results, truth_, dir_.string());
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

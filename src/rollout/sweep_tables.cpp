@@ -1,4 +1,6 @@
 // The sweep's cells and its CSV tables (docs/sweeps.md describes the columns).
+// The cells' results come checked (Sweep::cell_problem in sweep.cpp): every
+// field read here is there, with its type and size.
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -195,6 +197,7 @@ std::vector<std::string> write_tables(const SweepConfig& config, const std::vect
       for (const Json& tj : t) {
         const double time = tj.get<double>();
         while (s < S && truth.times[s] < time) ++s;
+        if (s == S) break;  // not an output time (sweep.cpp checks the cells' times)
         std::string row = cell_columns(truth_cell) + "," + std::to_string(b) + "," + num(time);
         for (int i = 0; i < n; ++i) row += "," + num(truth.states[(b * S + s) * d + static_cast<std::size_t>(i)]);
         paths.row(row);

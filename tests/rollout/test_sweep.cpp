@@ -2,6 +2,8 @@
 // one), refusing another configuration's directory, and bad configurations.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "common/scratch.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/model_file.hpp"
 #include "lnn/sweep.hpp"
 
 namespace lnn {
@@ -132,6 +135,90 @@ TEST_F(Sweeps, AnotherConfigurationsDirectoryIsRefused) {
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("0.json"), std::string::npos) << e.what();
   }
+}
+
+// Issue 19, defect 3: a cell is keyed by its model file's contents and the
+// whole configuration, so a replaced model or a deleted sweep.json cannot
+// mix two models or two configurations in the tables.
+TEST_F(Sweeps, AReplacedModelsCellsAreRecomputed) {
+  const fs::path model = dir_ / "m.safetensors";
+  fs::copy_file(test_data("pendulum_32x32_f64.safetensors"), model);
+  c_.models = {"analytic", model.string()};
+  const std::string d = (dir_ / "s").string();
+  ASSERT_TRUE(run_sweep(c_, d).complete);
+  // Retrained: the same path, other weights.
+  Model<double> m = load_model<double>(model.string());
+  for (double& w : m.parameters()) w *= 1.01;
+  save_model(m, model.string());
+  const SweepResult r = run_sweep(c_, d);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.cells_computed, 5u);  // the model's: rk4 × 2, variational × 2, dopri5
+  EXPECT_EQ(r.cells_stale, 5u);
+  EXPECT_EQ(r.cells_resumed, 5u);   // the analytic system's
+  // The tables are those of a sweep of the new model alone.
+  ASSERT_TRUE(run_sweep(c_, (dir_ / "fresh").string()).complete);
+  for (const char* f : kDeterministic) {
+    EXPECT_EQ(read(dir_ / "fresh" / f), read(fs::path(d) / f)) << f;
+  }
+}
+
+TEST_F(Sweeps, CellsOfAnotherConfigurationAreRecomputedAfterSweepJsonIsDeleted) {
+  const std::string d = (dir_ / "s").string();
+  ASSERT_TRUE(run_sweep(c_, d).complete);
+  fs::remove(fs::path(d) / "sweep.json");
+  fs::remove(fs::path(d) / "truth.h5");
+  SweepConfig other = c_;
+  other.seed = 7;  // other initial conditions: every cell differs
+  const SweepResult r = run_sweep(other, d);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.cells_computed, 10u);
+  EXPECT_EQ(r.cells_resumed, 0u);
+  ASSERT_TRUE(run_sweep(other, (dir_ / "fresh").string()).complete);
+  for (const char* f : kDeterministic) {
+    EXPECT_EQ(read(dir_ / "fresh" / f), read(fs::path(d) / f)) << f;
+  }
+}
+
+// Issue 19, defect 4: a malformed cell file is a FileError naming it, never
+// a crash or a bare JSON error.
+TEST_F(Sweeps, MalformedCellFilesAreNamed) {
+  const std::string d = (dir_ / "s").string();
+  ASSERT_TRUE(run_sweep(c_, d).complete);
+  const fs::path cell = fs::path(d) / "cells" / "0.json";
+  const std::string good = read(cell);
+  using Edit = void (*)(nlohmann::json&);
+  const std::vector<std::pair<const char*, Edit>> edits = {
+      {"reports shorter than the trajectories", [](nlohmann::json& j) { j["reports"].erase(1); }},
+      {"no reports", [](nlohmann::json& j) { j.erase("reports"); }},
+      {"no alpha", [](nlohmann::json& j) { j.erase("alpha"); }},
+      {"alpha a string", [](nlohmann::json& j) { j["alpha"] = "1"; }},
+      {"a report without status", [](nlohmann::json& j) { j["reports"][0].erase("status"); }},
+      {"a horizon too few", [](nlohmann::json& j) { j["horizons"].erase(0); }},
+      {"a trajectory too few",
+       [](nlohmann::json& j) { j["horizons"][1]["trajectories"].erase(0); }},
+      {"a statistic too few",
+       [](nlohmann::json& j) { j["horizons"][0]["trajectories"][0]["energy"].erase(0); }},
+      {"a series shorter than t", [](nlohmann::json& j) { j["series"]["state_median"].erase(0); }},
+      {"a time past the truth", [](nlohmann::json& j) { j["series"]["t"].back() = 1e9; }},
+      {"a path row too short", [](nlohmann::json& j) { j["paths"][0][0] = nlohmann::json::array(); }},
+      {"paths not an array", [](nlohmann::json& j) { j["paths"] = 3; }},
+      {"not an object", [](nlohmann::json& j) { j = nlohmann::json::array(); }},
+  };
+  for (const auto& [what, edit] : edits) {
+    nlohmann::json j = nlohmann::json::parse(good);
+    edit(j);
+    std::ofstream(cell, std::ios::trunc) << j.dump();
+    try {
+      run_sweep(c_, d);
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const FileError& e) {
+      EXPECT_NE(std::string(e.what()).find("0.json"), std::string::npos) << what << ": " << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << what << ": not a FileError: " << e.what();
+    }
+  }
+  std::ofstream(cell, std::ios::trunc) << "{\"format\": 1, \"key\": ";
+  EXPECT_THROW(run_sweep(c_, d), FileError);
 }
 
 TEST_F(Sweeps, BadConfigurationsAreRefused) {
