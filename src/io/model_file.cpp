@@ -16,6 +16,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -398,11 +399,53 @@ Header read_header(const InputFile& file) {
   std::string text(static_cast<std::size_t>(header_len), '\0');
   file.read_at(8, text.data(), text.size(), "the header");
 
+  // nlohmann::json stops at a NUL as at the end of the input, so bytes after
+  // one would be ignored; other safetensors readers refuse them (JSON has no
+  // raw NUL: a header is padded with spaces only).
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw FileError(path, "header holds a NUL byte at offset " + std::to_string(8 + nul) +
+                              " (a safetensors header is JSON, padded with spaces only)");
+  }
+  // A key repeated within one object would silently keep one of the values;
+  // the parser's callback sees every key, in nesting order.
+  std::vector<std::set<std::string>> open_objects;  // keys seen in each enclosing object
+  std::vector<bool> is_object;                      // the enclosing containers
+  std::string repeated;
+  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        is_object.push_back(true);
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::array_start:
+        is_object.push_back(false);
+        break;
+      case json::parse_event_t::object_end:
+        if (!is_object.empty()) is_object.pop_back();
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::array_end:
+        if (!is_object.empty()) is_object.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.empty() && parsed.is_string() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second && repeated.empty())
+          repeated = parsed.get<std::string>();
+        break;
+      case json::parse_event_t::value:
+        break;
+    }
+    return true;
+  };
   json header;
   try {
-    header = json::parse(text.begin(), text.end());
+    header = json::parse(text.begin(), text.end(), check_keys);
   } catch (const json::exception& e) {
     throw FileError(path, std::string("header is not valid JSON (") + e.what() + ")");
+  }
+  if (!repeated.empty()) {
+    throw FileError(path, "header repeats the key " + in_quotes(repeated) +
+                              " in one object (safetensors readers refuse that)");
   }
   if (!header.is_object()) throw FileError(path, "header is not a JSON object");
 

@@ -413,6 +413,34 @@ TEST_F(MalformedModelFile, HeaderNotAJsonObject) {
   expect_refused(compose(std::string(300000, '['), {}), {"not valid JSON"});
 }
 
+// Issue 19, defect 7: what other safetensors readers refuse, lnn refuses too.
+TEST_F(MalformedModelFile, BytesAfterANulInTheHeader) {
+  const std::string header = parts_.header.dump();
+  expect_refused(compose(header + std::string(1, '\0') + "{\"x\": 1}", parts_.data),
+                 {"NUL byte"});
+  expect_refused(compose(header + std::string(3, '\0'), parts_.data), {"NUL byte"});
+}
+
+TEST_F(MalformedModelFile, RepeatedKeysInTheHeader) {
+  const std::string header = parts_.header.dump();
+  const auto repeat = [&](const std::string& at, const std::string& insert) {
+    const std::size_t pos = header.find(at);
+    EXPECT_NE(pos, std::string::npos) << at;
+    std::string h = header;
+    h.insert(pos + at.size(), insert);
+    return h;
+  };
+  // A metadata key, with another value first: the parser would keep the last.
+  expect_refused(compose(repeat("\"__metadata__\":{", "\"lnn.n\":\"3\","), parts_.data),
+                 {"repeats the key 'lnn.n'"});
+  // A whole tensor entry.
+  const std::string bias = "\"output.bias\":" + parts_.header["output.bias"].dump() + ",";
+  expect_refused(compose(repeat("{", bias), parts_.data), {"repeats the key 'output.bias'"});
+  // The same key in two different objects is fine: each tensor has "dtype".
+  write_bytes(path_, compose(header, parts_.data));
+  EXPECT_NO_THROW((void)load_model<double>(path_));
+}
+
 TEST_F(MalformedModelFile, BadMetadata) {
   expect_refused(with_header([](json& h) { h.erase("__metadata__"); }), {"no __metadata__"});
   expect_refused(with_header([](json& h) { h["__metadata__"] = json::array(); }),
