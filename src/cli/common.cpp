@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -173,7 +175,13 @@ std::string format(const char* fmt, ...) {
 }
 
 void apply_config_file(CLI::App& sub, const std::string& path) {
-  if (!std::ifstream(path)) throw FileError(path, "cannot open the configuration file");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw FileError(path, "is a directory, not a configuration file");
+  }
+  if (!std::ifstream(path)) {
+    throw FileError(path, std::string("cannot open the configuration file: ") + std::strerror(errno));
+  }
   std::vector<CLI::ConfigItem> items;
   try {
     items = CLI::ConfigTOML().from_file(path);
@@ -297,9 +305,18 @@ void refuse_existing(const std::string& path, bool force, std::string_view flag)
                             " does not replace a file unless --force is given");
 }
 
-void decimal_integer_options(CLI::App& app) {
+void harden_options(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     for (CLI::Option* opt : sub->get_options()) {
+      // Paths to write: an empty one is a mistake (an unset shell variable),
+      // said as such rather than by whatever opening "" reports.
+      if (opt->check_lname("out") || opt->check_lname("log") || opt->check_lname("json")) {
+        opt->check(CLI::Validator(
+            [](std::string& text) -> std::string {
+              return text.empty() ? "an empty path (is a shell variable unset?)" : "";
+            },
+            "", "nonempty"));
+      }
       const std::string type = opt->get_type_name();
       const std::string base = type.substr(0, type.find(':'));
       if (base != "INT" && base != "UINT") continue;

@@ -32,12 +32,13 @@ void add_evaluate_command(CLI::App& app);
 void add_rollout_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 
-// Makes every integer option of every subcommand of `app` read decimal only:
-// "010" is ten (CLI11 alone reads octal 8, and "0x10" as 16), a sign or a
-// value out of the 64-bit range is refused with the option's name (CLI11
-// alone wraps "-1" to 2^64 - 1 and saturates huge numbers). Call after
-// adding the subcommands. Also applies to values from --config files.
-void decimal_integer_options(CLI::App& app);
+// Checks shared by every subcommand of `app`, added after the subcommands
+// (they apply to values from --config files too): every integer option
+// reads decimal only: "010" is ten (CLI11 alone reads octal 8, and "0x10" as
+// 16), a sign on an unsigned option or a value beyond 64 bits is refused
+// with the option's name (CLI11 alone wraps "-1" to 2^64 - 1 and saturates
+// huge numbers); --out, --log and --json refuse an empty path.
+void harden_options(CLI::App& app);
 
 // 'text' in quotes, shortened when long (for messages).
 std::string in_quotes(std::string_view s);

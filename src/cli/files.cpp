@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -27,7 +29,17 @@ NumberParse parse_number(std::string_view text, T& value) {
   const char* last = text.data() + text.size();
   const auto r = std::from_chars(text.data(), last, value, std::chars_format::general);
   if (r.ptr != last) return NumberParse::not_a_number;
-  if (r.ec == std::errc::result_out_of_range) return NumberParse::out_of_range;
+  if (r.ec == std::errc::result_out_of_range) {
+    // An underflow (1e-50 as a float) rounds to zero or a subnormal, as any C
+    // parser gives it; only a magnitude beyond the type's range is refused.
+    const std::string copy(text);
+    const long double wide = std::strtold(copy.c_str(), nullptr);
+    if (std::fabs(wide) < 1) {
+      value = static_cast<T>(wide);
+      return NumberParse::ok;
+    }
+    return NumberParse::out_of_range;
+  }
   if (r.ec != std::errc()) return NumberParse::not_a_number;
   return NumberParse::ok;
 }

@@ -41,7 +41,7 @@ int run(int argc, char** argv) {
   lnn::cli::add_evaluate_command(app);
   lnn::cli::add_rollout_command(app);
   lnn::cli::add_sweep_command(app);
-  lnn::cli::decimal_integer_options(app);
+  lnn::cli::harden_options(app);
   // After the subcommands, which would otherwise inherit it.
   app.footer("Run 'lnn <command> --help' for the options of one command.");
 

@@ -2,7 +2,9 @@
 // or a dataset file), with checkpoints, a CSV log and --resume.
 #include "lnn/train.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -142,7 +144,7 @@ class CsvLog {
       kept = "step,lr,loss,penalty,grad_norm,val_l1,skipped,failed_solves,samples_per_s,seconds\n";
     }
     out_.open(path, std::ios::trunc);
-    if (!out_) throw FileError(path, "cannot write the training log");
+    if (!out_) throw FileError(path, std::string("cannot write the training log: ") + std::strerror(errno));
     out_ << kept;
     out_.flush();
   }
@@ -159,7 +161,7 @@ class CsvLog {
     line += format(",%.1f,%.3f\n", p.samples_per_second, p.seconds);
     out_ << line;
     out_.flush();
-    if (!out_) throw FileError(path_, "cannot write the training log");
+    if (!out_) throw FileError(path_, std::string("cannot write the training log: ") + std::strerror(errno));
   }
 
  private:

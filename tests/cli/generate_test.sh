@@ -48,8 +48,11 @@ import json
 import h5py
 import numpy as np
 
+def text(v):  # lnn writes fixed-length UTF-8 strings: h5py gives bytes (docs/file-formats.md)
+    return v.decode() if isinstance(v, bytes) else v
+
 with h5py.File("d.h5", "r") as f:
-    a = f.attrs
+    a = {k: text(v) for k, v in f.attrs.items()}
     assert a["format"] == "lnn-dataset" and int(a["format_version"]) == 1
     assert a["kind"] == "derivatives" and a["system"] == "double_pendulum"
     assert int(a["n"]) == 2 and int(a["seed"]) == 3
@@ -71,7 +74,7 @@ with h5py.File("d.h5", "r") as f:
     assert err < 1e-12, err
 
 with h5py.File("t.h5", "r") as f:
-    assert f.attrs["kind"] == "trajectories"
+    assert text(f.attrs["kind"]) == "trajectories"
     assert float(f["parameters"].attrs["m2"]) == 2.0
     assert f["times"].shape == (51,)
     assert f["states"].shape == (3, 51, 4) and f["states_true"].shape == (3, 51, 4)

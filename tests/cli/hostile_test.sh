@@ -35,6 +35,18 @@ printf 'seed = -1\nsteps = 2\nhidden = "8"\n' >neg.toml
 expect_usage "key 'seed': --seed: '-1' is negative" "$LNN" train --config neg.toml --out never.safetensors
 [[ ! -e never.safetensors ]] || fail "a refused run wrote its output"
 
+step "lenient or confusing readers: tiny numbers, --config DIR, --out ''"
+printf '1e-50,0,0,0\n-1e-300,0.5,0,0\n' >tiny.csv
+"$LNN" init --hidden 8 --out tiny.safetensors >/dev/null
+"$LNN" predict -m tiny.safetensors --states tiny.csv -o tiny_out.csv 2>/dev/null ||
+  fail "1e-50 in a float state CSV was refused"
+[[ $(wc -l <tiny_out.csv) -eq 3 ]] || fail "tiny numbers: $(cat tiny_out.csv)"
+expect_fail "out of range" "$LNN" predict -m tiny.safetensors --states <(printf '1e50,0,0,0\n') -o - 
+mkdir -p cfgdir
+expect_fail "is a directory" "$LNN" train --config cfgdir --out never.safetensors
+expect_usage "an empty path" "$LNN" init --out ''
+expect_usage "an empty path" "$LNN" train --hidden 8 --steps 1 --out x.safetensors --log ''
+
 step "sizes from t_end x rate are checked (no cast of 1e20 to an integer)"
 expect_fail "too many" "$LNN" generate -s pendulum --kind trajectories --t-end 1e20 --out big.h5 -q
 [[ ! -e big.h5 ]] || fail "generate wrote a dataset for t_end = 1e20"

@@ -26,7 +26,8 @@ import json, sys
 import h5py
 import numpy as np
 with h5py.File("r.h5", "r") as f:
-    a = f.attrs
+    # lnn writes fixed-length UTF-8 strings: h5py gives bytes (docs/file-formats.md)
+    a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     assert a["format"] == "lnn-dataset" and a["kind"] == "trajectories", dict(a)
     gen = json.loads(a["generator"])
     assert gen["tool"] == "lnn rollout" and gen["integrator"] == "variational", gen
