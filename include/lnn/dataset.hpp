@@ -12,7 +12,8 @@
 //   energies       P        exact energy at the exact states
 //   model_energies P        rollouts of a learned model (lnn rollout) only: the
 //                           model's own energy q̇·∂L/∂q̇ − L at each state; else empty
-//   tau            P × n    generalized forces applied; empty when the system has none
+//   tau            P × n    generalized forces applied; empty when the system has no
+//                           actuated coordinate (required when it has one)
 //   times          S        sample times (trajectories only)
 //   status         derivatives: P (SolveStatus);  trajectories: per trajectory (TrajectoryStatus)
 //   accepted, rejected   per trajectory, integrator steps (trajectories only)
@@ -58,20 +59,29 @@ struct Dataset {
 
   // Number of points P (rows of states).
   std::size_t points() const { return n > 0 ? states.size() / (2 * static_cast<std::size_t>(n)) : 0; }
-  // Throws InvalidArgument when the shapes above do not agree.
+  // Throws InvalidArgument when the shapes above do not agree, or when the
+  // data would mislead a reader (docs/file-formats.md, "What a reader
+  // checks"): a system not in the catalogue, a parameter it refuses
+  // (make_system), n, angles or actuated other than the system's; no tau for a
+  // system with an actuated coordinate; times not finite or not ascending;
+  // a non-finite value at a point whose status is ok (failed points may hold NaN).
   void validate() const;
 };
 
 // Writes atomically (temporary file in the same directory, fsync, rename);
 // an existing file at path is untouched until the rename. The file is built
 // in memory first, which briefly takes about twice the data's size. It holds
-// no time stamps: the same Dataset gives byte-identical files. Throws
-// FileError naming the file, InvalidArgument for an inconsistent Dataset.
+// no time stamps: the same Dataset gives byte-identical files. A Dataset of an
+// actuated system without tau (an unforced rollout) is written with tau = 0;
+// validate() holds otherwise. Throws FileError naming the file,
+// InvalidArgument for an inconsistent Dataset.
 void save_dataset(const Dataset& data, const std::string& path);
 
 // Reads and validates a file written by save_dataset. Throws FileError naming
 // the file and the problem (missing, not HDF5, not an lnn dataset, a newer
-// format version, a missing or misshapen array).
+// format version, a missing or misshapen array, anything validate() refuses).
+// A rollout file (generator tool "lnn rollout" or "lnn sweep") of an actuated
+// system without tau, as lnn wrote them before, is read with tau = 0.
 Dataset load_dataset(const std::string& path);
 
 }  // namespace lnn

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
@@ -14,6 +15,7 @@
 #include "io/hdf5_util.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
+#include "lnn/systems.hpp"
 
 namespace lnn {
 namespace {
@@ -91,6 +93,66 @@ void check_name(const std::string& name, const std::string& what) {
   }
 }
 
+std::string flags_text(const std::vector<std::uint8_t>& flags) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < flags.size(); ++i) s += (i > 0 ? ", " : "") + std::to_string(flags[i]);
+  return s + "]";
+}
+
+bool any_flag(const std::vector<std::uint8_t>& flags) {
+  return std::any_of(flags.begin(), flags.end(), [](std::uint8_t f) { return f != 0; });
+}
+
+// The catalogue's system (docs/file-formats.md, root attribute `system`):
+// make_system refuses an unknown system, an unknown parameter and a value
+// outside its rule; n, angles and actuated must be the system's.
+void check_catalogue(const Dataset& d) {
+  std::map<std::string, double> values;
+  for (const auto& [name, value] : d.parameters) values[name] = value;
+  std::unique_ptr<System> system;
+  try {
+    system = make_system(d.system, values);
+  } catch (const InvalidArgument& e) {
+    invalid(e.what());
+  }
+  const SystemInfo& info = system->info();
+  if (info.dof != d.n) {
+    invalid("n is " + std::to_string(d.n) + ", but system " + info.name + " has n = " +
+            std::to_string(info.dof));
+  }
+  if (d.angles != info.angles) {
+    invalid("angles " + flags_text(d.angles) + " are not system " + info.name + "'s " +
+            flags_text(info.angles));
+  }
+  if (d.actuated != info.actuated) {
+    invalid("actuated " + flags_text(d.actuated) + " are not system " + info.name + "'s " +
+            flags_text(info.actuated));
+  }
+}
+
+// The values of `what` at the points [first, first + count) (each `width`
+// values; 0: one) must be finite: the points of an ok status, since failed
+// ones legitimately hold NaN. S: the sample times of a trajectory set (0 for
+// a derivative set), to name the trajectory and time in the message.
+void check_finite(const std::vector<double>& values, std::size_t width, std::size_t first,
+                  std::size_t count, std::size_t S, const char* what) {
+  if (values.empty()) return;
+  const std::size_t w = std::max<std::size_t>(width, 1);
+  for (std::size_t i = first * w; i < (first + count) * w; ++i) {
+    if (std::isfinite(values[i])) continue;
+    const std::size_t p = i / w;
+    const std::string where =
+        S == 0 ? "point " + std::to_string(p)
+               : "trajectory " + std::to_string(p / S) + " at times[" + std::to_string(p % S) + "]";
+    invalid(std::string(what) + " is " + (std::isnan(values[i]) ? "NaN" : "infinite") + " at " +
+            where + ", whose status is ok (0); only failed points may hold non-finite values");
+  }
+}
+
+// Datasets::validate with a choice: save_dataset takes a Dataset of an
+// actuated system without tau (an unforced rollout) and writes τ = 0.
+void validate_dataset(const Dataset& d, bool tau_may_be_missing);
+
 // ---- loading ---------------------------------------------------------------------
 
 class Loader {
@@ -102,6 +164,7 @@ class Loader {
     read_header(d);
     read_parameters(d);
     read_arrays(d);
+    fill_rollout_tau(d);
     try {
       d.validate();
     } catch (const InvalidArgument& e) {
@@ -149,6 +212,18 @@ class Loader {
     d.generator = file_.read_string(kRoot, "generator");
     d.angles = as_flags(file_.read_int8s(kRoot, "angles"));
     d.actuated = as_flags(file_.read_int8s(kRoot, "actuated"));
+  }
+
+  // lnn rollout and lnn sweep roll actuated systems out unforced and wrote
+  // no tau before issue 19; their files mean τ = 0 (docs/file-formats.md).
+  static void fill_rollout_tau(Dataset& d) {
+    if (!d.tau.empty() || !any_flag(d.actuated)) return;
+    const nlohmann::json gen = nlohmann::json::parse(d.generator, nullptr, false);
+    if (!gen.is_object() || !gen.contains("tool")) return;
+    const nlohmann::json& tool = gen["tool"];
+    if (tool == "lnn rollout" || tool == "lnn sweep") {
+      d.tau.assign(d.points() * static_cast<std::size_t>(d.n), 0.0);
+    }
   }
 
   // The group's attributes hold the values; parameter_names their order.
@@ -242,69 +317,112 @@ DatasetKind parse_dataset_kind(std::string_view name) {
                         " (accepted: derivatives, trajectories)");
 }
 
-void Dataset::validate() const {
-  if (kind != DatasetKind::derivatives && kind != DatasetKind::trajectories)
+void Dataset::validate() const { validate_dataset(*this, false); }
+
+namespace {
+
+void validate_dataset(const Dataset& d, bool tau_may_be_missing) {
+  if (d.kind != DatasetKind::derivatives && d.kind != DatasetKind::trajectories)
     invalid("unknown kind");
-  check_name(system, "the system name");
-  if (n < 1) invalid("n (degrees of freedom) must be at least 1, got " + std::to_string(n));
-  const auto un = static_cast<std::size_t>(n);
+  check_name(d.system, "the system name");
+  if (d.n < 1) invalid("n (degrees of freedom) must be at least 1, got " + std::to_string(d.n));
+  const auto un = static_cast<std::size_t>(d.n);
 
   std::set<std::string> names;
-  for (const auto& [name, value] : parameters) {
+  for (const auto& [name, value] : d.parameters) {
     check_name(name, "a parameter name");
     if (!names.insert(name).second) invalid("parameter " + in_quotes(name) + " appears twice");
     if (!std::isfinite(value)) invalid("parameter " + in_quotes(name) + " is not finite");
   }
-  check_flags(angles, un, "angles");
-  check_flags(actuated, un, "actuated");
-  if (!(std::isfinite(potential_scale) && potential_scale > 0)) {
-    invalid("potential_scale must be finite and > 0, got " + std::to_string(potential_scale));
+  check_flags(d.angles, un, "angles");
+  check_flags(d.actuated, un, "actuated");
+  check_catalogue(d);
+  if (!(std::isfinite(d.potential_scale) && d.potential_scale > 0)) {
+    invalid("potential_scale must be finite and > 0, got " + std::to_string(d.potential_scale));
   }
-  const nlohmann::json gen = nlohmann::json::parse(generator, nullptr, false);
+  const nlohmann::json gen = nlohmann::json::parse(d.generator, nullptr, false);
   if (!gen.is_object()) invalid("generator is not a JSON object");
 
-  if (states.size() % (2 * un) != 0) {
-    invalid("states has " + std::to_string(states.size()) +
+  if (d.states.size() % (2 * un) != 0) {
+    invalid("states has " + std::to_string(d.states.size()) +
             " values, not a multiple of 2n = " + std::to_string(2 * un));
   }
-  const std::size_t P = points();
+  const std::size_t P = d.points();
   if (P == 0) invalid("no points (states is empty)");
-  check_size(states_true, states.size(), "states_true", true);
-  check_size(accelerations, P * un, "accelerations");
-  check_size(energies, P, "energies");
-  check_size(model_energies, P, "model_energies", true);
-  check_size(tau, P * un, "tau", true);
+  check_size(d.states_true, d.states.size(), "states_true", true);
+  check_size(d.accelerations, P * un, "accelerations");
+  check_size(d.energies, P, "energies");
+  check_size(d.model_energies, P, "model_energies", true);
+  check_size(d.tau, P * un, "tau", true);
+  // Without τ the accelerations of a forced system hold forces nobody knows
+  // (docs/file-formats.md: tau is there for every system with an actuated coordinate).
+  if (d.tau.empty() && any_flag(d.actuated) && !tau_may_be_missing) {
+    invalid("tau is missing, but system " + d.system + " has actuated coordinates " +
+            flags_text(d.actuated) + ": its accelerations depend on forces the dataset lacks");
+  }
 
-  if (kind == DatasetKind::derivatives) {
-    if (trajectories != 0) {
-      invalid("trajectories must be 0 for a derivative set, got " + std::to_string(trajectories));
+  // Points per status entry: 1 for a derivative set, S for a trajectory set.
+  std::size_t per_status = 1, S = 0;
+  if (d.kind == DatasetKind::derivatives) {
+    if (d.trajectories != 0) {
+      invalid("trajectories must be 0 for a derivative set, got " + std::to_string(d.trajectories));
     }
-    check_size(times, 0, "times (a derivative set has none)");
-    check_size(status, P, "status");
-    check_size(accepted, 0, "accepted (a derivative set has none)");
-    check_size(rejected, 0, "rejected (a derivative set has none)");
+    check_size(d.times, 0, "times (a derivative set has none)");
+    check_size(d.status, P, "status");
+    check_size(d.accepted, 0, "accepted (a derivative set has none)");
+    check_size(d.rejected, 0, "rejected (a derivative set has none)");
   } else {
-    if (times.empty()) invalid("a trajectory set needs at least one sample time");
+    if (d.times.empty()) invalid("a trajectory set needs at least one sample time");
     // Divided, not multiplied: a huge count must not wrap around to P.
-    if (P % times.size() != 0 || P / times.size() != trajectories) {
-      invalid(std::to_string(trajectories) + " trajectories × " + std::to_string(times.size()) +
+    if (P % d.times.size() != 0 || P / d.times.size() != d.trajectories) {
+      invalid(std::to_string(d.trajectories) + " trajectories × " + std::to_string(d.times.size()) +
               " times is not the " + std::to_string(P) + " points in states");
     }
-    check_size(status, trajectories, "status");
-    check_size(accepted, trajectories, "accepted", true);
-    check_size(rejected, trajectories, "rejected", true);
+    check_size(d.status, d.trajectories, "status");
+    check_size(d.accepted, d.trajectories, "accepted", true);
+    check_size(d.rejected, d.trajectories, "rejected", true);
+    // Ascending as the integrators take them (integrate.hpp); equal neighbours allowed.
+    for (std::size_t s = 0; s < d.times.size(); ++s) {
+      if (!std::isfinite(d.times[s])) {
+        invalid("times[" + std::to_string(s) + "] is not finite");
+      }
+      if (s > 0 && d.times[s] < d.times[s - 1]) {
+        invalid("times are not ascending: times[" + std::to_string(s) + "] = " +
+                std::to_string(d.times[s]) + " comes before times[" + std::to_string(s - 1) +
+                "] = " + std::to_string(d.times[s - 1]));
+      }
+    }
+    per_status = S = d.times.size();
+  }
+  // Points whose status is ok hold finite values; failed ones may hold NaN.
+  for (std::size_t k = 0; k < d.status.size(); ++k) {
+    if (d.status[k] != 0) continue;
+    const std::size_t first = k * per_status;
+    check_finite(d.states, 2 * un, first, per_status, S, "states");
+    check_finite(d.states_true, 2 * un, first, per_status, S, "states_true");
+    check_finite(d.accelerations, un, first, per_status, S, "accelerations");
+    check_finite(d.energies, 0, first, per_status, S, "energies");
+    check_finite(d.model_energies, 0, first, per_status, S, "model_energies");
+    check_finite(d.tau, un, first, per_status, S, "tau");
   }
 }
 
+}  // namespace
+
 void save_dataset(const Dataset& data, const std::string& path) {
-  data.validate();
+  validate_dataset(data, true);
   const auto un = static_cast<std::uint64_t>(data.n);
   std::vector<std::string> names;
   for (const auto& [name, value] : data.parameters) names.push_back(name);
+  // An unforced rollout of an actuated system (lnn rollout, a sweep's truth)
+  // comes without τ: the file says τ = 0 (docs/file-formats.md).
+  std::vector<double> zero_tau;
+  if (data.tau.empty() && any_flag(data.actuated)) zero_tau.assign(data.points() * un, 0.0);
+  const std::vector<double>& tau = zero_tau.empty() ? data.tau : zero_tau;
   const std::size_t data_bytes =
       sizeof(double) * (data.times.size() + data.states.size() + data.states_true.size() +
                         data.accelerations.size() + data.energies.size() + data.model_energies.size() +
-                        data.tau.size()) +
+                        tau.size()) +
       data.status.size() + sizeof(std::int64_t) * (data.accepted.size() + data.rejected.size()) +
       data.generator.size();
 
@@ -337,7 +455,7 @@ void save_dataset(const Dataset& data, const std::string& path) {
                     std::span<const double>(data.accelerations));
   out.write_dataset("/energies", point_shape(data, 0), std::span<const double>(data.energies));
   optional("/model_energies", point_shape(data, 0), data.model_energies);
-  optional("/tau", point_shape(data, un), data.tau);
+  optional("/tau", point_shape(data, un), tau);
   out.write_dataset("/status", status_shape(data), std::span<const std::int8_t>(data.status));
   if (!data.accepted.empty()) {
     out.write_dataset("/accepted", {data.trajectories},

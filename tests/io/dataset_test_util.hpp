@@ -51,14 +51,17 @@ inline std::vector<double> ramp(std::size_t count, double start, double step) {
   return v;
 }
 
-inline Dataset base(DatasetKind kind) {
+// A catalogue system, as Dataset::validate requires: the acrobot (torque on
+// its second coordinate) when the set holds tau, else the double pendulum
+// (none actuated). Both have parameters m2, l1 and g, and angles [1, 1].
+inline Dataset base(DatasetKind kind, bool forced) {
   Dataset d;
   d.kind = kind;
-  d.system = "double_pendulum";
+  d.system = forced ? "acrobot" : "double_pendulum";
   d.n = 2;
   d.parameters = {{"m2", 1.5}, {"l1", 0.75}, {"g", 9.81}};  // not in name order
-  d.angles = {1, 0};
-  d.actuated = {0, 1};
+  d.angles = {1, 1};
+  d.actuated = {0, static_cast<std::uint8_t>(forced ? 1 : 0)};
   d.potential_scale = 29.43;
   d.seed = (std::uint64_t{1} << 63) + 5;  // beyond int64
   d.generator = R"({"note":"ünïcode \"quoted\"","samples":5})";
@@ -67,7 +70,7 @@ inline Dataset base(DatasetKind kind) {
 
 // P = 5 points, n = 2.
 inline Dataset derivative_set(bool with_tau, bool with_truth) {
-  Dataset d = base(DatasetKind::derivatives);
+  Dataset d = base(DatasetKind::derivatives, with_tau);
   const std::size_t P = 5;
   d.states = ramp(P * 4, -3.0, 0.25);
   if (with_truth) d.states_true = ramp(P * 4, -2.9, 0.25);
@@ -80,7 +83,7 @@ inline Dataset derivative_set(bool with_tau, bool with_truth) {
 
 // 3 trajectories × 4 times, n = 2; trajectory 1 failed and holds NaN.
 inline Dataset trajectory_set(bool with_tau, bool with_truth, bool with_steps = true) {
-  Dataset d = base(DatasetKind::trajectories);
+  Dataset d = base(DatasetKind::trajectories, with_tau);
   d.generator = R"({"integrator":"dopri5","rtol":1e-10})";
   d.trajectories = 3;
   d.times = {0.0, 0.1, 0.2, 0.1 + 0.2};

@@ -89,6 +89,106 @@ TEST(DatasetValidate, AcceptsTheTestSets) {
   EXPECT_NO_THROW(trajectory_set(true, true, false).validate());
 }
 
+// Failed points may hold NaN (a failed solve, a trajectory that stopped);
+// times may repeat (the integrators take them ascending, not strictly).
+TEST(DatasetValidate, AcceptsNonFiniteValuesOfFailedPointsAndRepeatedTimes) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Dataset d = derivative_set(true, true);
+  ASSERT_NE(d.status[1], 0);
+  d.accelerations[2] = nan;
+  d.energies[1] = std::numeric_limits<double>::infinity();
+  d.states[4] = nan;
+  EXPECT_NO_THROW(d.validate());
+  Dataset t = trajectory_set(true, true);
+  ASSERT_NE(t.status[1], 0);
+  for (std::size_t p = 4; p < 8; ++p) t.accelerations[2 * p] = t.energies[p] = t.tau[2 * p] = nan;
+  t.times = {0.0, 0.1, 0.1, 0.2};
+  EXPECT_NO_THROW(t.validate());
+  // The catalogue's defaults stand for parameters left out.
+  t.parameters.clear();
+  EXPECT_NO_THROW(t.validate());
+}
+
+// Issue 19, defect 7: what the dataset says must be what a trainer may
+// believe: tau where forces act, finite values where the status is ok,
+// finite ascending times, and the catalogue's system with valid parameters.
+TEST(DatasetValidate, RefusesWhatWouldMisleadATrainer) {
+  struct Case {
+    const char* phrase;
+    bool trajectories;
+    std::function<void(Dataset&)> edit;
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<Case> cases = {
+      {"tau is missing, but system acrobot has actuated coordinates [0, 1]", false,
+       [](Dataset& d) { d.tau.clear(); }},
+      {"tau is missing", true, [](Dataset& d) { d.tau.clear(); }},
+      {"accelerations is NaN at point 0, whose status is ok", false,
+       [=](Dataset& d) { d.accelerations[1] = nan; }},
+      {"energies is infinite at point 4", false, [=](Dataset& d) { d.energies[4] = -inf; }},
+      {"states is NaN at point 2", false, [=](Dataset& d) { d.states[8] = nan; }},
+      {"states_true is NaN at point 0", false, [=](Dataset& d) { d.states_true[3] = nan; }},
+      {"tau is infinite at point 2", false, [=](Dataset& d) { d.tau[5] = inf; }},
+      {"model_energies is NaN at point 4", false,
+       [=](Dataset& d) {
+         d.model_energies.assign(5, 1.0);
+         d.model_energies[4] = nan;
+       }},
+      {"states is NaN at trajectory 2 at times[1]", true,
+       [=](Dataset& d) { d.states[(2 * 4 + 1) * 4] = nan; }},
+      {"accelerations is NaN at trajectory 0 at times[3]", true,
+       [=](Dataset& d) { d.accelerations[3 * 2 + 1] = nan; }},
+      {"times[2] is not finite", true, [=](Dataset& d) { d.times[2] = nan; }},
+      {"times[0] is not finite", true, [=](Dataset& d) { d.times[0] = -inf; }},
+      {"times are not ascending: times[3] = 0.050000 comes before times[2]", true,
+       [](Dataset& d) { d.times[3] = 0.05; }},
+      {"system acrobot: parameter m2 = -1 is not allowed", false,
+       [](Dataset& d) { d.parameters[0].second = -1; }},
+      {"system acrobot: parameter l1 = 0 is not allowed", true,
+       [](Dataset& d) { d.parameters[1].second = 0; }},
+      {"system acrobot has no parameter 'k'", false,
+       [](Dataset& d) { d.parameters.push_back({"k", 1}); }},
+      {"unknown system 'quadruple_pendulum'", false,
+       [](Dataset& d) { d.system = "quadruple_pendulum"; }},
+      {"angles [1, 0] are not system acrobot's [1, 1]", false,
+       [](Dataset& d) { d.angles = {1, 0}; }},
+      {"actuated [1, 1] are not system acrobot's [0, 1]", false,
+       [](Dataset& d) { d.actuated = {1, 1}; }},
+      {"n is 2, but system chain_pendulum has n = 3", false,
+       [](Dataset& d) {
+         d.system = "chain_pendulum";
+         d.parameters.clear();
+         d.actuated = {0, 0};
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.phrase);
+    Dataset d = c.trajectories ? trajectory_set(true, true) : derivative_set(true, true);
+    c.edit(d);
+    try {
+      d.validate();
+      ADD_FAILURE() << "no InvalidArgument";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(c.phrase), std::string::npos) << e.what();
+    }
+  }
+}
+
+// lnn rollout and a sweep's truth roll a forced system out unforced and hand
+// save_dataset no tau: the file says τ = 0, and reads back with it.
+TEST_F(DatasetFileTest, AnUnforcedRolloutOfAForcedSystemIsSavedWithZeroTau) {
+  Dataset d = trajectory_set(true, false);
+  d.tau.clear();
+  d.generator = R"({"tool":"lnn rollout"})";
+  EXPECT_THROW(d.validate(), InvalidArgument);
+  save_dataset(d, file("r.h5"));
+  const Dataset back = load_dataset(file("r.h5"));
+  EXPECT_EQ(back.tau, std::vector<double>(12 * 2, 0.0));
+  d.tau = back.tau;
+  expect_same(back, d);
+}
+
 TEST(DatasetValidate, RefusesEachInconsistency) {
   struct Case {
     const char* phrase;
@@ -253,7 +353,7 @@ def text(value):
     assert isinstance(value, bytes), type(value)
     return value.decode("utf-8")
 
-def check_common(f, kind):
+def check_common(f, kind, system, actuated):
     a = {k: (text(v) if k in ("format", "kind", "system", "generator", "lnn_version") else v)
          for k, v in f.attrs.items()}
     for key in ("format", "kind", "system", "generator", "lnn_version"):
@@ -262,13 +362,13 @@ def check_common(f, kind):
     assert a["format"] == "lnn-dataset"
     assert a["format_version"] == 1 and a["format_version"].dtype == np.int64
     assert a["kind"] == kind
-    assert a["system"] == "double_pendulum"
+    assert a["system"] == system
     assert a["n"] == 2 and a["n"].dtype == np.int64
     assert a["seed"] == 2**63 + 5 and a["seed"].dtype == np.uint64
     assert a["potential_scale"] == 29.43 and a["potential_scale"].dtype == np.float64
     assert isinstance(json.loads(a["generator"]), dict)
-    assert a["angles"].dtype == np.int8 and a["angles"].tolist() == [1, 0]
-    assert a["actuated"].dtype == np.int8 and a["actuated"].tolist() == [0, 1]
+    assert a["angles"].dtype == np.int8 and a["angles"].tolist() == [1, 1]
+    assert a["actuated"].dtype == np.int8 and a["actuated"].tolist() == actuated
     names = [text(x) for x in a["parameter_names"]]
     assert names == ["m2", "l1", "g"], names
     p = f["parameters"].attrs
@@ -284,7 +384,7 @@ def check_array(f, name, shape, dtype, values=None):
         assert np.array_equal(d[()].ravel(), values, equal_nan=True), name
 
 with h5py.File(sys.argv[1], "r") as f:
-    check_common(f, "trajectories")
+    check_common(f, "trajectories", "acrobot", [0, 1])
     assert json.loads(text(f.attrs["generator"])) == {"integrator": "dopri5", "rtol": 1e-10}
     check_array(f, "times", (4,), np.float64, [0.0, 0.1, 0.2, 0.1 + 0.2])
     states = ramp(48, 1.0, -0.5)
@@ -303,7 +403,7 @@ with h5py.File(sys.argv[1], "r") as f:
                                        "accepted", "rejected"]), list(f.keys())
 
 with h5py.File(sys.argv[2], "r") as f:
-    check_common(f, "derivatives")
+    check_common(f, "derivatives", "double_pendulum", [0, 0])
     assert json.loads(text(f.attrs["generator"]))["note"] == "ünïcode \"quoted\""
     check_array(f, "states", (5, 4), np.float64, ramp(20, -3.0, 0.25))
     check_array(f, "accelerations", (5, 2), np.float64, ramp(10, 10.0, -1.5))

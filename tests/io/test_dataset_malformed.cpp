@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <set>
 #include <span>
 #include <string>
@@ -224,6 +225,60 @@ TEST_F(MalformedDatasetFile, MisshapenTrajectoryArrays) {
                                    std::span<const std::int64_t>(std::vector<std::int64_t>(4, 1)));
                  },
                  {"'rejected' has shape (4,), expected (3,)"});
+}
+
+// Issue 19, defect 7: files whose values would mislead a trainer, each
+// refused with one line naming the file.
+TEST_F(MalformedDatasetFile, ForcedWithoutTauNonFiniteOrInvalidSystem) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // A forced system's accelerations without the forces behind them.
+  expect_refused(derivative_set(true, false), {"/tau"}, {},
+                 {"invalid dataset", "tau is missing, but system acrobot has actuated"});
+  expect_refused(trajectory_set(true, false), {"/tau"}, {}, {"invalid dataset", "tau is missing"});
+  Dataset d = derivative_set(false, false);
+  d.accelerations[9] = nan;  // point 4, status ok
+  expect_refused(d, {}, {},
+                 {"invalid dataset", "accelerations is NaN at point 4, whose status is ok"});
+  Dataset t = trajectory_set(false, false);
+  t.times[1] = nan;
+  expect_refused(t, {}, {}, {"invalid dataset", "times[1] is not finite"});
+  t = trajectory_set(false, false);
+  t.times = {0.0, 0.2, 0.1, 0.3};
+  expect_refused(t, {}, {}, {"invalid dataset", "times are not ascending"});
+  t = trajectory_set(false, false);
+  t.energies[11] = nan;  // trajectory 2, status ok
+  expect_refused(t, {}, {}, {"energies is NaN at trajectory 2 at times[3]"});
+  d = derivative_set(false, false);
+  d.parameters[0].second = -1.5;
+  expect_refused(d, {}, {}, {"invalid dataset", "parameter m2 = -1.5 is not allowed"});
+  d = derivative_set(false, false);
+  d.system = "my_pendulum";
+  expect_refused(d, {}, {}, {"invalid dataset", "unknown system 'my_pendulum'"});
+  d = derivative_set(false, false);
+  d.actuated = {0, 1};
+  expect_refused(d, {}, {}, {"invalid dataset", "actuated [0, 1] are not system double_pendulum's"});
+}
+
+// Failed points keep their NaN: a file lnn wrote with failures reads back.
+TEST_F(MalformedDatasetFile, NonFiniteValuesOfFailedPointsAreRead) {
+  Dataset d = derivative_set(true, false);
+  d.accelerations[2] = d.accelerations[3] = std::numeric_limits<double>::quiet_NaN();  // status 1
+  write_layout(path_, d, {});
+  expect_same(load_dataset(path_), d);
+}
+
+// Rollout files written before issue 19 hold no tau for a forced system:
+// lnn rollout and lnn sweep roll out unforced, so they mean τ = 0. Any
+// other file without tau is refused (above).
+TEST_F(MalformedDatasetFile, OlderRolloutFilesWithoutTauMeanZeroForces) {
+  for (const char* tool : {"lnn rollout", "lnn sweep"}) {
+    SCOPED_TRACE(tool);
+    Dataset d = trajectory_set(true, false);
+    d.generator = std::string(R"({"tool":")") + tool + R"(","integrator":"dopri5"})";
+    write_layout(path_, d, {"/tau"});
+    const Dataset back = load_dataset(path_);
+    EXPECT_EQ(back.tau, std::vector<double>(d.tau.size(), 0.0));
+  }
 }
 
 }  // namespace
