@@ -131,14 +131,32 @@ class DataSource {
     actuated_ = !data_->tau.empty();
     const std::size_t P = data_->points();
     std::vector<std::size_t> order = shuffled(P, 0xffffffffu);
-    const auto V = static_cast<std::size_t>(std::floor(config_.validation_fraction * static_cast<double>(P)));
-    if (P - V < 1) throw InvalidArgument(config_.dataset + ": no training points left after the split");
+    // A point whose status is not ok (a failed solve, a trajectory that
+    // stopped) is no data: neither trained nor validated on
+    // (docs/file-formats.md, "Status and non-finite values"). Removed after
+    // the shuffle, so a set without failures splits as before.
+    std::erase_if(order, [&](std::size_t p) { return !point_ok(p); });
+    const std::size_t usable = order.size();
+    if (usable == 0) {
+      throw InvalidArgument(config_.dataset + ": no point has status ok (all " + std::to_string(P) +
+                            " failed), nothing to train on");
+    }
+    const auto V =
+        static_cast<std::size_t>(std::floor(config_.validation_fraction * static_cast<double>(usable)));
+    if (usable - V < 1) throw InvalidArgument(config_.dataset + ": no training points left after the split");
     train_.assign(order.begin() + static_cast<std::ptrdiff_t>(V), order.end());
     std::vector<double> x, tau, acc;
     for (std::size_t i = 0; i < V; ++i) append_point(order[i], x, tau, acc);
     convert(x, val_states_);
     convert(tau, val_tau_);
     convert(acc, val_targets_);
+  }
+
+  // Point p's status: per point in a derivative set, per trajectory in a trajectory set.
+  bool point_ok(std::size_t p) const {
+    const std::size_t per_status =
+        data_->kind == DatasetKind::trajectories ? data_->times.size() : std::size_t{1};
+    return data_->status[p / per_status] == 0;
   }
 
   std::vector<std::size_t> shuffled(std::size_t count, std::uint32_t epoch) const {
