@@ -68,6 +68,13 @@ struct Dataset {
   void validate() const;
 };
 
+// A trajectory set whose integration went well may still hold a non-finite
+// value at a sample (q̈ or E of a state the integrator only interpolated):
+// each such trajectory of status ok gets status 2 (non_finite), as if the
+// integrator had met the value, since validate() allows NaN only at failed
+// points. Returns how many; a derivative set is left as it is (0).
+std::size_t mark_non_finite_trajectories(Dataset& data);
+
 // Writes atomically (temporary file in the same directory, fsync, rename);
 // an existing file at path is untouched until the rename. The file is built
 // in memory first, which briefly takes about twice the data's size. It holds

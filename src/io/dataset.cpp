@@ -409,6 +409,31 @@ void validate_dataset(const Dataset& d, bool tau_may_be_missing) {
 
 }  // namespace
 
+std::size_t mark_non_finite_trajectories(Dataset& data) {
+  if (data.kind != DatasetKind::trajectories || data.n < 1) return 0;
+  const std::size_t S = data.times.size(), un = static_cast<std::size_t>(data.n);
+  // Every value of point rows [first, first + S) of `values` (width w per point).
+  auto finite = [S](const std::vector<double>& values, std::size_t w, std::size_t first) {
+    if (values.size() < (first + S) * w) return true;  // absent (or misshapen: validate says so)
+    return std::all_of(values.begin() + static_cast<std::ptrdiff_t>(first * w),
+                       values.begin() + static_cast<std::ptrdiff_t>((first + S) * w),
+                       [](double v) { return std::isfinite(v); });
+  };
+  std::size_t marked = 0;
+  for (std::size_t b = 0; b < data.status.size(); ++b) {
+    if (data.status[b] != 0) continue;
+    const std::size_t first = b * S;
+    const bool ok = finite(data.states, 2 * un, first) && finite(data.states_true, 2 * un, first) &&
+                    finite(data.accelerations, un, first) && finite(data.energies, 1, first) &&
+                    finite(data.model_energies, 1, first) && finite(data.tau, un, first);
+    if (!ok) {
+      data.status[b] = 2;  // TrajectoryStatus::non_finite (integrate.hpp)
+      ++marked;
+    }
+  }
+  return marked;
+}
+
 void save_dataset(const Dataset& data, const std::string& path) {
   validate_dataset(data, true);
   const auto un = static_cast<std::uint64_t>(data.n);

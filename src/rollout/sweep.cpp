@@ -246,6 +246,7 @@ void Sweep::prepare_truth() {
     t.accepted.push_back(r.accepted);
     t.rejected.push_back(r.rejected);
   }
+  mark_non_finite_trajectories(t);  // NaN only at failed points (lnn/dataset.hpp)
   save_dataset(t, path.string());
 }
 

@@ -346,6 +346,9 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
   } else {
     data.states = std::move(truth);
   }
+  // A sample the integrator only interpolated may still give a non-finite
+  // q̈ or E: that trajectory failed (a dataset holds NaN only at failed points).
+  mark_non_finite_trajectories(data);
   return data;
 }
 

@@ -175,6 +175,22 @@ TEST(DatasetValidate, RefusesWhatWouldMisleadATrainer) {
   }
 }
 
+// Writers whose integration went well but whose samples give NaN mark the
+// trajectory failed rather than write a file validate() refuses.
+TEST(DatasetValidate, NonFiniteTrajectoriesOfStatusOkAreMarkedFailed) {
+  Dataset t = trajectory_set(true, true);
+  EXPECT_EQ(mark_non_finite_trajectories(t), 0u);
+  t.energies[2 * 4 + 3] = std::numeric_limits<double>::quiet_NaN();  // trajectory 2
+  EXPECT_THROW(t.validate(), InvalidArgument);
+  EXPECT_EQ(mark_non_finite_trajectories(t), 1u);
+  EXPECT_EQ(t.status, (std::vector<std::int8_t>{0, 2, 2}));
+  EXPECT_NO_THROW(t.validate());
+  Dataset d = derivative_set(true, true);
+  d.accelerations[0] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(mark_non_finite_trajectories(d), 0u);
+  EXPECT_EQ(d.status[0], 0);
+}
+
 // lnn rollout and a sweep's truth roll a forced system out unforced and hand
 // save_dataset no tau: the file says τ = 0, and reads back with it.
 TEST_F(DatasetFileTest, AnUnforcedRolloutOfAForcedSystemIsSavedWithZeroTau) {
