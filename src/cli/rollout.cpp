@@ -123,6 +123,13 @@ void run_rollout(RolloutOptions o) {
     final_error.push_back(std::abs(ds.energies[last] - ds.energies[first]) / ds.potential_scale);
   }
   ds.generator = gen.dump();
+  // A trajectory that integrated but holds a non-finite q̈ or energy at a
+  // sample is saved as failed (docs/file-formats.md), not refused after the work.
+  if (const std::size_t marked = mark_non_finite_trajectories(ds)) {
+    failed += marked;
+    std::cerr << "lnn rollout: " << marked
+              << " trajectories hold a non-finite acceleration or energy: marked non_finite\n";
+  }
   save_dataset(ds, o.out);
   const Summary e = summarize(final_error);
   std::cout << format("  %zu failed; energy error |E(t_end) - E(0)| / %g: median %.3g, max %.3g; %s\n",
