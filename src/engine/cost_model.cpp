@@ -490,8 +490,11 @@ std::string roofline_table(const CostSetup& setup, const Roofline& r,
   row(total);
   if (with_measured) {
     for (const auto& [phase, ms] : measured) {
+      // A named copy for the lambda: clang before 16 cannot capture a
+      // structured binding (the fuzz build, tests/fuzz, uses clang 14).
+      const std::string& phase_name = phase;
       const bool in_account = std::any_of(phases.begin(), phases.end(),
-                                          [&](const PhaseCost& p) { return p.phase == phase; });
+                                          [&](const PhaseCost& p) { return p.phase == phase_name; });
       if (!in_account)
         s += format("  %-32s %8s %12s %12s %8s %10s %12s %9s %11.4g %9s   (measured only)\n",
                     phase.c_str(), "-", "-", "-", "-", "-", "-", "-", ms, "-");

@@ -170,7 +170,11 @@ typename Adam<T>::StepInfo Adam<T>::step(std::span<T> params, std::span<const T>
     const auto g = static_cast<double>(g_of(i));
     sum += g * g;
   }
-  const auto [info, f] = plan_step(std::sqrt(sum), total_steps);
+  // Named members, not a structured binding: clang before 16 cannot use one
+  // inside the OpenMP region (the fuzz build, tests/fuzz, uses clang 14).
+  const auto plan = plan_step(std::sqrt(sum), total_steps);
+  const StepInfo& info = plan.first;
+  const AdamStepFactors<T>& f = plan.second;
   T* const p = params.data();
   T* const m = m_.data();
   T* const v = v_.data();

@@ -89,7 +89,11 @@ class BackendParameterStore final : public ParameterStore<T> {
     }
     const double sq = be_.sum_squares(g, count_);  // waits for the backend
     if (!std::isfinite(sq)) return std::nullopt;
-    const auto [info, f] = adam.plan_step(std::sqrt(sq), total);
+    // Named members, not a structured binding: clang before 16 cannot
+    // capture one in a lambda (the fuzz build, tests/fuzz, uses clang 14).
+    const auto plan = adam.plan_step(std::sqrt(sq), total);
+    const auto info = plan.first;
+    const auto f = plan.second;
     be_.mark("adam: update and wait");
     be_.for_each(count, [=] LNN_LAMBDA(int i) { core::adam_update(p[i], g[i], m[i], v[i], f); });
     // The engine may run on another stream: the parameters are complete
