@@ -2,7 +2,8 @@
 # Installs the Debian packages lnn needs, only those missing. Safe to rerun.
 set -euo pipefail
 packages=(build-essential cmake pkg-config gfortran python3 libopenblas-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
-          librandom123-dev libhdf5-dev python3-h5py python3-numpy python3-matplotlib libgtest-dev libgmock-dev libbenchmark-dev)
+          librandom123-dev libhdf5-dev python3-h5py python3-numpy python3-matplotlib libgtest-dev libgmock-dev libbenchmark-dev
+          clang libclang-rt-dev libomp-dev)  # the last three: the fuzz build (scripts/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

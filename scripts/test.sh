@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the Release build (CUDA backend
 # compiled when nvcc is present; CUDA tests skip without a GPU), then the CPU
-# tests again under AddressSanitizer and UBSan.
+# tests again under AddressSanitizer and UBSan, then a short pass of every
+# fuzz harness (libFuzzer, clang; docs/reliability.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,3 +19,6 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLNN_ENABLE_CUDA=OFF
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== Fuzz pass: every reader, 8 s each under libFuzzer + ASan + UBSan"
+bash scripts/fuzz.sh 8

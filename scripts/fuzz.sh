@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fuzzes every reader of lnn with libFuzzer under ASan + UBSan (with
+# float-cast-overflow): docs/reliability.md, "Fuzzing".
+#   scripts/fuzz.sh [SECONDS_PER_TARGET | -runs=N] [HARNESS...]
+# Configures and builds build-fuzz (clang), writes the seed corpora from
+# valid files (lnn_fuzz_seeds), then runs each harness (default: all) for the
+# given time (default 60 s) or number of inputs, one at a time. New inputs
+# go to build-fuzz/corpus/<harness>/, crashes to build-fuzz/crashes/.
+# Prints each harness's executions; exits non-zero when any harness crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+limit=${1:-60}
+shift || true
+all=(model_file checkpoint dataset sweep csv toml capi)
+targets=("$@")
+((${#targets[@]})) || targets=("${all[@]}")
+case "$limit" in
+  -runs=*) limit_flag=$limit ;;
+  *[!0-9]*|'') echo "fuzz.sh: SECONDS_PER_TARGET must be a whole number or -runs=N" >&2; exit 2 ;;
+  *) limit_flag=-max_total_time=$limit ;;
+esac
+for c in clang clang++; do
+  command -v "$c" >/dev/null || { echo "fuzz.sh: $c not found (scripts/setup.sh installs it)" >&2; exit 2; }
+done
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLNN_FUZZ=ON \
+  -DLNN_ENABLE_CUDA=OFF -DLNN_BUILD_TESTS=OFF -DLNN_BUILD_BENCH=OFF \
+  -DLNN_SANITIZE=address,undefined,float-cast-overflow -DLNN_WERROR=OFF >/dev/null
+if ! cmake --build build-fuzz -j"$(nproc)" --target lnn_fuzz_seeds $(printf 'fuzz_%s ' "${targets[@]}") \
+    >build-fuzz/build.log 2>&1; then
+  tail -n 40 build-fuzz/build.log >&2
+  echo "fuzz.sh: the build failed (build-fuzz/build.log)" >&2
+  exit 2
+fi
+rm -rf build-fuzz/seeds
+build-fuzz/tests/fuzz/lnn_fuzz_seeds . build-fuzz/seeds
+
+# Huge allocations inside libhdf5 (sizes read from a corrupted file) fail as
+# they do without ASan (malloc returns NULL, HDF5 reports an error).
+export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}
+export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:${LSAN_OPTIONS:-}
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}
+export OMP_NUM_THREADS=1
+mkdir -p build-fuzz/crashes
+failed=()
+for t in "${targets[@]}"; do
+  corpus=build-fuzz/corpus/$t
+  mkdir -p "$corpus" "build-fuzz/crashes/$t"
+  log=build-fuzz/fuzz_$t.log
+  # Seeds: the committed corpus (with every input that once crashed) and
+  # the generated valid files; the first directory collects new inputs.
+  rc=0
+  build-fuzz/tests/fuzz/fuzz_"$t" "$limit_flag" -print_final_stats=1 \
+    -timeout=20 -rss_limit_mb=4096 -artifact_prefix="build-fuzz/crashes/$t/" \
+    "$corpus" "build-fuzz/seeds/$t" $([ -d "tests/fuzz/corpus/$t" ] && echo "tests/fuzz/corpus/$t") \
+    >"$log" 2>&1 || rc=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  if ((rc)); then
+    failed+=("$t")
+    echo "fuzz $t: CRASH after ${runs:-?} executions (exit $rc); log $log, input in build-fuzz/crashes/$t/"
+    grep -m1 -E "ERROR:|runtime error|deadly signal|out-of-memory|timeout" "$log" || true
+  else
+    echo "fuzz $t: ${runs:-?} executions, no crash"
+  fi
+done
+if ((${#failed[@]})); then
+  echo "fuzz: crashes in ${failed[*]}" >&2
+  exit 1
+fi
