@@ -129,7 +129,7 @@ struct Checkpoint {
   TrainState state;
 };
 
-// A checkpoint is a model file (so `lnn eval` and load_model read it) with
+// A checkpoint is a model file (so `lnn predict` and load_model read it) with
 // two more tensors, optimizer.m and optimizer.v (the Adam moments, dtype of
 // T), and metadata lnn.train.step, lnn.train.skipped,
 // lnn.train.optimizer_steps (Adam::steps()), lnn.train.config,

@@ -1,4 +1,4 @@
-// `lnn eval`: accelerations and energies of a model on states read from CSV.
+// `lnn predict` (alias `lnn eval`): accelerations and energies of a model on states read from CSV.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -85,7 +85,7 @@ void evaluate(const EvalOptions& opt, Precision precision) {
   write_file_atomic(opt.out, render_csv(n, B, acc, energy, status, pivot));
 
   std::cerr << format(
-      "lnn eval: %zu samples, %zu failed (%zu not_positive_definite, %zu singular), %s, %s, %s, "
+      "lnn predict: %zu samples, %zu failed (%zu not_positive_definite, %zu singular), %s, %s, %s, "
       "%.3g s, %.4g samples/s%s%s\n",
       B, report.failures(), report.not_positive_definite, report.singular,
       std::string(precision_name(precision)).c_str(), opt.solver.c_str(),

@@ -1,7 +1,7 @@
 // Model files with training state, for checkpoints (src/train/checkpoint.cpp).
 //
 // A checkpoint is a model file with two kinds of additions that the public
-// readers skip, so that load_model and read_model_info (and so `lnn eval`)
+// readers skip, so that load_model and read_model_info (and so `lnn predict`)
 // accept it as the model it holds:
 //   tensors named "optimizer.*", in the model's dtype, after the model's;
 //   metadata keys "lnn.train.*" (reserved: save_model refuses every "lnn." key
