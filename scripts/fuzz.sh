@@ -7,6 +7,8 @@
 # given time (default 60 s) or number of inputs, one at a time. New inputs
 # go to build-fuzz/corpus/<harness>/, crashes to build-fuzz/crashes/.
 # Prints each harness's executions; exits non-zero when any harness crashed.
+# LNN_FUZZ_SEED fixes libFuzzer's seed (0, the default: a new one each run);
+# with -runs=N and a seed a run is the same on every machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=${1:-60}
@@ -37,7 +39,7 @@ build-fuzz/tests/fuzz/lnn_fuzz_seeds . build-fuzz/seeds
 
 # Huge allocations inside libhdf5 (sizes read from a corrupted file) fail as
 # they do without ASan (malloc returns NULL, HDF5 reports an error).
-export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}
+export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:suppressions=$PWD/tests/fuzz/asan.supp:${ASAN_OPTIONS:-}
 export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:${LSAN_OPTIONS:-}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}
 export OMP_NUM_THREADS=1
@@ -54,7 +56,7 @@ for t in "${targets[@]}"; do
   extra=()
   [ "$t" = dataset ] && extra=(-malloc_limit_mb=1048576)
   rc=0
-  build-fuzz/tests/fuzz/fuzz_"$t" "$limit_flag" -print_final_stats=1 "${extra[@]}" \
+  build-fuzz/tests/fuzz/fuzz_"$t" "$limit_flag" -seed="${LNN_FUZZ_SEED:-0}" -print_final_stats=1 "${extra[@]}" \
     -timeout=20 -rss_limit_mb=4096 -artifact_prefix="build-fuzz/crashes/$t/" \
     "$corpus" "build-fuzz/seeds/$t" $([ -d "tests/fuzz/corpus/$t" ] && echo "tests/fuzz/corpus/$t") \
     >"$log" 2>&1 || rc=$?

@@ -20,5 +20,8 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-echo "== Fuzz pass: every reader, 8 s each under libFuzzer + ASan + UBSan"
-bash scripts/fuzz.sh 8
+# A fixed seed and a fixed number of inputs: the same inputs on every run and
+# machine, so CI does not turn red by chance; longer, random campaigns are
+# scripts/fuzz.sh's own use (docs/reliability.md).
+echo "== Fuzz pass: every reader, 2,000 inputs each (seed 1) under libFuzzer + ASan + UBSan"
+LNN_FUZZ_SEED=1 bash scripts/fuzz.sh -runs=2000
