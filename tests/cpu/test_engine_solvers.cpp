@@ -11,17 +11,23 @@
 namespace lnn {
 namespace {
 
-TEST(EngineSolvers, AllMethodsAgreeWherePositiveDefinite) {
-  const int n = 3, B = 200;
+// One softplus layer of width 32 with positive output weights, n = 3: convex
+// in x, so M is positive definite (width >= n) at every state.
+Model<double> convex_model() {
   ModelSpec spec;
-  spec.n = n;
+  spec.n = 3;
   spec.hidden = {32};
   spec.activation = Activation::softplus;
   Model<double> model(spec);
   model.initialize(Init::xavier, 17);
-  // One softplus layer with positive output weights is convex in x, so M is
-  // positive definite (width >= n): every method must solve every sample.
   for (int i = 0; i < 32; ++i) model.weight(1)[i] = std::fabs(model.weight(1)[i]);
+  return model;
+}
+
+TEST(EngineSolvers, AllMethodsAgreeWherePositiveDefinite) {
+  const int n = 3, B = 200;
+  // Every method must solve every sample.
+  const Model<double> model = convex_model();
   const std::vector<double> x = test::random_states<double>(B, n, 4);
 
   auto run = [&](SolveMethod m, std::vector<SolveStatus>& st) {
@@ -108,14 +114,8 @@ TEST(EngineSolvers, IndefiniteMassMatricesAreReportedByCholeskyAndSolvedByLu) {
 // negative definite, and reproduce the bits of L's solve.
 TEST(EngineSolvers, NegatedLagrangianGivesTheSameAccelerations) {
   const int n = 3, B = 128;
-  ModelSpec spec;
-  spec.n = n;
-  spec.hidden = {32};
-  spec.activation = Activation::softplus;
-  Model<double> model(spec);
-  model.initialize(Init::xavier, 17);
-  // Convex in x (as above): M positive definite for L, negative definite for −L.
-  for (int i = 0; i < 32; ++i) model.weight(1)[i] = std::fabs(model.weight(1)[i]);
+  // M positive definite for L, negative definite for −L.
+  const Model<double> model = convex_model();
   Model<double> negated = model;
   for (int i = 0; i < 32; ++i) negated.weight(1)[i] = -negated.weight(1)[i];
   negated.bias(1)[0] = -negated.bias(1)[0];
