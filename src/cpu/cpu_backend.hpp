@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/phase_timer.hpp"
+#include "core/hessian_blocks.hpp"
 
 namespace lnn::cpu {
 
@@ -83,6 +84,13 @@ class CpuBackend {
       for (int i = 0; i < m; ++i) acc += term(i);
       g(r, acc);
     }
+  }
+
+  // The Hessian blocks of every sample (core/hessian_blocks.hpp), each
+  // entry summed over the neurons in ascending order.
+  template <int K>
+  static void hessian_blocks(const core::HessianBlocksArgs<T>& a) {
+    for_each(a.b, [&](int s) { core::hessian_block_sample<K>(a, s, 1); });
   }
 
   // Σ x_i² in double, serially in index order (the host Adam's order);

@@ -21,6 +21,7 @@
 #include "cuda/memory_kind.hpp"
 #include "kernels/column_sums.cuh"
 #include "kernels/for_each.cuh"
+#include "kernels/hessian_blocks.cuh"
 
 namespace lnn::cuda {
 
@@ -185,6 +186,16 @@ class CudaBackend {
     kernels::reduce_rows<<<kernels::blocks_for_rows(rows), kernels::kBlock, 0, stream()>>>(
         rows, m, row, g);
     launched("reduce_rows", loc);
+  }
+
+  // The Hessian blocks of every sample: the fused kernel of
+  // kernels/hessian_blocks.cu (a warp per sample, every layer in one launch).
+  template <int K>
+  void hessian_blocks(const core::HessianBlocksArgs<T>& a,
+                      std::source_location loc = std::source_location::current()) const {
+    if (a.b <= 0) return;
+    kernels::hessian_blocks<T, K>(a, stream());
+    launched("hessian_blocks", loc);
   }
 
   // out[j] += Σ_r X[r·ld + j] in V (kernels/column_sums.cu: parallel over

@@ -241,19 +241,19 @@ class Account {
 
     // ---- Hessian blocks (docs/math.md §2) -----------------------------------------
     phase("hessian blocks");
-    add(LaunchKind::memset, "zero H", 0, T * b * k * k);
-    const double np = k * (k + 1) / 2.0;
-    for (int l = 1; l <= K; ++l) {
-      const double m = w[l];
-      // reduce_rows over b·k(k+1)/2 rows (sample, p ≤ q): Σ_i σ''g U_p U_q,
-      // 3 products and an add per neuron; H[p, q] read and written. A row
-      // reads 4m values, but a sample's σ'', g and k tangent rows are the
-      // same for its k(k+1)/2 rows: (k + 2)m values per sample reach HBM.
-      add(LaunchKind::row_reduction, "H blocks layer " + std::to_string(l), b * np * 4.0 * m,
-          T * (b * (k + 2.0) * m + 2.0 * b * np));
+    {
+      // hessian_blocks (kernels/hessian_blocks.cu), one launch for every
+      // layer: per sample and layer σ'', g and the k tangent rows are read
+      // once ((k + 2)m values); per neuron D = σ''g (1 FLOP) and for each of
+      // the k(k+1)/2 entries 2 products and an add; the block written once
+      // (k² values, the lower triangle from the upper). For Seeds::full the
+      // embedding's curvature adds a few FLOPs per angle (not counted).
+      const double np = k * (k + 1) / 2.0;
+      double m_sum = 0;
+      for (int l = 1; l <= K; ++l) m_sum += w[l];
+      add(LaunchKind::row_reduction, "H blocks (every layer)", b * m_sum * (1.0 + 3.0 * np),
+          T * (b * (k + 2.0) * m_sum + b * k * k));
     }
-    // The lower triangle from the upper: k(k−1)/2 read and written per sample.
-    add(LaunchKind::per_sample, "symmetrize H", 0, T * b * k * (k - 1));
 
     // ---- solve (docs/math.md §1, §5) -----------------------------------------------
     phase("solve");
@@ -306,11 +306,11 @@ class Account {
     phase("adjoint: hessian terms");
     for (int l = 1; l <= K; ++l) {
       const double m = w[l];
-      // hessian_terms: per neuron reads U (k), g, σ'', σ''' and writes Ū (k
-      // rows of Adj), ā, ḡ; S̄ (k²) once per sample. FLOPs 2k² + 3k + 5
-      // (S̄U: 2k², e: 2k, Ū: k, D, ½, ā: 2, ḡ: 1).
+      // hessian_terms: per neuron reads U (k), g, σ'', σ''' and writes ā, ḡ
+      // (Ū is formed in tangent_adjoint, not stored); S̄ (k²) once per
+      // sample. FLOPs 2k² + 2k + 4 (S̄U: 2k², e: 2k, ½, ā: 2, ḡ: 1).
       add(LaunchKind::element_map, "Hessian terms layer " + std::to_string(l),
-          b * m * (2.0 * k * k + 3.0 * k + 5.0), T * (b * m * (2.0 * k + 5.0) + b * k * k));
+          b * m * (2.0 * k * k + 2.0 * k + 4.0), T * (b * m * (k + 5.0) + b * k * k));
     }
 
     phase("adjoint: reverse pass");
@@ -329,15 +329,18 @@ class Account {
     phase("adjoint: forward pass");
     for (int l = K; l >= 1; --l) {
       const double m = w[l], wd = w[l - 1];
-      // tangent_adjoint: the output layer only copies ā into the value row
-      // (1 read, 1 write); below it a neuron reads ā, z̄ and T̄ (k + 1), U
-      // (k), σ', σ'' and Ū (k), and writes [ā; Ū] (k + 1): 4k + 5 values,
-      // 4k + 4 FLOPs.
+      // tangent_adjoint: per neuron Ū = D·S̄u from U (k), g and σ'' (2k² + k
+      // + 1 FLOPs; S̄, k², once per sample) and ā into the value row. The
+      // output layer reads those k + 3 values and writes [ā; Ū] (k + 1);
+      // below it a neuron also reads z̄ and T̄ (k + 1) and σ', and adds σ'⊙T̄
+      // and σ''·(U·T̄) + σ'z̄ (4k + 4 FLOPs): 3k + 6 values.
+      const double ubar_flops = 2.0 * k * k + k + 1.0;
       if (l == K) {
-        add(LaunchKind::element_map, "[abar; Ubar] layer " + std::to_string(l), 0, 2.0 * T * b * m);
+        add(LaunchKind::element_map, "[abar; Ubar] layer " + std::to_string(l), b * m * ubar_flops,
+            T * (b * m * (2.0 * k + 4.0) + b * k * k));
       } else {
         add(LaunchKind::element_map, "[abar; Ubar] layer " + std::to_string(l),
-            b * m * (4.0 * k + 4.0), T * b * m * (4.0 * k + 5.0));
+            b * m * (ubar_flops + 4.0 * k + 4.0), T * (b * m * (3.0 * k + 6.0) + b * k * k));
       }
       // W̄_l += [ā; Ū]ᵀ [z; T]_{l−1}: m × w_{l−1} × R, beta 1.
       gemm("forward adjoint Wbar GEMM layer " + std::to_string(l), m, wd, R, true);

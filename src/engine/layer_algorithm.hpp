@@ -6,6 +6,9 @@
 //   reduce_rows a sum over the neurons of each row (a warp per row on the GPU;
 //               row(r) sets the row up once and returns its term(i))
 //   sum_rows    a reduction over samples (column sums)
+//   hessian_blocks<K>  the fused pass of core/hessian_blocks.hpp (every
+//               layer's Hessian terms of a sample at once; on the GPU the
+//               hand-written kernel of kernels/hessian_blocks.cu)
 //   copy, zero  within the backend's memory
 //   upload      host values into a Buffer (setup only)
 //   Buffer<U>   owning storage the backend's loops can address
@@ -36,6 +39,7 @@
 
 #include "core/activation.hpp"
 #include "core/embedding.hpp"
+#include "core/hessian_blocks.hpp"
 #include "core/reduce_order.hpp"
 #include "core/small_solve.hpp"
 #include "lnn/engine.hpp"
@@ -176,51 +180,25 @@ class LayerAlgorithm {
   // embedding's own curvature, so that H is ∇²_x L.
   void hessian_blocks(const T* states, int, Seeds seeds) {
     be_.mark("hessian blocks");
-    const int b = bp_, b_real = b_;
     const int k = core::tangent_count(seeds, n_);
-    T* H = H_.data();
-    be_.zero(H, static_cast<std::size_t>(b) * k * k);
-    // One reduction over the neurons per (sample, upper-triangle entry).
-    const int np = k * (k + 1) / 2;
-    for (int l = 1; l <= K_; ++l) {
-      const int m = width_[l];
-      const T* A = A_[l].data();
-      const T* G = G_[l].data();
-      const T* D2 = D2_[l].data();
-      be_.reduce_rows(
-          static_cast<std::int64_t>(b) * np, m,
-          [=] LNN_LAMBDA(std::int64_t r) {
-            const std::int64_t s = r / np;
-            int p, q;
-            core::upper_pair(static_cast<int>(r - s * np), k, p, q);
-            const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;  // skip the value row
-            return CurvatureTerm{D2 + static_cast<std::size_t>(s) * m,
-                                 G + static_cast<std::size_t>(s) * m, U + p * m, U + q * m};
-          },
-          [=] LNN_LAMBDA(std::int64_t r, T sum) {
-            const std::int64_t s = r / np;
-            int p, q;
-            core::upper_pair(static_cast<int>(r - s * np), k, p, q);
-            H[static_cast<std::size_t>(s) * k * k + p * k + q] += sum;
-          });
+    // Every layer in one pass per sample (core/hessian_blocks.hpp; on the GPU
+    // the fused kernel of kernels/hessian_blocks.cu).
+    core::HessianBlocksArgs<T> a{};
+    a.H = H_.data();
+    a.b = bp_;
+    a.k = k;
+    a.layers = K_;
+    for (int l = 1; l <= K_; ++l)
+      a.layer[l - 1] = {A_[l].data(), G_[l].data(), D2_[l].data(), width_[l]};
+    if (seeds == Seeds::full) {
+      a.angle = angle_.data();
+      a.states = states;
+      a.G0 = G_[0].data();
     }
-    const int n = n_, d0 = width_[0];
-    const unsigned char* angle = angle_.data();
-    const T* G0 = G_[0].data();
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      T* h = H + static_cast<std::size_t>(s) * k * k;
-      for (int p = 0; p < k; ++p)
-        for (int q = 0; q < p; ++q) h[p * k + q] = h[q * k + p];
-      if (seeds == Seeds::full && s < b_real) {
-        const T* x = states + static_cast<std::size_t>(s) * 2 * n;
-        int pos = 0;
-        for (int j = 0; j < n; ++j) {
-          h[j * k + j] +=
-              core::embed_curvature(angle, j, pos, x, G0 + static_cast<std::size_t>(s) * d0);
-          pos += angle[j] ? 2 : 1;
-        }
-      }
-    });
+    a.b_real = b_;
+    a.n = n_;
+    a.d0 = width_[0];
+    with_tangents(k, [&]<int K>() { be_.template hessian_blocks<K>(a); });
   }
 
   const T* hessian_data() const { return H_.data(); }
@@ -382,18 +360,18 @@ class LayerAlgorithm {
     zero_failed(b, k, live);
 
     be_.mark("adjoint: hessian terms");
-    // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, Ū_i = D_i S̄ U_i,
-    // ā += σ'''⊙g⊙e, ḡ += σ''⊙e (D = σ''⊙g). Ū goes to rows 1..k of Adj.
+    // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, ā = σ'''⊙g⊙e,
+    // ḡ = σ''⊙e. Their Ū_i = D_i S̄ U_i (D = σ''⊙g) is formed where it is used,
+    // in the forward pass's adjoint below (tangent_adjoint), not stored.
     for (int l = 1; l <= K_; ++l) {
       const int m = width_[l];
       const T* A = A_[l].data();
       const T* G = G_[l].data();
       const T* D2 = D2_[l].data();
       const T* D3 = D3_[l].data();
-      T* ADJ = Adj_[l].data();
       T* AB = Abar_[l].data();
       T* GB = Gbar_[l].data();
-      with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, ADJ, AB, GB); });
+      with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, AB, GB); });
     }
 
     be_.mark("adjoint: reverse pass");
@@ -424,19 +402,21 @@ class LayerAlgorithm {
 
     be_.mark("adjoint: forward pass");
     // Adjoint of the forward/tangent pass, descending:
-    //   Ū_l = [Ū from the Hessian terms] + σ'⊙T̄_l
+    //   Ū_l = D_l S̄ U_l (the Hessian terms' part) + σ'⊙T̄_l
     //   ā_l += σ''⊙rowsum(U_l⊙T̄_l) + σ'⊙z̄_l
     //   W̄_l += [ā;Ū] [z;T]_{l−1}ᵀ,  b̄_l += ā_l,  [z̄;T̄]_{l−1} = W_lᵀ [ā;Ū]
     const int R = b * (k + 1);
     for (int l = K_; l >= 1; --l) {
       const int m = width_[l], wd = width_[l - 1];
       const T* A = A_[l].data();
+      const T* G = G_[l].data();
       const T* D1 = D1_[l].data();
       const T* D2 = D2_[l].data();
       const T* AB = Abar_[l].data();
       const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
       T* ADJ = Adj_[l].data();
-      with_tangents(k, [&]<int K>() { tangent_adjoint<K>(b, m, k, A, D1, D2, AB, ZT, ADJ); });
+      with_tangents(
+          k, [&]<int K>() { tangent_adjoint<K>(b, m, k, A, G, D1, D2, SB, AB, ZT, ADJ); });
       const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
       be_.gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
                pgrad + lay.weight_offset, wd);
@@ -473,14 +453,6 @@ class LayerAlgorithm {
       const T t = w[i] * z[i];
       return i == 0 ? c[0] + t : t;
     }
-  };
-  // σ''(a_i) g_i U_p,i U_q,i: one entry of a layer's Hessian block.
-  struct CurvatureTerm {
-    const T* d2;
-    const T* g;
-    const T* up;
-    const T* uq;
-    LNN_HD T operator()(int i) const { return d2[i] * g[i] * up[i] * uq[i]; }
   };
 
   // The element passes whose per-neuron work loops over the k tangents, with
@@ -520,63 +492,81 @@ class LayerAlgorithm {
     });
   }
 
-  // The adjoint's Hessian terms of one layer (adjoint()): each neuron's k
-  // entries of S̄U stay with its thread.
+  // The adjoint's Hessian terms of one layer (adjoint()): a neuron's e =
+  // ½ uᵀS̄u from its k tangent values u (in registers when k is known).
   template <int K>
   void hessian_terms(int b, int m, int k_run, const T* A, const T* G, const T* D2, const T* D3,
-                     const T* SB, T* ADJ, T* AB, T* GB) {
+                     const T* SB, T* AB, T* GB) {
     be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
       const int k = K > 0 ? K : k_run;
       const std::size_t o = static_cast<std::size_t>(s) * m + i;
-      const T* U = A + static_cast<std::size_t>(s) * (k + 1) * m + m;
-      T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
+      const NeuronTangents<K> u(A + static_cast<std::size_t>(s) * (k + 1) * m + m, m, i, k);
       const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-      // The neuron's k tangent values, in registers when k is known.
-      T u[K > 0 ? K : 1];
-      if constexpr (K > 0)
-        for (int q = 0; q < K; ++q) u[q] = U[q * m + i];
-      const auto tangent = [&](int q) -> T {
-        if constexpr (K > 0) {
-          return u[q];
-        } else {
-          return U[q * m + i];
-        }
-      };
-      const T D = D2[o] * G[o];
       T e = T(0);
-      for (int p = 0; p < k; ++p) {
-        T t = T(0);
-        for (int q = 0; q < k; ++q) t += sb[p * k + q] * tangent(q);
-        e += tangent(p) * t;
-        Ub[p * m + i] = t * D;
-      }
+      for (int p = 0; p < k; ++p) e += u[p] * u.sbar_row(sb, p);
       e *= T(0.5);
       AB[o] = D3[o] * G[o] * e;
       GB[o] = D2[o] * e;
     });
   }
 
-  // The adjoint of the tangent scaling of one layer: [ā; Ū] from the next
-  // layer's [z̄; T̄] (ZT, null for the output layer) and the Hessian terms.
+  // The adjoint of the tangent scaling of one layer: [ā; Ū] from ā, the
+  // Hessian terms' Ū = D S̄u (formed here, in registers: it is never stored)
+  // and the next layer's [z̄; T̄] (ZT, null for the output layer). Bit for bit
+  // the order of the former two passes (Ū stored, then σ'⊙T̄ added).
   template <int K>
-  void tangent_adjoint(int b, int m, int k_run, const T* A, const T* D1, const T* D2, const T* AB,
-                       const T* ZT, T* ADJ) {
+  void tangent_adjoint(int b, int m, int k_run, const T* A, const T* G, const T* D1, const T* D2,
+                       const T* SB, const T* AB, const T* ZT, T* ADJ) {
     be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
       const int k = K > 0 ? K : k_run;
       const std::size_t o = static_cast<std::size_t>(s) * m + i;
       const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
+      const NeuronTangents<K> u(A + r0 + m, m, i, k);
+      const T* sb = SB + static_cast<std::size_t>(s) * k * k;
+      const T D = D2[o] * G[o];
       T* adj = ADJ + r0;
       adj[i] = AB[o];
       if (ZT) {
         const T* zt = ZT + r0;
-        const T* a = A + r0;
         T dot = T(0);
-        for (int p = 1; p <= k; ++p) dot += a[p * m + i] * zt[p * m + i];
+        for (int p = 1; p <= k; ++p) dot += u[p - 1] * zt[p * m + i];
         adj[i] += D2[o] * dot + D1[o] * zt[i];
-        for (int p = 1; p <= k; ++p) adj[p * m + i] += D1[o] * zt[p * m + i];
+        for (int p = 1; p <= k; ++p) {
+          const T ub = u.sbar_row(sb, p - 1) * D;
+          adj[p * m + i] = ub + D1[o] * zt[p * m + i];
+        }
+      } else {
+        for (int p = 1; p <= k; ++p) adj[p * m + i] = u.sbar_row(sb, p - 1) * D;
       }
     });
   }
+
+  // A neuron's k tangent values U_0,i … U_{k−1},i: copied into registers
+  // when k = K is known at compile time, read where they are otherwise.
+  template <int K>
+  struct NeuronTangents {
+    T v[K > 0 ? K : 1];
+    const T* U;
+    int m, i, k;
+    LNN_HD NeuronTangents(const T* U_, int m_, int i_, int k_) : U(U_), m(m_), i(i_), k(k_) {
+      if constexpr (K > 0)
+        for (int q = 0; q < K; ++q) v[q] = U[static_cast<std::size_t>(q) * m + i];
+    }
+    LNN_HD T operator[](int q) const {
+      if constexpr (K > 0) {
+        return v[q];
+      } else {
+        return U[static_cast<std::size_t>(q) * m + i];
+      }
+    }
+    // (S̄u)_p = Σ_q S̄[p, q] u_q, q ascending.
+    LNN_HD T sbar_row(const T* sb, int p) const {
+      const int kk = K > 0 ? K : k;  // a constant bound keeps v in registers
+      T t = T(0);
+      for (int q = 0; q < kk; ++q) t += sb[p * kk + q] * (*this)[q];
+      return t;
+    }
+  };
 
   // (Public only because nvcc's extended lambdas may not be defined in
   // private member functions: zero_failed, for_each_state, launch_states,

@@ -108,6 +108,13 @@ struct StagingBackend : cpu::CpuBackend<T> {
     }
     ++*row_reductions;
   }
+  // The fused Hessian blocks in the kernel's order (a warp per sample,
+  // kernels/hessian_blocks.cu), samples in reverse order.
+  template <int K>
+  void hessian_blocks(const core::HessianBlocksArgs<T>& a) const {
+    for (std::int64_t s = a.b - 1; s >= 0; --s) core::hessian_block_sample<K>(a, s, core::kWarp);
+    ++*fused_passes;
+  }
   template <class U, class V>
   void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out) const {
     const std::int64_t chunks = core::column_chunks(rows);
@@ -133,6 +140,7 @@ struct StagingBackend : cpu::CpuBackend<T> {
   std::shared_ptr<long> copies = std::make_shared<long>(0);
   std::shared_ptr<long> element_maps = std::make_shared<long>(0);
   std::shared_ptr<long> row_reductions = std::make_shared<long>(0);
+  std::shared_ptr<long> fused_passes = std::make_shared<long>(0);
 };
 
 template <class T>
@@ -173,6 +181,7 @@ TYPED_TEST(EngineStaging, EveryOperationEqualsTheCpuEngine) {
     EXPECT_GT(*be.copies, 0);
     EXPECT_GT(*be.element_maps, 0);
     EXPECT_GT(*be.row_reductions, 0);
+    EXPECT_GT(*be.fused_passes, 0);
   }
 }
 

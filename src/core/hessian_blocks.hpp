@@ -1,0 +1,140 @@
+// The Hessian blocks of a chunk over its seeded directions, every layer in
+// one pass per sample (docs/math.md §2, docs/architecture.md "Fused
+// kernels"):
+//   H_s[p, q] = Σ_l Σ_i σ''(a_l,i) g_l,i U_l,p,i U_l,q,i   (p <= q < k)
+// then the lower triangle from the upper and, for Seeds::full, the
+// embedding's own curvature on the diagonal.
+// A sample's σ''⊙g and its k tangent rows are read once for all k(k+1)/2
+// entries: the entries' sums are carried side by side, in registers on the
+// GPU (kernels/hessian_blocks.cu: a warp per sample, the lanes striding over
+// the neurons, a shuffle tree per entry). This header is the kernel's per-lane
+// and per-sample code and its CPU twin:
+//   lanes = 1   the CPU backend: each entry summed over i ascending, the
+//               reference order (the same bits as a plain loop per entry);
+//   lanes = 32  the GPU's order (core/reduce_order.hpp), emulated on the
+//               CPU for the device-emulating tests.
+// Each entry's sum over a layer is formed completely before it joins the
+// layers' total, H = ((0 + S_1) + S_2) + …, in both orders.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/embedding.hpp"
+#include "core/host_device.hpp"
+#include "core/reduce_order.hpp"
+
+namespace lnn::core {
+
+// Hidden layers one launch covers: the model's limit (model spec: at most
+// 64 hidden layers), so a kernel's arguments hold them all (≈ 2 KB).
+constexpr int kMaxHessianLayers = 64;
+
+template <class T>
+struct HessianLayer {
+  const T* A;   // b·(k+1) × m: per sample [a; U_1 … U_k]
+  const T* G;   // b × m: g
+  const T* D2;  // b × m: σ''(a)
+  int m;
+};
+
+template <class T>
+struct HessianBlocksArgs {
+  T* H;    // b × k × k, written (every entry)
+  int b;   // samples (padded)
+  int k;   // seeded directions
+  int layers;
+  HessianLayer<T> layer[kMaxHessianLayers];
+  // The embedding's curvature (Seeds::full only; `angle` null otherwise), for
+  // the real samples s < b_real.
+  const unsigned char* angle;
+  const T* states;  // b_real × 2n
+  const T* G0;      // b × d0: ∂L/∂z_0
+  int b_real, n, d0;
+};
+
+// Entries carried at once: all k(k+1)/2 when k = K is known at compile time
+// (k = 2..5), else one (K = 0: one pass over the layer per entry).
+template <int K>
+constexpr int hessian_entries() {
+  return K > 0 ? K * (K + 1) / 2 : 1;
+}
+
+// acc[t] += Σ over i = lane, lane + lanes, … < m of layer l's terms of
+// sample s, for the upper-triangle entries t (row order, upper_pair) when
+// K > 0, or for the one entry (p, q) when K = 0.
+template <int K, class T>
+LNN_HD void hessian_lane_sums(const HessianBlocksArgs<T>& a, int l, std::int64_t s, int lane,
+                              int lanes, T* acc, int p = 0, int q = 0) {
+  const HessianLayer<T>& L = a.layer[l];
+  const int m = L.m, k = K > 0 ? K : a.k;
+  const std::size_t o = static_cast<std::size_t>(s) * static_cast<std::size_t>(m);
+  const T* U = L.A + static_cast<std::size_t>(s) * static_cast<std::size_t>(k + 1) * m + m;
+  for (int i = lane; i < m; i += lanes) {
+    const T D = L.D2[o + i] * L.G[o + i];
+    if constexpr (K > 0) {
+      T u[K];
+      for (int r = 0; r < K; ++r) u[r] = U[static_cast<std::size_t>(r) * m + i];
+      int t = 0;
+      for (int r = 0; r < K; ++r)
+        for (int c = r; c < K; ++c) acc[t++] += D * u[r] * u[c];
+    } else {
+      acc[0] += D * U[static_cast<std::size_t>(p) * m + i] * U[static_cast<std::size_t>(q) * m + i];
+    }
+  }
+}
+
+// After the upper triangle of sample s's block is written: the lower
+// triangle from it, and the embedding's curvature for Seeds::full.
+template <class T>
+LNN_HD void hessian_finish(const HessianBlocksArgs<T>& a, std::int64_t s) {
+  const int k = a.k;
+  T* h = a.H + static_cast<std::size_t>(s) * k * k;
+  for (int p = 0; p < k; ++p)
+    for (int q = 0; q < p; ++q) h[p * k + q] = h[q * k + p];
+  if (a.angle && s < a.b_real) {
+    const T* x = a.states + static_cast<std::size_t>(s) * 2 * a.n;
+    const T* g0 = a.G0 + static_cast<std::size_t>(s) * a.d0;
+    int pos = 0;
+    for (int j = 0; j < a.n; ++j) {
+      h[j * k + j] += embed_curvature(a.angle, j, pos, x, g0);
+      pos += a.angle[j] ? 2 : 1;
+    }
+  }
+}
+
+// One sample's whole block on the CPU, its sums in the order of `lanes`
+// lanes (1: ascending; kWarp: the GPU's lanes and shuffle tree).
+template <int K, class T>
+inline void hessian_block_sample(const HessianBlocksArgs<T>& a, std::int64_t s, int lanes) {
+  constexpr int P = hessian_entries<K>();
+  const int k = K > 0 ? K : a.k;
+  T* h = a.H + static_cast<std::size_t>(s) * k * k;
+  const int groups = K > 0 ? 1 : k * (k + 1) / 2;  // K = 0: an entry at a time
+  for (int t0 = 0; t0 < groups; ++t0) {
+    int p = 0, q = 0;
+    if constexpr (K == 0) upper_pair(t0, k, p, q);
+    T total[P];
+    for (int t = 0; t < P; ++t) total[t] = T(0);
+    for (int l = 0; l < a.layers; ++l) {
+      T lane_acc[kWarp][P];
+      for (int ln = 0; ln < lanes; ++ln) {
+        for (int t = 0; t < P; ++t) lane_acc[ln][t] = T(0);
+        hessian_lane_sums<K>(a, l, s, ln, lanes, lane_acc[ln], p, q);
+      }
+      for (int o = lanes / 2; o > 0; o /= 2)  // the shuffle tree (lanes = 1: none)
+        for (int ln = 0; ln < o; ++ln)
+          for (int t = 0; t < P; ++t) lane_acc[ln][t] += lane_acc[ln + o][t];
+      for (int t = 0; t < P; ++t) total[t] += lane_acc[0][t];
+    }
+    if constexpr (K > 0) {
+      int t = 0;
+      for (int r = 0; r < K; ++r)
+        for (int c = r; c < K; ++c) h[r * k + c] = total[t++];
+    } else {
+      h[p * k + q] = total[0];
+    }
+  }
+  hessian_finish(a, s);
+}
+
+}  // namespace lnn::core
