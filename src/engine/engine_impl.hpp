@@ -82,8 +82,7 @@ class EngineOn final : public EngineCore<T> {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
       T* Lo = be().stage_out(L.data() + s0, bb, out_[0]);
-      algo_.forward(x, b, Seeds::none);
-      algo_.lagrangian(b, Seeds::none, Lo);
+      algo_.lagrangian(algo_.forward(x, b, Seeds::none), Lo);
       be().fetch(L.data() + s0, Lo, bb);
     });
   }
@@ -96,15 +95,15 @@ class EngineOn final : public EngineCore<T> {
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      algo_.forward(x, b, Seeds::none);
+      const auto pass = algo_.forward(x, b, Seeds::none);
       if (!L.empty()) {
         T* Lo = be().stage_out(L.data() + s0, bb, out_[0]);
-        algo_.lagrangian(b, Seeds::none, Lo);
+        algo_.lagrangian(pass, Lo);
         be().fetch(L.data() + s0, Lo, bb);
       }
-      algo_.reverse(b);
+      algo_.reverse(pass);
       T* g = be().stage_out(grad.data() + s0 * w, bb * w, out_[1]);
-      algo_.input_gradient(x, b, g);
+      algo_.input_gradient(pass, x, g);
       be().fetch(grad.data() + s0 * w, g, bb * w);
     });
   }
@@ -123,10 +122,10 @@ class EngineOn final : public EngineCore<T> {
       const T* x = be().stage_in(xh, bb * w, in_[0]);
       T* Lo = be().stage_out(host_L_.data(), bb, out_[0]);
       T* g = be().stage_out(host_grad_.data(), bb * w, out_[1]);
-      algo_.forward(x, b, Seeds::none);
-      algo_.lagrangian(b, Seeds::none, Lo);
-      algo_.reverse(b);
-      algo_.input_gradient(x, b, g);
+      const auto pass = algo_.forward(x, b, Seeds::none);
+      algo_.lagrangian(pass, Lo);
+      algo_.reverse(pass);
+      algo_.input_gradient(pass, x, g);
       be().fetch(host_L_.data(), Lo, bb);
       be().fetch(host_grad_.data(), g, bb * w);
       // E = q̇·∂L/∂q̇ − L needs the states on the host; a device array of
@@ -152,13 +151,13 @@ class EngineOn final : public EngineCore<T> {
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      second_order(x, b, Seeds::euler_lagrange);
+      const auto pass = second_order(x, b, Seeds::euler_lagrange);
       host_H_.resize(bb * k * k);
       be().fetch(host_H_.data(), algo_.hessian_data(), bb * k * k);
       if (!f.empty()) {
         host_grad_.resize(bb * w);
         T* g = be().stage_out(host_grad_.data(), bb * w, out_[1]);
-        algo_.input_gradient(x, b, g);
+        algo_.input_gradient(pass, x, g);
         be().fetch(host_grad_.data(), g, bb * w);
       }
       host_M_.resize(bb * N * N);
@@ -186,11 +185,11 @@ class EngineOn final : public EngineCore<T> {
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      second_order(x, b, Seeds::full);
+      const auto pass = second_order(x, b, Seeds::full);
       be().fetch(H.data() + s0 * w * w, algo_.hessian_data(), bb * w * w);
       if (!grad.empty()) {
         T* g = be().stage_out(grad.data() + s0 * w, bb * w, out_[1]);
-        algo_.input_gradient(x, b, g);
+        algo_.input_gradient(pass, x, g);
         be().fetch(grad.data() + s0 * w, g, bb * w);
       }
     });
@@ -214,8 +213,7 @@ class EngineOn final : public EngineCore<T> {
       T* a = be().stage_out(acc.data() + s0 * N, bb * N, out_[0]);
       SolveStatus* st = be().stage_out(host_status_.data(), bb, status_out_);
       T* pv = pivot.empty() ? nullptr : be().stage_out(pivot.data() + s0, bb, out_[1]);
-      second_order(x, b, Seeds::euler_lagrange);
-      algo_.solve(x, ta, b, a, st, pv);
+      algo_.solve(second_order(x, b, Seeds::euler_lagrange), x, ta, a, st, pv);
       be().mark("results out and wait");
       be().fetch(acc.data() + s0 * N, a, bb * N);
       be().fetch(host_status_.data(), st, bb);
@@ -276,10 +274,11 @@ class EngineOn final : public EngineCore<T> {
           loss.weights.empty() ? nullptr : be().stage_in(loss.weights.data() + s0, bb, weights_in_);
       grow(acc_, bb * N);
       grow(abar_, bb * N);
-      second_order(x, b, Seeds::euler_lagrange);
-      algo_.solve(x, ta, b, acc_.data(), nullptr, nullptr);
-      algo_.loss_terms(acc_.data(), tg, wt, loss.kind, abar_.data(), stats_.data());
+      const auto pass = second_order(x, b, Seeds::euler_lagrange);
+      algo_.solve(pass, x, ta, acc_.data(), nullptr, nullptr);
+      algo_.loss_terms(pass, acc_.data(), tg, wt, loss.kind, abar_.data(), stats_.data());
       be().sum_rows(b, S, stats_.data(), static_cast<std::size_t>(S), totals);
+      return pass;
     };
     if (two_pass) {
       chunks(B, [&](std::size_t s0, int b) {
@@ -291,18 +290,18 @@ class EngineOn final : public EngineCore<T> {
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      loss_chunk(s0, b, x, totals_.data());
+      const auto pass = loss_chunk(s0, b, x, totals_.data());
       T* pd = nullptr;
       if (penalized) {
         // Here Σw is complete: one chunk, or counted by the first pass.
-        algo_.normalize_loss_adjoint(abar_.data(), two_pass ? first_.data() : totals_.data());
+        algo_.normalize_loss_adjoint(pass, abar_.data(), two_pass ? first_.data() : totals_.data());
         grow(pen_, bb);
         pd = pen_.data();
         be().zero(pd, bb);  // stays 0 if pscale underflows and the adjoint skips it
       }
       T* xb = input_grad.empty() ? nullptr
                                  : be().stage_out(input_grad.data() + s0 * w, bb * w, out_[1]);
-      algo_.adjoint(x, b, abar_.data(), acc_.data(), pg, xb, pscale, pd);
+      algo_.adjoint(pass, x, abar_.data(), acc_.data(), pg, xb, pscale, pd);
       if (pd) be().sum_rows(b, 1, pd, 1, totals_.data() + S);
       if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
     });
@@ -370,10 +369,11 @@ class EngineOn final : public EngineCore<T> {
   }
 
   // Forward with tangents, reverse pass and Hessian blocks of one chunk.
-  void second_order(const T* x, int b, Seeds seeds) {
-    algo_.forward(x, b, seeds);
-    algo_.reverse(b);
-    algo_.hessian_blocks(x, b, seeds);
+  typename LayerAlgorithm<T, Backend>::Pass second_order(const T* x, int b, Seeds seeds) {
+    const auto pass = algo_.forward(x, b, seeds);
+    algo_.reverse(pass);
+    algo_.hessian_blocks(pass, x);
+    return pass;
   }
   // f(first sample, samples in chunk) over the batch. A backend's
   // out-of-memory error is given the batch and chunk sizes.

@@ -28,6 +28,9 @@
 //   G[0]  b × d0   g_0 = ∂L/∂z_0
 //   H     b × k × k   Σ_l U_lᵀ diag(σ''⊙g) U_l over the seeded directions
 // Sample-major rows keep every per-sample reduction contiguous.
+// State: forward() returns a Pass (samples, padded samples, seeds, tangent
+// count) that the later stages of the same chunk take; the workspaces are
+// views into one arena per engine and shape (reserve()).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -35,6 +38,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "core/activation.hpp"
@@ -56,6 +60,15 @@ class LayerAlgorithm {
   using Buffer = typename Backend::template Buffer<U>;
 
  public:
+  // What forward() set up for one chunk, taken by the stages that follow it
+  // on the same chunk (the algorithm keeps no per-chunk state of its own).
+  struct Pass {
+    int b = 0;   // samples
+    int bp = 0;  // samples with the padding (pad())
+    Seeds seeds = Seeds::none;
+    int k = 0;  // seeded directions (core::tangent_count)
+  };
+
   LayerAlgorithm(const Model<T>& model, const EngineOptions& options, Backend backend = {})
       : model_(model), options_(options), be_(backend), layout_(model.layout()) {
     const ModelSpec& spec = model.spec();
@@ -83,12 +96,12 @@ class LayerAlgorithm {
 
   // ---- forward pass with tangents (docs/math.md §2) ---------------------------
   // states: b × 2n. Fills Z, A, D1..D3 for Seeds `seeds`.
-  void forward(const T* states_in, int b_in, Seeds seeds) {
+  Pass forward(const T* states_in, int b_in, Seeds seeds) {
     be_.mark("forward");
     const int b = pad(b_in);
-    reserve(b, seeds);
-    b_ = b_in;
-    bp_ = b;
+    const int k = core::tangent_count(seeds, n_);
+    reserve(b, k, seeds == Seeds::euler_lagrange);
+    const Pass pass{b_in, b, seeds, k};
     const T* states = states_in;
     if (b != b_in) {  // zero states fill the padding (see pad())
       const std::size_t w = 2 * static_cast<std::size_t>(n_);
@@ -97,7 +110,6 @@ class LayerAlgorithm {
                static_cast<std::size_t>(b - b_in) * w);
       states = X_.data();
     }
-    const int k = core::tangent_count(seeds, n_);
     const int R = b * (k + 1);
     const int n = n_, d0 = width_[0];
     const unsigned char* angle = angle_.data();
@@ -119,11 +131,12 @@ class LayerAlgorithm {
       T* D3 = D3_[l].data();
       with_tangents(k, [&]<int K>() { activation_pass<K>(b, m, k, act, bl, A, Z, D1, D2, D3); });
     }
+    return pass;
   }
 
   // L = w·z_K + c per sample (after forward).
-  void lagrangian(int b, Seeds seeds, T* L) const {
-    const int k = core::tangent_count(seeds, n_);
+  void lagrangian(const Pass& pass, T* L) const {
+    const int b = pass.b, k = pass.k;
     const int m = width_[K_];
     const T* w = weight(K_);
     const T* c = bias(K_);  // read where the parameters live
@@ -139,9 +152,9 @@ class LayerAlgorithm {
   }
 
   // ---- reverse pass: g_l, s_l, g_0 (docs/math.md §2) ---------------------------
-  void reverse(int) {
+  void reverse(const Pass& pass) {
     be_.mark("reverse");
-    const int b = bp_;
+    const int b = pass.bp;
     const T* w = weight(K_);
     {
       const int m = width_[K_];
@@ -164,7 +177,8 @@ class LayerAlgorithm {
   }
 
   // ∇_x L per sample (b × 2n) after reverse.
-  void input_gradient(const T* states, int b, T* grad) const {
+  void input_gradient(const Pass& pass, const T* states, T* grad) const {
+    const int b = pass.b;
     const int n = n_, d0 = width_[0];
     const unsigned char* angle = angle_.data();
     const T* G0 = G_[0].data();
@@ -178,24 +192,24 @@ class LayerAlgorithm {
   // ---- Hessian blocks over the seeded directions ----------------------------
   // H (b × k × k) = Σ_l U_lᵀ diag(σ''(a_l) ⊙ g_l) U_l; for Seeds::full also the
   // embedding's own curvature, so that H is ∇²_x L.
-  void hessian_blocks(const T* states, int, Seeds seeds) {
+  void hessian_blocks(const Pass& pass, const T* states) {
     be_.mark("hessian blocks");
-    const int k = core::tangent_count(seeds, n_);
+    const int k = pass.k;
     // Every layer in one pass per sample (core/hessian_blocks.hpp; on the GPU
     // the fused kernel of kernels/hessian_blocks.cu).
     core::HessianBlocksArgs<T> a{};
     a.H = H_.data();
-    a.b = bp_;
+    a.b = pass.bp;
     a.k = k;
     a.layers = K_;
     for (int l = 1; l <= K_; ++l)
       a.layer[l - 1] = {A_[l].data(), G_[l].data(), D2_[l].data(), width_[l]};
-    if (seeds == Seeds::full) {
+    if (pass.seeds == Seeds::full) {
       a.angle = angle_.data();
       a.states = states;
       a.G0 = G_[0].data();
     }
-    a.b_real = b_;
+    a.b_real = pass.b;
     a.n = n_;
     a.d0 = width_[0];
     with_tangents(k, [&]<int K>() { be_.template hessian_blocks<K>(a); });
@@ -206,9 +220,11 @@ class LayerAlgorithm {
   // ---- Euler–Lagrange solve (docs/math.md §1, §5) --------------------------------
   // After forward/reverse/hessian_blocks with Seeds::euler_lagrange.
   // acc (b × n); status, pivot (b) may be null.
-  void solve(const T* states, const T* tau, int, T* acc, SolveStatus* status, T* pivot) {
+  void solve(const Pass& pass, const T* states, const T* tau, T* acc, SolveStatus* status,
+             T* pivot) {
     be_.mark("solve");
-    const int b = bp_, b_real = b_;
+    require_euler_lagrange(pass);
+    const int b = pass.bp, b_real = pass.b;
     const int n = n_, k = n_ + 1, d0 = width_[0];
     const unsigned char* angle = angle_.data();
     const SolveOptions opt = options_.solve;
@@ -257,12 +273,12 @@ class LayerAlgorithm {
   //   [w·Σ_p ℓ(d_p), w·ok, ok, not_positive_definite, singular]
   // that the engine adds up over the batch (sum_rows). weights may be null (1).
   static constexpr int kLossStats = 5;
-  void loss_terms(const T* acc, const T* targets, const T* weights, Loss kind, T* abar,
-                  double* stats) {
+  void loss_terms(const Pass& pass, const T* acc, const T* targets, const T* weights, Loss kind,
+                  T* abar, double* stats) {
     be_.mark("loss terms");
     const int n = n_;
     const SolveStatus* st = status_.data();
-    be_.for_each(b_, [=] LNN_LAMBDA(int s) {
+    be_.for_each(pass.b, [=] LNN_LAMBDA(int s) {
       const bool ok = st[s] == SolveStatus::ok;
       const T w = weights ? weights[s] : T(1);
       const bool used = ok && w != T(0);
@@ -290,9 +306,9 @@ class LayerAlgorithm {
   // abar *= 1/(Σ_{solved} w · n), the sum read where the backend keeps it
   // (totals[1] of the loss_terms sums); 0 when nothing solved. Used when the
   // mass penalty needs the data term normalized before the adjoint.
-  void normalize_loss_adjoint(T* abar, const double* totals) {
+  void normalize_loss_adjoint(const Pass& pass, T* abar, const double* totals) {
     const int n = n_;
-    be_.for_each(b_, [=] LNN_LAMBDA(int s) {
+    be_.for_each(pass.b, [=] LNN_LAMBDA(int s) {
       const double denom = totals[1] * static_cast<double>(n);
       const T scale = static_cast<T>(denom > 0.0 ? 1.0 / denom : 0.0);
       for (int p = 0; p < n; ++p) abar[static_cast<std::size_t>(s) * n + p] *= scale;
@@ -307,10 +323,11 @@ class LayerAlgorithm {
   // penalty_scale ≠ 0 adds the mass-matrix penalty penalty_scale·Σ_j relu(−λ_j(M))
   // of every sample, solved or not, and writes its unscaled value per sample
   // (b) to `penalty` if not null. With penalty_scale = 0 nothing of it runs.
-  void adjoint(const T* states, int, const T* abar, const T* acc, T* pgrad, T* xbar,
+  void adjoint(const Pass& pass, const T* states, const T* abar, const T* acc, T* pgrad, T* xbar,
                T penalty_scale = T(0), T* penalty = nullptr) {
     be_.mark("adjoint: solve terms");
-    const int b = bp_, b_real = b_;
+    require_euler_lagrange(pass);
+    const int b = pass.bp, b_real = pass.b;
     const int n = n_, k = n_ + 1, d0 = width_[0];
     const unsigned char* angle = angle_.data();
     const SolveOptions opt = options_.solve;
@@ -322,7 +339,7 @@ class LayerAlgorithm {
     T* LAM = lambda_.data();  // b × n: λ = M⁻¹ā
     T* GB0 = Gbar_[0].data();
     const bool penalized = penalty_scale != T(0);
-    const T* MP = penalized ? mass_penalty(b, penalty) : nullptr;  // b × n × n: ∂pen/∂M
+    const T* MP = penalized ? mass_penalty(pass, penalty) : nullptr;  // b × n × n: ∂pen/∂M
     const unsigned char* live = penalized ? live_.data() : nullptr;
     // λ, S̄ and ḡ_0. A sample whose solve failed carries zeros; its stored
     // activations are zeroed too so that 0·NaN cannot reach the shared sums,
@@ -357,7 +374,7 @@ class LayerAlgorithm {
         for (int i = 0; i < d0; ++i) GB0[static_cast<std::size_t>(s) * d0 + i] = T(0);
       }
     });
-    zero_failed(b, k, live);
+    zero_failed(pass, live);
 
     be_.mark("adjoint: hessian terms");
     // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, ā = σ'''⊙g⊙e,
@@ -585,9 +602,9 @@ class LayerAlgorithm {
   // adjoint, so that its (zero) adjoints cannot meet a NaN: 0·NaN would reach
   // the GEMMs shared by the whole batch. live (b, or null): samples kept
   // although their solve failed, because the mass penalty acts on them.
-  void zero_failed(int b, int k, const unsigned char* live) {
+  void zero_failed(const Pass& pass, const unsigned char* live) {
     const SolveStatus* st = status_.data();
-    for_each_state(b, k, [=] LNN_LAMBDA(int s, T* buf, std::size_t size) {
+    for_each_state(pass.bp, pass.k, [=] LNN_LAMBDA(int s, T* buf, std::size_t size) {
       if (st[s] == SolveStatus::ok || (live && live[s])) return;
       for (std::size_t i = 0; i < size; ++i) buf[i] = T(0);
     });
@@ -646,13 +663,8 @@ class LayerAlgorithm {
   // enough, since an overflowing activation can leave M finite and 0·inf
   // would poison the batch. Non-finite M or state: the sample contributes
   // nothing to the penalty (it is counted in the solve report).
-  const T* mass_penalty(int b, T* value) {
-    const int b_real = b_, n = n_, k = n_ + 1;
-    const std::size_t B = static_cast<std::size_t>(b), N = static_cast<std::size_t>(n);
-    grow(Mpen_, B * N * N);
-    grow(Mpen_work_, B * static_cast<std::size_t>(core::penalty_workspace(n)));
-    grow(Pval_, B);
-    if (live_.size() < B) live_.resize(B);
+  const T* mass_penalty(const Pass& pass, T* value) {
+    const int b = pass.bp, b_real = pass.b, n = n_, k = pass.k;
     const int pw = core::penalty_workspace(n);
     const T* Mbuf = M_.data();
     T* MP = Mpen_.data();
@@ -691,50 +703,84 @@ class LayerAlgorithm {
   }
 
  private:
-  static void grow(Buffer<T>& buf, std::size_t size) {
-    if (buf.size() < size) buf.resize(size);
+  // A workspace: a typed view into the arena (no storage of its own).
+  template <class U>
+  struct View {
+    U* p = nullptr;
+    U* data() const { return p; }
+  };
+
+  // Every workspace of a chunk comes from one arena per engine and shape:
+  // views of the largest chunk (b samples, k tangents, with or without the
+  // Euler–Lagrange stages) seen so far, re-planned and the arena re-made
+  // (one allocation) only when a larger shape comes. Nothing in a workspace
+  // outlives the call that fills it.
+  void reserve(int b, int k, bool euler_lagrange) {
+    if (b <= cap_b_ && k <= cap_k_ && (cap_el_ || !euler_lagrange)) return;
+    cap_b_ = std::max(cap_b_, b);
+    cap_k_ = std::max(cap_k_, k);
+    cap_el_ = cap_el_ || euler_lagrange;
+    const std::size_t bytes = plan(nullptr);
+    arena_.resize(0);  // the old arena goes before the new one is made
+    arena_.resize(bytes);
+    plan(arena_.data());
   }
 
-  // Workspaces sized once for the largest chunk and seed count seen.
-  void reserve(int b, Seeds seeds) {
-    const std::size_t k = static_cast<std::size_t>(core::tangent_count(seeds, n_));
-    const std::size_t B = static_cast<std::size_t>(b);
-    const std::size_t L = static_cast<std::size_t>(K_) + 1;
-    if (Z_.size() != L) {
-      Z_.resize(L), A_.resize(L), D1_.resize(L), D2_.resize(L), D3_.resize(L);
-      G_.resize(L), S_.resize(L), Abar_.resize(L), Gbar_.resize(L), Adj_.resize(L),
-          ZTbar_.resize(L);
-    }
+  // Lays the views out from `base` (null: only counts) and returns the bytes
+  // they take; each view starts on a kArenaAlign boundary.
+  static constexpr std::size_t kArenaAlign = 256;
+  std::size_t plan(unsigned char* base) {
+    std::size_t off = 0;
+    const auto take = [&]<class U>(View<U>& v, std::size_t count) {
+      off = (off + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+      v.p = base ? reinterpret_cast<U*>(base + off) : nullptr;
+      off += count * sizeof(U);
+    };
+    const std::size_t B = static_cast<std::size_t>(cap_b_), k = static_cast<std::size_t>(cap_k_);
+    const std::size_t L = static_cast<std::size_t>(K_) + 1, n = static_cast<std::size_t>(n_);
+    for (auto* v : {&Z_, &A_, &D1_, &D2_, &D3_, &G_, &S_, &Abar_, &Gbar_, &Adj_, &ZTbar_})
+      v->assign(L, View<T>{});
     std::size_t max_m = 0;
     for (std::size_t l = 0; l < L; ++l) {
       const std::size_t w = static_cast<std::size_t>(width_[l]);
       max_m = std::max(max_m, w);
-      grow(Z_[l], B * (k + 1) * w);
-      grow(G_[l], B * w);
+      take(Z_[l], B * (k + 1) * w);
+      take(G_[l], B * w);
       if (l > 0) {
-        grow(A_[l], B * (k + 1) * w);
-        grow(D1_[l], B * w), grow(D2_[l], B * w), grow(D3_[l], B * w), grow(S_[l], B * w);
+        take(A_[l], B * (k + 1) * w);
+        take(D1_[l], B * w), take(D2_[l], B * w), take(D3_[l], B * w), take(S_[l], B * w);
       }
     }
-    grow(H_, B * k * k);
-    grow(X_, B * 2 * static_cast<std::size_t>(n_));
-    if (seeds == Seeds::euler_lagrange) {
-      const std::size_t n = static_cast<std::size_t>(n_);
-      grow(M_, B * n * n);
-      grow(F_, B * 2 * n);
-      grow(work_, B * static_cast<std::size_t>(core::solve_workspace(n_)));
-      if (iwork_.size() < B * n) iwork_.resize(B * n);
-      if (status_.size() < B) status_.resize(B);
-      grow(lambda_, B * n);
-      grow(Sbar_, B * k * k);
-      grow(Sbarl_, B * max_m);
+    take(H_, B * k * k);
+    take(X_, B * 2 * n);
+    if (cap_el_) {
+      take(M_, B * n * n);
+      take(F_, B * 2 * n);
+      take(work_, B * static_cast<std::size_t>(core::solve_workspace(n_)));
+      take(iwork_, B * n);
+      take(status_, B);
+      take(lambda_, B * n);
+      take(Sbar_, B * k * k);
+      take(Sbarl_, B * max_m);
       for (std::size_t l = 0; l < L; ++l) {
         const std::size_t w = static_cast<std::size_t>(width_[l]);
-        grow(Gbar_[l], B * w);
-        grow(ZTbar_[l], B * (k + 1) * w);
-        if (l > 0) grow(Abar_[l], B * w), grow(Adj_[l], B * (k + 1) * w);
+        take(Gbar_[l], B * w);
+        take(ZTbar_[l], B * (k + 1) * w);
+        if (l > 0) take(Abar_[l], B * w), take(Adj_[l], B * (k + 1) * w);
       }
+      take(Mpen_, B * n * n);
+      take(Mpen_work_, B * static_cast<std::size_t>(core::penalty_workspace(n_)));
+      take(Pval_, B);
+      take(live_, B);
     }
+    return off;
+  }
+
+  // The stages after the solve need the Euler–Lagrange seeds' workspaces.
+  void require_euler_lagrange(const Pass& pass) const {
+    if (pass.seeds != Seeds::euler_lagrange)
+      throw std::logic_error("layer algorithm: the solve and the adjoint need a forward pass with the "
+                       "Euler-Lagrange seeds");
   }
 
   const Model<T>& model_;
@@ -743,15 +789,17 @@ class LayerAlgorithm {
   std::vector<LayerLayout> layout_;
   const T* params_ = nullptr;
   int n_ = 0, K_ = 0;
-  int b_ = 0, bp_ = 0;      // samples in the current chunk, and with padding
   std::vector<int> width_;  // w_0 = d0, w_l = m_l
   Buffer<unsigned char> angle_;
-  std::vector<Buffer<T>> Z_, A_, D1_, D2_, D3_, G_, S_, Abar_, Gbar_, Adj_, ZTbar_;
-  Buffer<T> X_, H_, M_, F_, work_, lambda_, Sbar_, Sbarl_;
-  Buffer<T> Mpen_, Mpen_work_, Pval_;  // the mass penalty (mass_penalty())
-  Buffer<int> iwork_;
-  Buffer<unsigned char> live_;
-  Buffer<SolveStatus> status_;
+  Buffer<unsigned char> arena_;                   // every workspace (reserve())
+  int cap_b_ = 0, cap_k_ = 0;                     // the shape the views are planned for
+  bool cap_el_ = false;
+  std::vector<View<T>> Z_, A_, D1_, D2_, D3_, G_, S_, Abar_, Gbar_, Adj_, ZTbar_;  // per layer
+  View<T> X_, H_, M_, F_, work_, lambda_, Sbar_, Sbarl_;
+  View<T> Mpen_, Mpen_work_, Pval_;  // the mass penalty (mass_penalty())
+  View<int> iwork_;
+  View<unsigned char> live_;
+  View<SolveStatus> status_;
 };
 
 }  // namespace lnn::engine

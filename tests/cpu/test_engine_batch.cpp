@@ -125,6 +125,45 @@ TEST(EngineBatch, ParameterGradientsAreAdditiveOverChunks) {
     EXPECT_NEAR(g1[i], g2[i], 256 * test::eps<double>() * scale) << "parameter " << i;
 }
 
+// Every workspace is a view into one arena, re-planned when a larger chunk
+// or more tangents come (layer_algorithm.hpp, reserve()): an engine whose
+// arena grew (and shrank its use) between calls gives what a fresh engine
+// gives, bit for bit, for each kind of call.
+TEST(EngineBatch, AnEngineWhoseWorkspacesGrewEqualsAFreshOne) {
+  const int n = 3;
+  Model<double> model(spec(n, {17, 9}, true));
+  model.initialize(Init::lnn, 5);
+  EngineOptions opt;
+  opt.solve.method = SolveMethod::lu;
+  opt.chunk = 64;
+  Engine<double> used(model, opt);
+  const auto fresh = [&] { return Engine<double>(model, opt); };
+  for (int B : {3, 40, 5, 64}) {
+    SCOPED_TRACE("B " + std::to_string(B));
+    const std::vector<double> x = test::random_states<double>(B, n, static_cast<unsigned>(B));
+    const std::size_t w = 2 * n;
+    std::vector<double> H1(static_cast<std::size_t>(B) * w * w), H2(H1.size());
+    used.hessian(x, H1);  // k = 2n tangents
+    fresh().hessian(x, H2);
+    EXPECT_EQ(H1, H2);
+    std::vector<double> L1(static_cast<std::size_t>(B)), L2(L1.size());
+    used.lagrangian(x, L1);  // no tangents
+    fresh().lagrangian(x, L2);
+    EXPECT_EQ(L1, L2);
+    EXPECT_EQ(accelerations(used, x, n), [&] {  // k = n + 1 and the solve
+      Engine<double> e = fresh();
+      return accelerations(e, x, n);
+    }());
+    const std::vector<double> t(static_cast<std::size_t>(B) * n, 0.1);
+    std::vector<double> g1(model.spec().parameter_count()), g2(g1.size());
+    const double l1 = used.loss_gradient(x, {}, t, Loss::l1, g1).loss;
+    Engine<double> e = fresh();
+    const double l2 = e.loss_gradient(x, {}, t, Loss::l1, g2).loss;
+    EXPECT_EQ(l1, l2);
+    EXPECT_EQ(g1, g2);
+  }
+}
+
 TEST(EngineBatch, FloatAgreesWithDouble) {
   const int n = 2, B = 37;
   ModelSpec s = spec(n, {64, 64, 64});
