@@ -96,124 +96,21 @@ class LayerAlgorithm {
 
   // ---- forward pass with tangents (docs/math.md §2) ---------------------------
   // states: b × 2n. Fills Z, A, D1..D3 for Seeds `seeds`.
-  Pass forward(const T* states_in, int b_in, Seeds seeds) {
-    be_.mark("forward");
-    const int b = pad(b_in);
-    const int k = core::tangent_count(seeds, n_);
-    reserve(b, k, seeds == Seeds::euler_lagrange);
-    const Pass pass{b_in, b, seeds, k};
-    const T* states = states_in;
-    if (b != b_in) {  // zero states fill the padding (see pad())
-      const std::size_t w = 2 * static_cast<std::size_t>(n_);
-      be_.copy(X_.data(), states_in, static_cast<std::size_t>(b_in) * w);
-      be_.zero(X_.data() + static_cast<std::size_t>(b_in) * w,
-               static_cast<std::size_t>(b - b_in) * w);
-      states = X_.data();
-    }
-    const int R = b * (k + 1);
-    const int n = n_, d0 = width_[0];
-    const unsigned char* angle = angle_.data();
-    T* z0 = Z_[0].data();
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      core::embed_sample(n, angle, seeds, states + static_cast<std::size_t>(s) * 2 * n,
-                         z0 + static_cast<std::size_t>(s) * (k + 1) * d0, d0);
-    });
-    const Activation act = model_.spec().activation;
-    for (int l = 1; l <= K_; ++l) {
-      const int m = width_[l], w = width_[l - 1];
-      be_.gemm(false, true, R, m, w, T(1), Z_[l - 1].data(), w, weight(l - 1), w, T(0),
-               A_[l].data(), m);
-      const T* bl = bias(l - 1);
-      T* A = A_[l].data();
-      T* Z = Z_[l].data();
-      T* D1 = D1_[l].data();
-      T* D2 = D2_[l].data();
-      T* D3 = D3_[l].data();
-      with_tangents(k, [&]<int K>() { activation_pass<K>(b, m, k, act, bl, A, Z, D1, D2, D3); });
-    }
-    return pass;
-  }
+  Pass forward(const T* states_in, int b_in, Seeds seeds);
 
   // L = w·z_K + c per sample (after forward).
-  void lagrangian(const Pass& pass, T* L) const {
-    const int b = pass.b, k = pass.k;
-    const int m = width_[K_];
-    const T* w = weight(K_);
-    const T* c = bias(K_);  // read where the parameters live
-    const T* Z = Z_[K_].data();
-    // The output bias joins the first term: c + w₀z₀ + w₁z₁ + …, as summed
-    // before the reduction primitive.
-    be_.reduce_rows(
-        b, m,
-        [=] LNN_LAMBDA(std::int64_t s) {
-          return OutputTerm{w, Z + static_cast<std::size_t>(s) * (k + 1) * m, c};
-        },
-        [=] LNN_LAMBDA(std::int64_t s, T sum) { L[s] = sum; });
-  }
+  void lagrangian(const Pass& pass, T* L) const;
 
   // ---- reverse pass: g_l, s_l, g_0 (docs/math.md §2) ---------------------------
-  void reverse(const Pass& pass) {
-    be_.mark("reverse");
-    const int b = pass.bp;
-    const T* w = weight(K_);
-    {
-      const int m = width_[K_];
-      T* G = G_[K_].data();
-      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-        G[static_cast<std::size_t>(s) * m + i] = w[i];
-      });
-    }
-    for (int l = K_; l >= 1; --l) {
-      const int m = width_[l], wd = width_[l - 1];
-      const T* G = G_[l].data();
-      const T* D1 = D1_[l].data();
-      T* S = S_[l].data();
-      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-        const std::size_t o = static_cast<std::size_t>(s) * m + i;
-        S[o] = D1[o] * G[o];
-      });
-      be_.gemm(false, false, b, wd, m, T(1), S, m, weight(l - 1), wd, T(0), G_[l - 1].data(), wd);
-    }
-  }
+  void reverse(const Pass& pass);
 
   // ∇_x L per sample (b × 2n) after reverse.
-  void input_gradient(const Pass& pass, const T* states, T* grad) const {
-    const int b = pass.b;
-    const int n = n_, d0 = width_[0];
-    const unsigned char* angle = angle_.data();
-    const T* G0 = G_[0].data();
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      core::embed_gradient(n, angle, states + static_cast<std::size_t>(s) * 2 * n,
-                           G0 + static_cast<std::size_t>(s) * d0,
-                           grad + static_cast<std::size_t>(s) * 2 * n);
-    });
-  }
+  void input_gradient(const Pass& pass, const T* states, T* grad) const;
 
   // ---- Hessian blocks over the seeded directions ----------------------------
   // H (b × k × k) = Σ_l U_lᵀ diag(σ''(a_l) ⊙ g_l) U_l; for Seeds::full also the
   // embedding's own curvature, so that H is ∇²_x L.
-  void hessian_blocks(const Pass& pass, const T* states) {
-    be_.mark("hessian blocks");
-    const int k = pass.k;
-    // Every layer in one pass per sample (core/hessian_blocks.hpp; on the GPU
-    // the fused kernel of kernels/hessian_blocks.cu).
-    core::HessianBlocksArgs<T> a{};
-    a.H = H_.data();
-    a.b = pass.bp;
-    a.k = k;
-    a.layers = K_;
-    for (int l = 1; l <= K_; ++l)
-      a.layer[l - 1] = {A_[l].data(), G_[l].data(), D2_[l].data(), width_[l]};
-    if (pass.seeds == Seeds::full) {
-      a.angle = angle_.data();
-      a.states = states;
-      a.G0 = G_[0].data();
-    }
-    a.b_real = pass.b;
-    a.n = n_;
-    a.d0 = width_[0];
-    with_tangents(k, [&]<int K>() { be_.template hessian_blocks<K>(a); });
-  }
+  void hessian_blocks(const Pass& pass, const T* states);
 
   const T* hessian_data() const { return H_.data(); }
 
@@ -221,49 +118,7 @@ class LayerAlgorithm {
   // After forward/reverse/hessian_blocks with Seeds::euler_lagrange.
   // acc (b × n); status, pivot (b) may be null.
   void solve(const Pass& pass, const T* states, const T* tau, T* acc, SolveStatus* status,
-             T* pivot) {
-    be_.mark("solve");
-    require_euler_lagrange(pass);
-    const int b = pass.bp, b_real = pass.b;
-    const int n = n_, k = n_ + 1, d0 = width_[0];
-    const unsigned char* angle = angle_.data();
-    const SolveOptions opt = options_.solve;
-    const T* H = H_.data();
-    const T* G0 = G_[0].data();
-    T* work = work_.data();
-    int* iwork = iwork_.data();
-    T* Mbuf = M_.data();
-    T* F = F_.data();
-    SolveStatus* st = status_.data();
-    const int ws = core::solve_workspace(n);
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      if (s >= b_real) {  // padding: inactive, never reported
-        st[s] = SolveStatus::singular;
-        return;
-      }
-      const T* h = H + static_cast<std::size_t>(s) * k * k;
-      const T* x = states + static_cast<std::size_t>(s) * 2 * n;
-      T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
-      for (int p = 0; p < n; ++p)
-        for (int q = 0; q < n; ++q) M[p * n + q] = h[p * k + q];
-      T* out = acc + static_cast<std::size_t>(s) * n;
-      // rhs = f − C q̇ + τ, with f = J_φᵀ g_0 (q part)
-      T* g = F + static_cast<std::size_t>(s) * 2 * n;
-      core::embed_gradient(n, angle, x, G0 + static_cast<std::size_t>(s) * d0, g);
-      for (int p = 0; p < n; ++p)
-        out[p] = g[p] - h[p * k + n] + (tau ? tau[static_cast<std::size_t>(s) * n + p] : T(0));
-      T* wk = work + static_cast<std::size_t>(s) * ws;
-      int* iw = iwork + static_cast<std::size_t>(s) * n;
-      // In registers for n <= core::kFixedSolveMax (one switch on n).
-      const core::FactorInfo<T> info = core::factor_solve(M, n, opt, wk, iw, out);
-      if (!core::usable(info, opt)) {
-        for (int p = 0; p < n; ++p) out[p] = std::numeric_limits<T>::quiet_NaN();
-      }
-      st[s] = info.status;
-      if (status) status[s] = info.status;
-      if (pivot) pivot[s] = info.min_pivot;
-    });
-  }
+             T* pivot);
 
   // ---- the loss on accelerations (docs/math.md §4, §7) ---------------------------
   // After solve, for the chunk's real samples: ∂ℓ/∂q̈ before the batch's
@@ -274,46 +129,12 @@ class LayerAlgorithm {
   // that the engine adds up over the batch (sum_rows). weights may be null (1).
   static constexpr int kLossStats = 5;
   void loss_terms(const Pass& pass, const T* acc, const T* targets, const T* weights, Loss kind,
-                  T* abar, double* stats) {
-    be_.mark("loss terms");
-    const int n = n_;
-    const SolveStatus* st = status_.data();
-    be_.for_each(pass.b, [=] LNN_LAMBDA(int s) {
-      const bool ok = st[s] == SolveStatus::ok;
-      const T w = weights ? weights[s] : T(1);
-      const bool used = ok && w != T(0);
-      double l = 0.0;
-      for (int p = 0; p < n; ++p) {
-        const std::size_t i = static_cast<std::size_t>(s) * n + p;
-        const T d = used ? acc[i] - targets[i] : T(0);
-        if (kind == Loss::l1) {
-          l += static_cast<double>(w) * std::fabs(static_cast<double>(d));
-          abar[i] = w * (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0)));
-        } else {
-          l += static_cast<double>(w) * (static_cast<double>(d) * static_cast<double>(d));
-          abar[i] = w * (T(2) * d);
-        }
-      }
-      double* row = stats + static_cast<std::size_t>(s) * kLossStats;
-      row[0] = l;
-      row[1] = ok ? static_cast<double>(w) : 0.0;
-      row[2] = ok ? 1.0 : 0.0;
-      row[3] = st[s] == SolveStatus::not_positive_definite ? 1.0 : 0.0;
-      row[4] = st[s] == SolveStatus::singular ? 1.0 : 0.0;
-    });
-  }
+                  T* abar, double* stats);
 
   // abar *= 1/(Σ_{solved} w · n), the sum read where the backend keeps it
   // (totals[1] of the loss_terms sums); 0 when nothing solved. Used when the
   // mass penalty needs the data term normalized before the adjoint.
-  void normalize_loss_adjoint(const Pass& pass, T* abar, const double* totals) {
-    const int n = n_;
-    be_.for_each(pass.b, [=] LNN_LAMBDA(int s) {
-      const double denom = totals[1] * static_cast<double>(n);
-      const T scale = static_cast<T>(denom > 0.0 ? 1.0 / denom : 0.0);
-      for (int p = 0; p < n; ++p) abar[static_cast<std::size_t>(s) * n + p] *= scale;
-    });
-  }
+  void normalize_loss_adjoint(const Pass& pass, T* abar, const double* totals);
 
   // ---- the adjoint (docs/math.md §4, §7) ------------------------------------------
   // After forward/reverse/hessian_blocks/solve for Seeds::euler_lagrange.
@@ -324,140 +145,7 @@ class LayerAlgorithm {
   // of every sample, solved or not, and writes its unscaled value per sample
   // (b) to `penalty` if not null. With penalty_scale = 0 nothing of it runs.
   void adjoint(const Pass& pass, const T* states, const T* abar, const T* acc, T* pgrad, T* xbar,
-               T penalty_scale = T(0), T* penalty = nullptr) {
-    be_.mark("adjoint: solve terms");
-    require_euler_lagrange(pass);
-    const int b = pass.bp, b_real = pass.b;
-    const int n = n_, k = n_ + 1, d0 = width_[0];
-    const unsigned char* angle = angle_.data();
-    const SolveOptions opt = options_.solve;
-    const int ws = core::solve_workspace(n);
-    const T* work = work_.data();
-    const int* iwork = iwork_.data();
-    const SolveStatus* st = status_.data();
-    T* SB = Sbar_.data();     // b × k × k: S̄ = H̄ + H̄ᵀ
-    T* LAM = lambda_.data();  // b × n: λ = M⁻¹ā
-    T* GB0 = Gbar_[0].data();
-    const bool penalized = penalty_scale != T(0);
-    const T* MP = penalized ? mass_penalty(pass, penalty) : nullptr;  // b × n × n: ∂pen/∂M
-    const unsigned char* live = penalized ? live_.data() : nullptr;
-    // λ, S̄ and ḡ_0. A sample whose solve failed carries zeros; its stored
-    // activations are zeroed too so that 0·NaN cannot reach the shared sums,
-    // unless the penalty still needs them (live, see mass_penalty()).
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      T* lam = LAM + static_cast<std::size_t>(s) * n;
-      T* sb = SB + static_cast<std::size_t>(s) * k * k;
-      const bool ok = st[s] == SolveStatus::ok;
-      for (int p = 0; p < n; ++p) lam[p] = ok ? abar[static_cast<std::size_t>(s) * n + p] : T(0);
-      if (ok)
-        core::solve(n, opt, work + static_cast<std::size_t>(s) * ws,
-                    iwork + static_cast<std::size_t>(s) * n, lam);
-      // M̄ = −λ aᵀ,  c̄ = (Cv)‾ = −λ;  S̄ = H̄ + H̄ᵀ with H̄ = [[M̄, c̄], [0, 0]]
-      const T* a = acc + static_cast<std::size_t>(s) * n;
-      for (int p = 0; p < n; ++p) {
-        for (int q = 0; q < n; ++q) sb[p * k + q] = ok ? -(lam[p] * a[q] + lam[q] * a[p]) : T(0);
-        sb[p * k + n] = -lam[p];
-        sb[n * k + p] = -lam[p];
-      }
-      sb[n * k + n] = T(0);
-      // The penalty's M̄ (symmetric) adds to the solve's: S̄ += 2·M̄_pen.
-      if (MP && live[s]) {
-        const T* mp = MP + static_cast<std::size_t>(s) * n * n;
-        for (int p = 0; p < n; ++p)
-          for (int q = 0; q < n; ++q) sb[p * k + q] += T(2) * penalty_scale * mp[p * n + q];
-      }
-      // A dead sample's state may be NaN, and −sin(NaN)·0 is NaN.
-      if (s < b_real && (ok || (live && live[s]))) {
-        core::embed_force_adjoint(n, angle, states + static_cast<std::size_t>(s) * 2 * n, lam,
-                                  GB0 + static_cast<std::size_t>(s) * d0);
-      } else {
-        for (int i = 0; i < d0; ++i) GB0[static_cast<std::size_t>(s) * d0 + i] = T(0);
-      }
-    });
-    zero_failed(pass, live);
-
-    be_.mark("adjoint: hessian terms");
-    // Hessian terms, every layer: e_i = ½ U_iᵀ S̄ U_i, ā = σ'''⊙g⊙e,
-    // ḡ = σ''⊙e. Their Ū_i = D_i S̄ U_i (D = σ''⊙g) is formed where it is used,
-    // in the forward pass's adjoint below (tangent_adjoint), not stored.
-    for (int l = 1; l <= K_; ++l) {
-      const int m = width_[l];
-      const T* A = A_[l].data();
-      const T* G = G_[l].data();
-      const T* D2 = D2_[l].data();
-      const T* D3 = D3_[l].data();
-      T* AB = Abar_[l].data();
-      T* GB = Gbar_[l].data();
-      with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, AB, GB); });
-    }
-
-    be_.mark("adjoint: reverse pass");
-    // Adjoint of the reverse pass, ascending: s̄_l = W_l ḡ_{l−1},
-    // W̄_l += s_l ḡ_{l−1}ᵀ, ḡ_l += σ'⊙s̄_l, ā_l += σ''⊙g_l⊙s̄_l.
-    const std::vector<LayerLayout>& layout = layout_;
-    for (int l = 1; l <= K_; ++l) {
-      const int m = width_[l], wd = width_[l - 1];
-      T* SBAR = Sbarl_.data();
-      be_.gemm(false, true, b, m, wd, T(1), Gbar_[l - 1].data(), wd, weight(l - 1), wd, T(0), SBAR,
-               m);
-      be_.gemm(true, false, m, wd, b, T(1), S_[l].data(), m, Gbar_[l - 1].data(), wd, T(1),
-               pgrad + layout[static_cast<std::size_t>(l - 1)].weight_offset, wd);
-      const T* G = G_[l].data();
-      const T* D1 = D1_[l].data();
-      const T* D2 = D2_[l].data();
-      T* AB = Abar_[l].data();
-      T* GB = Gbar_[l].data();
-      be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-        const std::size_t o = static_cast<std::size_t>(s) * m + i;
-        GB[o] += D1[o] * SBAR[o];
-        AB[o] += D2[o] * G[o] * SBAR[o];
-      });
-    }
-    // w̄ = Σ_samples ḡ_K (the output bias c has no effect on the dynamics).
-    be_.sum_rows(b, width_[K_], Gbar_[K_].data(), static_cast<std::size_t>(width_[K_]),
-                 pgrad + layout[static_cast<std::size_t>(K_)].weight_offset);
-
-    be_.mark("adjoint: forward pass");
-    // Adjoint of the forward/tangent pass, descending:
-    //   Ū_l = D_l S̄ U_l (the Hessian terms' part) + σ'⊙T̄_l
-    //   ā_l += σ''⊙rowsum(U_l⊙T̄_l) + σ'⊙z̄_l
-    //   W̄_l += [ā;Ū] [z;T]_{l−1}ᵀ,  b̄_l += ā_l,  [z̄;T̄]_{l−1} = W_lᵀ [ā;Ū]
-    const int R = b * (k + 1);
-    for (int l = K_; l >= 1; --l) {
-      const int m = width_[l], wd = width_[l - 1];
-      const T* A = A_[l].data();
-      const T* G = G_[l].data();
-      const T* D1 = D1_[l].data();
-      const T* D2 = D2_[l].data();
-      const T* AB = Abar_[l].data();
-      const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
-      T* ADJ = Adj_[l].data();
-      with_tangents(
-          k, [&]<int K>() { tangent_adjoint<K>(b, m, k, A, G, D1, D2, SB, AB, ZT, ADJ); });
-      const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
-      be_.gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
-               pgrad + lay.weight_offset, wd);
-      be_.sum_rows(b, m, ADJ, static_cast<std::size_t>(k + 1) * m, pgrad + lay.bias_offset);
-      be_.gemm(false, false, R, wd, m, T(1), ADJ, m, weight(l - 1), wd, T(0), ZTbar_[l - 1].data(),
-               wd);
-    }
-
-    if (xbar) {
-      const T* ZT0 = ZTbar_[0].data();
-      const T* G0 = G_[0].data();
-      be_.for_each(b_real, [=] LNN_LAMBDA(int s) {
-        if (st[s] != SolveStatus::ok && !(live && live[s])) {  // its state may be NaN
-          for (int j = 0; j < 2 * n; ++j) xbar[static_cast<std::size_t>(s) * 2 * n + j] = T(0);
-          return;
-        }
-        const T* zt = ZT0 + static_cast<std::size_t>(s) * (k + 1) * d0;
-        core::embed_input_adjoint(
-            n, angle, states + static_cast<std::size_t>(s) * 2 * n, zt,
-            zt + static_cast<std::size_t>(k) * d0, LAM + static_cast<std::size_t>(s) * n,
-            G0 + static_cast<std::size_t>(s) * d0, xbar + static_cast<std::size_t>(s) * 2 * n);
-      });
-    }
-  }
+               T penalty_scale = T(0), T* penalty = nullptr);
 
   // The terms of reduce_rows (a row's pointers, set up once per row; types
   // of the class, since nvcc lets no function-local type leave a lambda).
@@ -493,39 +181,13 @@ class LayerAlgorithm {
   // Bias, activation and the tangents' scaling in one element pass.
   template <int K>
   void activation_pass(int b, int m, int k_run, Activation act, const T* bl, T* A, T* Z, T* D1,
-                       T* D2, T* D3) {
-    be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-      const int k = K > 0 ? K : k_run;
-      T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
-      T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
-      const std::size_t o = static_cast<std::size_t>(s) * m + i;
-      a[i] += bl[i];
-      const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
-      z[i] = d.f;
-      D1[o] = d.d1;
-      D2[o] = d.d2;
-      D3[o] = d.d3;
-      for (int r = 1; r <= k; ++r) z[r * m + i] = d.d1 * a[r * m + i];
-    });
-  }
+                       T* D2, T* D3);
 
   // The adjoint's Hessian terms of one layer (adjoint()): a neuron's e =
   // ½ uᵀS̄u from its k tangent values u (in registers when k is known).
   template <int K>
   void hessian_terms(int b, int m, int k_run, const T* A, const T* G, const T* D2, const T* D3,
-                     const T* SB, T* AB, T* GB) {
-    be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-      const int k = K > 0 ? K : k_run;
-      const std::size_t o = static_cast<std::size_t>(s) * m + i;
-      const NeuronTangents<K> u(A + static_cast<std::size_t>(s) * (k + 1) * m + m, m, i, k);
-      const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-      T e = T(0);
-      for (int p = 0; p < k; ++p) e += u[p] * u.sbar_row(sb, p);
-      e *= T(0.5);
-      AB[o] = D3[o] * G[o] * e;
-      GB[o] = D2[o] * e;
-    });
-  }
+                     const T* SB, T* AB, T* GB);
 
   // The adjoint of the tangent scaling of one layer: [ā; Ū] from ā, the
   // Hessian terms' Ū = D S̄u (formed here, in registers: it is never stored)
@@ -533,30 +195,7 @@ class LayerAlgorithm {
   // the order of the former two passes (Ū stored, then σ'⊙T̄ added).
   template <int K>
   void tangent_adjoint(int b, int m, int k_run, const T* A, const T* G, const T* D1, const T* D2,
-                       const T* SB, const T* AB, const T* ZT, T* ADJ) {
-    be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
-      const int k = K > 0 ? K : k_run;
-      const std::size_t o = static_cast<std::size_t>(s) * m + i;
-      const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
-      const NeuronTangents<K> u(A + r0 + m, m, i, k);
-      const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-      const T D = D2[o] * G[o];
-      T* adj = ADJ + r0;
-      adj[i] = AB[o];
-      if (ZT) {
-        const T* zt = ZT + r0;
-        T dot = T(0);
-        for (int p = 1; p <= k; ++p) dot += u[p - 1] * zt[p * m + i];
-        adj[i] += D2[o] * dot + D1[o] * zt[i];
-        for (int p = 1; p <= k; ++p) {
-          const T ub = u.sbar_row(sb, p - 1) * D;
-          adj[p * m + i] = ub + D1[o] * zt[p * m + i];
-        }
-      } else {
-        for (int p = 1; p <= k; ++p) adj[p * m + i] = u.sbar_row(sb, p - 1) * D;
-      }
-    });
-  }
+                       const T* SB, const T* AB, const T* ZT, T* ADJ);
 
   // A neuron's k tangent values U_0,i … U_{k−1},i: copied into registers
   // when k = K is known at compile time, read where they are otherwise.
@@ -602,13 +241,7 @@ class LayerAlgorithm {
   // adjoint, so that its (zero) adjoints cannot meet a NaN: 0·NaN would reach
   // the GEMMs shared by the whole batch. live (b, or null): samples kept
   // although their solve failed, because the mass penalty acts on them.
-  void zero_failed(const Pass& pass, const unsigned char* live) {
-    const SolveStatus* st = status_.data();
-    for_each_state(pass.bp, pass.k, [=] LNN_LAMBDA(int s, T* buf, std::size_t size) {
-      if (st[s] == SolveStatus::ok || (live && live[s])) return;
-      for (std::size_t i = 0; i < size; ++i) buf[i] = T(0);
-    });
-  }
+  void zero_failed(const Pass& pass, const unsigned char* live);
 
   // f(s, values of sample s, count) over every stored buffer that the
   // adjoint reads per sample: Z, A, G, S, D1..D3 of every layer. One launch
@@ -621,39 +254,9 @@ class LayerAlgorithm {
     int count = 0;
   };
   template <class F>
-  void for_each_state(int b, int k, F f) {
-    StateBuffers batch{};
-    const auto add = [&](T* buf, std::size_t size) {
-      if (!buf) return;
-      batch.data[batch.count] = buf;
-      batch.size[batch.count] = size;
-      if (++batch.count == kStateBatch) {
-        launch_states(b, batch, f);
-        batch.count = 0;
-      }
-    };
-    for (int l = 0; l <= K_; ++l) {
-      const std::size_t m = static_cast<std::size_t>(width_[l]);
-      const std::size_t rows = static_cast<std::size_t>(k + 1) * m;
-      add(Z_[l].data(), rows);
-      if (l > 0) add(A_[l].data(), rows);
-      add(G_[l].data(), m);
-      if (l > 0) {
-        add(S_[l].data(), m);
-        add(D1_[l].data(), m);
-        add(D2_[l].data(), m);
-        add(D3_[l].data(), m);
-      }
-    }
-    if (batch.count > 0) launch_states(b, batch, f);
-  }
+  void for_each_state(int b, int k, F f);
   template <class F>
-  void launch_states(int b, const StateBuffers& bufs, F f) {
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      for (int j = 0; j < bufs.count; ++j)
-        f(s, bufs.data[j] + static_cast<std::size_t>(s) * bufs.size[j], bufs.size[j]);
-    });
-  }
+  void launch_states(int b, const StateBuffers& bufs, F f);
 
   // The mass penalty of docs/math.md §7 per sample: value (unscaled, to `value`
   // if not null) and ∂/∂M = −Σ_{λ<0} v vᵀ (returned, b × n × n), from the
@@ -663,44 +266,7 @@ class LayerAlgorithm {
   // enough, since an overflowing activation can leave M finite and 0·inf
   // would poison the batch. Non-finite M or state: the sample contributes
   // nothing to the penalty (it is counted in the solve report).
-  const T* mass_penalty(const Pass& pass, T* value) {
-    const int b = pass.bp, b_real = pass.b, n = n_, k = pass.k;
-    const int pw = core::penalty_workspace(n);
-    const T* Mbuf = M_.data();
-    T* MP = Mpen_.data();
-    T* PV = Pval_.data();
-    T* work = Mpen_work_.data();
-    unsigned char* live = live_.data();
-    const SolveStatus* st = status_.data();
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      const bool ok = st[s] == SolveStatus::ok;
-      T* mp = MP + static_cast<std::size_t>(s) * n * n;
-      const T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
-      bool finite = s < b_real;  // padding has no M
-      for (int i = 0; finite && i < n * n; ++i) finite = core::is_finite(M[i]);
-      T pen = T(0);
-      if (finite) {
-        pen = core::negative_eigen_penalty(M, n, mp, work + static_cast<std::size_t>(s) * pw);
-      } else {
-        for (int i = 0; i < n * n; ++i) mp[i] = T(0);
-      }
-      PV[s] = pen;
-      live[s] = ok || pen > T(0) ? 1 : 0;
-    });
-    for_each_state(b, k, [=] LNN_LAMBDA(int s, T* buf, std::size_t size) {
-      if (st[s] == SolveStatus::ok || !live[s]) return;
-      for (std::size_t i = 0; i < size; ++i)
-        if (!core::is_finite(buf[i])) {
-          live[s] = 0;
-          return;
-        }
-    });
-    be_.for_each(b, [=] LNN_LAMBDA(int s) {
-      if (!live[s]) PV[s] = T(0);
-      if (value && s < b_real) value[s] = PV[s];
-    });
-    return MP;
-  }
+  const T* mass_penalty(const Pass& pass, T* value);
 
  private:
   // A workspace: a typed view into the arena (no storage of its own).
@@ -803,3 +369,8 @@ class LayerAlgorithm {
 };
 
 }  // namespace lnn::engine
+
+// The stages' definitions, by stage.
+#include "engine/layer_adjoint.hpp"
+#include "engine/layer_forward.hpp"
+#include "engine/layer_solve.hpp"
