@@ -29,6 +29,8 @@ enum class Init : std::uint8_t {
   lnn,     // the reference study's scheme (see Model::initialize)
   xavier,  // N(0, 2/(fan_in + fan_out))
   he,      // N(0, 2/fan_in)
+  convex,  // lnn's scales, every weight after the first layer ≥ 0: L starts
+           // convex in z_0, so M starts positive definite (docs/math.md §2)
 };
 
 std::string_view to_string(Activation a);
@@ -98,6 +100,11 @@ class Model {
   //   lnn:    σ = c/√k, k = larger dimension of the matrix, c = 2.2 (i = 0),
   //           0.58·i (0 < i < K), k (i = K)   — the reference study's scheme
   //   xavier: σ = √(2/(fan_in + fan_out));   he: σ = √(2/fan_in)
+  //   convex: lnn's σ, and |w| for every matrix i ≥ 1 (softplus and the
+  //           other convex activations then make L convex in the embedded
+  //           input, so M = Σ_l U_lᵀ diag(σ″ ⊙ g_l) U_l has g_l ≥ 0 and is
+  //           positive semi-definite, definite where the velocity columns of
+  //           the first matrix span Rⁿ; training may change every sign)
   void initialize(Init scheme, std::uint64_t seed);
 
  private:

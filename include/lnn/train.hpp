@@ -38,6 +38,10 @@ struct TrainConfig {
   // Model (the spec's n must match the system's).
   ModelSpec spec;
   Init init = Init::lnn;
+  // A fresh run divides the first layer's weight on each embedded input by
+  // that input's standard deviation over the first batch (normalised inputs
+  // at the start; docs/results.md, "The plateau").
+  bool scale_inputs = false;
 
   // Optimization.
   OptimizerOptions optimizer;
@@ -53,6 +57,10 @@ struct TrainConfig {
   std::int64_t validate_every = 100;   // steps; 0 = only at the end
   std::int64_t checkpoint_every = 500;  // steps; 0 = only at the end
   std::string checkpoint;  // path; empty = none
+  // At every validation: the definiteness and condition of the learned M, the
+  // size of the predicted q̈ and of the right-hand side, and the gradient norm
+  // per layer (TrainProgress::diagnostics; docs/results.md, "The plateau").
+  bool diagnostics = false;
   Device device = Device::cpu;
   int chunk = 1024;  // EngineOptions::chunk
 
@@ -61,6 +69,31 @@ struct TrainConfig {
   std::string to_json() const;
   static TrainConfig from_json(const std::string& text);
   void validate() const;
+};
+
+// What TrainConfig::diagnostics measures at a validation step, on the first
+// (up to) 4096 validation states; NaN where nothing was measured.
+struct TrainDiagnostics {
+  // Fractions of the states whose M = ∂²L/∂q̇² has all eigenvalues > 0, all
+  // < 0, or neither (a zero or non-finite eigenvalue counts as indefinite).
+  double posdef = NAN, negdef = NAN, indefinite = NAN;
+  // Medians over the states of M's smallest and largest eigenvalue (signed)
+  // and of its condition number max|λ| / min|λ| (inf where min|λ| = 0).
+  double eig_min = NAN, eig_max = NAN, cond = NAN;
+  // Mean |q̈| predicted (over solved states and coordinates), mean |target|,
+  // and mean |f − C q̇ + τ|, the right-hand side M q̈ = f − C q̇ + τ.
+  double qdd_abs = NAN, target_abs = NAN, rhs_abs = NAN;
+  // The largest |q̈| predicted (a pole: M nearly singular at some state).
+  double qdd_max = NAN;
+  // Mean |L| over the states (the scale of the learned Lagrangian).
+  double lagrangian_abs = NAN;
+  // RMS over the parameters of Adam's step per unit learning rate,
+  // m̂ / (√v̂ + ε) for the moments after this step: about 0.1–1 while Adam
+  // moves, orders of magnitude less while a past gradient spike holds v̂ up.
+  double adam_step_rms = NAN;
+  // L2 norm of this step's loss gradient per affine layer (weight and bias),
+  // 0 … K (K = the output layer); empty when the step was skipped.
+  std::vector<double> layer_grad_norm;
 };
 
 struct TrainProgress {
@@ -77,6 +110,9 @@ struct TrainProgress {
   double seconds = 0.0;     // since this process started training
   bool validated = false;   // val_loss was computed at this step
   bool checkpointed = false;  // this step's checkpoint is written right after the callback
+  // Filled when validated and TrainConfig::diagnostics is set.
+  bool diagnosed = false;
+  TrainDiagnostics diagnostics;
 };
 
 using TrainCallback = std::function<void(const TrainProgress&)>;

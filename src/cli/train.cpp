@@ -54,6 +54,8 @@ struct TrainOptions {
   std::string log;
   std::string resume;
   std::string config;
+  bool diagnostics = false;
+  bool scale_inputs = false;
   bool steps_given = false;  // --steps on the command line or in --config
   bool force = false;
   bool quiet = false;
@@ -119,6 +121,8 @@ TrainConfig config_from(const TrainOptions& o) {
   c.checkpoint_every = o.checkpoint_every;
   c.max_bad_steps = o.max_bad_steps;
   c.device = resolve_device(o.device);
+  c.diagnostics = o.diagnostics;
+  c.scale_inputs = o.scale_inputs;
   c.checkpoint = o.out;
   c.validate();
   return c;
@@ -127,9 +131,15 @@ TrainConfig config_from(const TrainOptions& o) {
 // The CSV log: one row per step, flushed as written so a crash loses
 // nothing. On resume, rows after the checkpoint's step (from the part of the
 // killed run that is being redone) are dropped first.
+//
+// With diagnostics (--diagnostics) each row also has the columns of
+// TrainDiagnostics, filled at validation steps and empty otherwise:
+// m_posdef, m_negdef, m_indef, m_eig_min, m_eig_max, m_cond, qdd_abs, qdd_max,
+// target_abs, rhs_abs, lagrangian_abs, adam_step_rms, grad_norm_0 … grad_norm_K.
 class CsvLog {
  public:
-  CsvLog(const std::string& path, std::int64_t resume_step) : path_(path) {
+  CsvLog(const std::string& path, std::int64_t resume_step, bool diagnostics, int layers)
+      : path_(path), diagnostics_(diagnostics), layers_(diagnostics ? layers : 0) {
     if (path.empty()) return;
     std::string kept;
     if (resume_step > 0) {
@@ -141,7 +151,12 @@ class CsvLog {
       }
     }
     if (kept.empty()) {
-      kept = "step,lr,loss,penalty,grad_norm,val_l1,skipped,failed_solves,samples_per_s,seconds\n";
+      kept = "step,lr,loss,penalty,grad_norm,val_l1,skipped,failed_solves,samples_per_s,seconds";
+      if (diagnostics) {
+        kept += ",m_posdef,m_negdef,m_indef,m_eig_min,m_eig_max,m_cond,qdd_abs,qdd_max,target_abs,rhs_abs,lagrangian_abs,adam_step_rms";
+        for (int l = 0; l < layers; ++l) kept += ",grad_norm_" + std::to_string(l);
+      }
+      kept += "\n";
     }
     out_.open(path, std::ios::trunc);
     if (!out_) throw FileError(path, std::string("cannot write the training log: ") + std::strerror(errno));
@@ -158,7 +173,20 @@ class CsvLog {
     line += ",";
     if (p.validated && p.val_loss >= 0) append_number(line, p.val_loss);
     line += "," + std::to_string(p.skipped) + "," + std::to_string(p.failed_solves);
-    line += format(",%.1f,%.3f\n", p.samples_per_second, p.seconds);
+    line += format(",%.1f,%.3f", p.samples_per_second, p.seconds);
+    if (diagnostics_) {
+      const TrainDiagnostics& d = p.diagnostics;
+      for (const double v : {d.posdef, d.negdef, d.indefinite, d.eig_min, d.eig_max, d.cond, d.qdd_abs,
+                             d.qdd_max, d.target_abs, d.rhs_abs, d.lagrangian_abs, d.adam_step_rms}) {
+        line += ",";
+        if (p.diagnosed) append_number(line, v);
+      }
+      for (std::size_t l = 0; l < static_cast<std::size_t>(layers_); ++l) {
+        line += ",";
+        if (p.diagnosed && l < d.layer_grad_norm.size()) append_number(line, d.layer_grad_norm[l]);
+      }
+    }
+    line += "\n";
     out_ << line;
     out_.flush();
     if (!out_) throw FileError(path_, std::string("cannot write the training log: ") + std::strerror(errno));
@@ -166,13 +194,15 @@ class CsvLog {
 
  private:
   std::string path_;
+  bool diagnostics_ = false;
+  int layers_ = 0;
   std::ofstream out_;
 };
 
 template <class T>
 void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model, Adam<T> optimizer,
                TrainState state) {
-  CsvLog log(o.log, state.step);
+  CsvLog log(o.log, state.step, config.diagnostics, config.spec.depth() + 1);
   Progress bar("lnn train", o.quiet);
   double rate = 0.0;
   const TrainCallback cb = [&](const TrainProgress& p) {
@@ -294,6 +324,12 @@ void add_train_command(CLI::App& app) {
   sub->add_option("--out,-o", o->out, "Checkpoint / model file to write (safetensors)");
   sub->add_option("--log", o->log, "CSV file of per-step losses");
   sub->add_option("--resume", o->resume, "Continue the run saved in this checkpoint (its config is used; --steps N extends it)");
+  sub->add_flag("--scale-inputs", o->scale_inputs,
+                "Start with the first layer's weights divided by each embedded input's spread "
+                "over the first batch (normalised inputs)");
+  sub->add_flag("--diagnostics", o->diagnostics,
+                "At each validation, log M's definiteness and condition, the size of q̈ and the "
+                "gradient norm per layer (extra --log columns; docs/results.md)");
   sub->add_flag("--force", o->force, "Replace an existing --out or --log (never done otherwise)");
   sub->add_flag("--quiet,-q", o->quiet, "No progress display");
   sub->callback([o, sub] {

@@ -42,10 +42,11 @@ constexpr std::array<std::pair<Embedding, std::string_view>, 2> kEmbeddings{{
     {Embedding::plain, "plain"},
     {Embedding::angle, "angle"},
 }};
-constexpr std::array<std::pair<Init, std::string_view>, 3> kInits{{
+constexpr std::array<std::pair<Init, std::string_view>, 4> kInits{{
     {Init::lnn, "lnn"},
     {Init::xavier, "xavier"},
     {Init::he, "he"},
+    {Init::convex, "convex"},
 }};
 constexpr std::array<std::pair<SolveMethod, std::string_view>, 4> kSolveMethods{{
     {SolveMethod::cholesky, "cholesky"},

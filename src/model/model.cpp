@@ -107,7 +107,8 @@ void Model<T>::initialize(Init scheme, std::uint64_t seed) {
     const double fan_in = l.cols, fan_out = l.rows;
     double sigma = 0.0;
     switch (scheme) {
-      case Init::lnn: {
+      case Init::lnn:
+      case Init::convex: {
         const double k = std::max(fan_in, fan_out);
         const double c = i == 0 ? 2.2 : (i == K ? k : 0.58 * i);
         sigma = c / std::sqrt(k);
@@ -135,7 +136,10 @@ void Model<T>::initialize(Init scheme, std::uint64_t seed) {
       const r123::double2 b = r123::boxmuller(static_cast<std::uint64_t>(r2[0]) << 32 | r2[1],
                                               static_cast<std::uint64_t>(r2[2]) << 32 | r2[3]);
       const double z[4] = {a.x, a.y, b.x, b.y};
-      for (std::size_t j = 0; j < 4 && e + j < count; ++j) w[e + j] = static_cast<T>(sigma * z[j]);
+      const bool nonnegative = scheme == Init::convex && i > 0;
+      for (std::size_t j = 0; j < 4 && e + j < count; ++j) {
+        w[e + j] = static_cast<T>(nonnegative ? sigma * std::fabs(z[j]) : sigma * z[j]);
+      }
     }
   }
 }

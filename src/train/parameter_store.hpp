@@ -34,6 +34,8 @@ class ParameterStore {
   // Brings the model's parameters and the optimizer's moments up to date
   // (before a checkpoint and at the end).
   virtual void to_model(Model<T>& model, Adam<T>& adam) = 0;
+  // A host copy of grad() (the training diagnostics, TrainConfig::diagnostics).
+  virtual void grad_to_host(std::vector<T>& out) = 0;
 };
 
 // The CPU: the model's arrays and the host Adam themselves.
@@ -49,6 +51,7 @@ class HostParameterStore final : public ParameterStore<T> {
     return adam.step(model_.parameters(), grad_, total);
   }
   void to_model(Model<T>&, Adam<T>&) override {}
+  void grad_to_host(std::vector<T>& out) override { out.assign(grad_.begin(), grad_.end()); }
 
  private:
   Model<T>& model_;
@@ -109,6 +112,11 @@ class BackendParameterStore final : public ParameterStore<T> {
     be_.fetch(m.data(), m_.data(), count_);
     be_.fetch(v.data(), v_.data(), count_);
     adam.restore(m, v, adam.steps());
+  }
+
+  void grad_to_host(std::vector<T>& out) override {
+    out.resize(count_);
+    be_.fetch(out.data(), g_.data(), count_);
   }
 
  private:

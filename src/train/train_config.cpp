@@ -66,6 +66,7 @@ std::string TrainConfig::to_json() const {
   j["activation"] = to_string(spec.activation);
   j["embedding"] = embedding_text(spec);
   j["init"] = to_string(init);
+  j["scale_inputs"] = scale_inputs;
   j["lr"] = optimizer.lr;
   j["schedule"] = to_string(optimizer.schedule);
   j["beta1"] = optimizer.beta1;
@@ -88,6 +89,7 @@ std::string TrainConfig::to_json() const {
   j["max_bad_steps"] = max_bad_steps;
   j["validate_every"] = validate_every;
   j["checkpoint_every"] = checkpoint_every;
+  j["diagnostics"] = diagnostics;
   j["device"] = to_string(device);
   j["chunk"] = chunk;
   return j.dump();
@@ -127,6 +129,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     }
     field = "init";
     if (j.contains("init")) c.init = parse_init(j.at("init").get<std::string>());
+    get("scale_inputs", c.scale_inputs);
     get("lr", c.optimizer.lr);
     field = "schedule";
     if (j.contains("schedule")) c.optimizer.schedule = parse_schedule(j.at("schedule").get<std::string>());
@@ -152,6 +155,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get("max_bad_steps", c.max_bad_steps);
     get("validate_every", c.validate_every);
     get("checkpoint_every", c.checkpoint_every);
+    get("diagnostics", c.diagnostics);
     field = "device";
     if (j.contains("device")) c.device = parse_device(j.at("device").get<std::string>());
     get("chunk", c.chunk);

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/activation.hpp"
 #include "core/random.hpp"
+#include "core/small_solve.hpp"
 #include "cuda/cuda_engine.hpp"
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
@@ -234,6 +236,189 @@ double mean_l1(Engine<T>& engine, const std::vector<T>& states, const std::vecto
   return count ? sum / static_cast<double>(count) : -1.0;
 }
 
+// At most this many validation states are diagnosed (TrainConfig::diagnostics).
+constexpr std::size_t kDiagnosticStates = 4096;
+
+double median(std::vector<double> v) {
+  std::erase_if(v, [](double x) { return std::isnan(x); });
+  if (v.empty()) return NAN;
+  const std::size_t h = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h), v.end());
+  const double hi = v[h];
+  if (v.size() % 2 == 1) return hi;
+  return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h)));
+}
+
+// The learned M, q̈ and right-hand side on the first validation states
+// (TrainDiagnostics); layer gradient norms from `grad` (empty: none).
+template <class T>
+TrainDiagnostics diagnose(Engine<T>& engine, const std::vector<T>& all_states,
+                          const std::vector<T>& all_tau, const std::vector<T>& all_targets,
+                          const std::vector<T>& grad) {
+  TrainDiagnostics d;
+  const Model<T>& model = engine.model();
+  const int n = model.spec().n;
+  const std::size_t un = static_cast<std::size_t>(n);
+  const std::size_t B = std::min(all_states.size() / (2 * un), kDiagnosticStates);
+  for (const LayerLayout& l : model.layout()) {
+    if (grad.empty()) break;
+    double sum = 0.0;
+    const std::size_t count = static_cast<std::size_t>(l.rows) * static_cast<std::size_t>(l.cols);
+    for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(grad[l.weight_offset + i]) *
+                                                   static_cast<double>(grad[l.weight_offset + i]);
+    for (int i = 0; i < l.rows; ++i) sum += static_cast<double>(grad[l.bias_offset + static_cast<std::size_t>(i)]) *
+                                            static_cast<double>(grad[l.bias_offset + static_cast<std::size_t>(i)]);
+    d.layer_grad_norm.push_back(std::sqrt(sum));
+  }
+  if (B == 0) return d;
+  const std::span<const T> states(all_states.data(), B * 2 * un);
+  const std::span<const T> tau =
+      all_tau.empty() ? std::span<const T>{} : std::span<const T>(all_tau.data(), B * un);
+  std::vector<T> M(B * un * un), Cv(B * un), f(B * un), acc(B * un), L(B);
+  std::vector<SolveStatus> status(B);
+  engine.euler_lagrange_terms(states, M, Cv, f);
+  engine.accelerations(states, tau, acc, status);
+  engine.lagrangian(states, L);
+  std::vector<double> lo(B), hi(B), cond(B), A(un * un), V(un * un), D(un * un), w(un);
+  std::size_t pos = 0, neg = 0;
+  double qdd = 0.0, target = 0.0, rhs = 0.0, lag = 0.0, qdd_max = 0.0;
+  std::size_t solved = 0;
+  for (std::size_t s = 0; s < B; ++s) {
+    bool finite = true;
+    for (std::size_t i = 0; i < un * un; ++i) {
+      A[i] = static_cast<double>(M[s * un * un + i]);
+      finite = finite && std::isfinite(A[i]);
+    }
+    if (finite) {
+      core::jacobi_eigen(A.data(), n, V.data(), D.data(), w.data());
+      const auto [mn, mx] = std::minmax_element(w.begin(), w.end());
+      double amin = INFINITY, amax = 0.0;
+      for (const double x : w) {
+        amin = std::min(amin, std::fabs(x));
+        amax = std::max(amax, std::fabs(x));
+      }
+      lo[s] = *mn;
+      hi[s] = *mx;
+      cond[s] = amin > 0.0 ? amax / amin : INFINITY;
+      if (*mn > 0.0) ++pos;
+      if (*mx < 0.0) ++neg;
+    } else {
+      lo[s] = hi[s] = cond[s] = NAN;
+    }
+    lag += std::fabs(static_cast<double>(L[s]));
+    for (std::size_t k = 0; k < un; ++k) {
+      const double t = tau.empty() ? 0.0 : static_cast<double>(tau[s * un + k]);
+      rhs += std::fabs(static_cast<double>(f[s * un + k]) - static_cast<double>(Cv[s * un + k]) + t);
+      target += std::fabs(static_cast<double>(all_targets[s * un + k]));
+    }
+    if (status[s] == SolveStatus::ok) {
+      for (std::size_t k = 0; k < un; ++k) {
+        qdd += std::fabs(static_cast<double>(acc[s * un + k]));
+        qdd_max = std::max(qdd_max, std::fabs(static_cast<double>(acc[s * un + k])));
+      }
+      ++solved;
+    }
+  }
+  const auto b = static_cast<double>(B);
+  d.posdef = static_cast<double>(pos) / b;
+  d.negdef = static_cast<double>(neg) / b;
+  d.indefinite = 1.0 - d.posdef - d.negdef;
+  d.eig_min = median(lo);
+  d.eig_max = median(hi);
+  d.cond = median(cond);
+  d.qdd_abs = solved ? qdd / static_cast<double>(solved * un) : NAN;
+  d.target_abs = target / (b * static_cast<double>(un));
+  d.rhs_abs = rhs / (b * static_cast<double>(un));
+  d.qdd_max = solved ? qdd_max : NAN;
+  d.lagrangian_abs = lag / b;
+  return d;
+}
+
+// RMS of m̂ / (√v̂ + ε) over the parameters (TrainDiagnostics::adam_step_rms).
+template <class T>
+double adam_step_rms(const Adam<T>& adam) {
+  const OptimizerOptions& o = adam.options();
+  const auto t = static_cast<double>(adam.steps());
+  if (t < 1) return NAN;
+  const double b1 = 1.0 - std::pow(o.beta1, t), b2 = 1.0 - std::pow(o.beta2, t);
+  const std::span<const T> m = adam.first_moment(), v = adam.second_moment();
+  double sum = 0.0;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const double u = (static_cast<double>(m[i]) / b1) / (std::sqrt(static_cast<double>(v[i]) / b2) + o.eps);
+    sum += u * u;
+  }
+  return m.empty() ? NAN : std::sqrt(sum / static_cast<double>(m.size()));
+}
+
+// TrainConfig::scale_inputs, a data-dependent start: column j of the first
+// weight matrix divided by the standard deviation of embedded input j
+// (docs/math.md §6: cos q, sin q or q per position, then q̇) over `states`,
+// as if the inputs were normalised (a column whose input does not vary is
+// left alone); then each hidden layer's biases set so that its
+// pre-activations have mean zero over `states`. Biases do not change the
+// signs of the weights, so a convex start (Init::convex) stays convex.
+template <class T>
+void normalise_start(Model<T>& model, const std::vector<T>& states) {
+  const ModelSpec& spec = model.spec();
+  const auto n = static_cast<std::size_t>(spec.n);
+  const std::size_t B = states.size() / (2 * n);
+  if (B < 2) return;
+  std::vector<std::vector<double>> z;  // features × samples
+  for (std::size_t j = 0; j < n; ++j) {
+    const bool angle = spec.embedding_of(static_cast<int>(j)) == Embedding::angle;
+    std::vector<double> a(B), b(B);
+    for (std::size_t s = 0; s < B; ++s) {
+      const auto q = static_cast<double>(states[s * 2 * n + j]);
+      a[s] = angle ? std::cos(q) : q;
+      b[s] = std::sin(q);
+    }
+    z.push_back(std::move(a));
+    if (angle) z.push_back(std::move(b));
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    std::vector<double> v(B);
+    for (std::size_t s = 0; s < B; ++s) v[s] = static_cast<double>(states[s * 2 * n + n + j]);
+    z.push_back(std::move(v));
+  }
+  const std::vector<LayerLayout>& layout = model.layout();
+  if (z.size() != static_cast<std::size_t>(layout.front().cols)) return;
+  T* w0 = model.weight(0);
+  for (std::size_t c = 0; c < z.size(); ++c) {
+    double mean = 0.0, sq = 0.0;
+    for (const double x : z[c]) mean += x;
+    mean /= static_cast<double>(B);
+    for (const double x : z[c]) sq += (x - mean) * (x - mean);
+    const double sd = std::sqrt(sq / static_cast<double>(B));
+    if (!(sd > 0.0) || !std::isfinite(sd)) continue;
+    for (int r = 0; r < layout.front().rows; ++r) {
+      T& x = w0[static_cast<std::size_t>(r) * z.size() + c];
+      x = static_cast<T>(static_cast<double>(x) / sd);
+    }
+  }
+  // Forward through the hidden layers, centring each one's pre-activations.
+  for (std::size_t l = 0; l + 1 < layout.size(); ++l) {
+    const LayerLayout& L = layout[l];
+    const T* w = model.weight(static_cast<int>(l));
+    T* b = model.bias(static_cast<int>(l));
+    std::vector<std::vector<double>> next(static_cast<std::size_t>(L.rows), std::vector<double>(B));
+    for (std::size_t r = 0; r < next.size(); ++r) {
+      double mean = 0.0;
+      for (std::size_t s = 0; s < B; ++s) {
+        double a = 0.0;
+        for (std::size_t c = 0; c < z.size(); ++c) a += static_cast<double>(w[r * z.size() + c]) * z[c][s];
+        next[r][s] = a;
+        mean += a;
+      }
+      mean /= static_cast<double>(B);
+      b[r] = static_cast<T>(-mean);
+      for (std::size_t s = 0; s < B; ++s) {
+        next[r][s] = core::activation_derivs(spec.activation, next[r][s] + static_cast<double>(b[r])).f;
+      }
+    }
+    z = std::move(next);
+  }
+}
+
 // Specs equal up to the spelling of an all-plain embedding (a model file
 // reads it back as an empty list).
 bool same_architecture(const ModelSpec& a, const ModelSpec& b) {
@@ -256,6 +441,14 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   if (optimizer.first_moment().size() != model.parameters().size()) {
     throw InvalidArgument("the optimizer state does not match the model's parameter count");
   }
+  DataSource<T> data(config);
+  // A fresh run with scale_inputs: the first layer sees embedded inputs of
+  // unit spread (before the engine or a device copy of the parameters exist).
+  if (config.scale_inputs && state.step == 0 && optimizer.steps() == 0) {
+    std::vector<T> s0, t0, y0;
+    data.batch(0, s0, t0, y0);
+    normalise_start(model, s0);
+  }
   EngineOptions eo;
   eo.device = config.device;
   eo.solve = config.solve;
@@ -270,7 +463,6 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     store = std::make_unique<training::HostParameterStore<T>>(model);
   }
   engine.bind_parameters(store->params());
-  DataSource<T> data(config);
   // Fresh data for a GPU run is drawn and solved there (when the system is
   // small enough for it; else on the host, as for the CPU).
   std::unique_ptr<systems::FreshBatches<T>> fresh;
@@ -279,7 +471,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   }
   const std::string config_json = config.to_json();
 
-  std::vector<T> states, tau, targets;
+  std::vector<T> states, tau, targets, host_grad;
   TrainProgress p;
   p.total = config.steps;
   p.skipped = state.skipped;
@@ -340,6 +532,15 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
       p.val_loss = mean_l1(engine, data.validation_states(), data.validation_tau(),
                            data.validation_targets());
       p.validated = true;
+    }
+    p.diagnosed = p.validated && config.diagnostics;
+    if (p.diagnosed) {
+      if (stepped) store->grad_to_host(host_grad);
+      else host_grad.clear();
+      p.diagnostics = diagnose(engine, data.validation_states(), data.validation_tau(),
+                               data.validation_targets(), host_grad);
+      store->to_model(model, optimizer);  // the moments, on the host
+      p.diagnostics.adam_step_rms = adam_step_rms(optimizer);
     }
     if (stepped) state.loss = r.loss;
     if (p.validated) state.val_loss = p.val_loss;

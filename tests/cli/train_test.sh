@@ -61,6 +61,26 @@ cmp -s whole.safetensors part.safetensors || fail "resumed run differs from the 
 # (<file>.tmp.<pid>.<i>); nothing else may remain.
 ls | grep '\.tmp\.' | grep -qv "\.tmp\.$pid\." && fail "a temporary file was left behind: $(ls | grep '\.tmp\.')"
 
+step "diagnostics: extra log columns at validation steps, kept on resume"
+"$LNN" train --config run.toml --steps 60 --checkpoint-every 30 --init convex --scale-inputs \
+  --diagnostics --out diag.safetensors --log diag.csv -q >/dev/null
+head -1 diag.csv | grep -q ',seconds,m_posdef,m_negdef,m_indef,m_eig_min,m_eig_max,m_cond,qdd_abs,qdd_max,target_abs,rhs_abs,lagrangian_abs,adam_step_rms,grad_norm_0,grad_norm_1,grad_norm_2$' ||
+  fail "diagnostics header: $(head -1 diag.csv)"
+python3 - <<'PY' || fail "diagnostics rows"
+import csv
+rows = list(csv.DictReader(open("diag.csv")))
+assert len(rows) == 60
+for r in rows:
+    validated = r["val_l1"] != ""
+    assert (r["m_posdef"] != "") == validated and (r["grad_norm_2"] != "") == validated, r
+    if validated:  # a convex start: M positive definite everywhere
+        assert abs(float(r["m_posdef"]) + float(r["m_negdef"]) + float(r["m_indef"]) - 1) < 1e-9
+        assert float(r["m_posdef"]) == 1.0, r
+PY
+"$LNN" train --resume diag.safetensors --steps 100 --log diag.csv -q >/dev/null
+[[ $(wc -l <diag.csv) -eq 101 ]] || fail "resumed diagnostics log has $(wc -l <diag.csv) lines"
+tail -1 diag.csv | awk -F, '{ exit !(NF == 25 && $11 != "") }' || fail "resumed row: $(tail -1 diag.csv)"
+
 step "evaluate"
 "$LNN" evaluate --model whole.safetensors --trajectories 3 --t-end 2 --held-out 1000 -q --json eval.json >eval.txt
 grep -q "energy error" eval.txt || fail "evaluate output: $(cat eval.txt)"
