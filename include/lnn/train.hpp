@@ -38,9 +38,10 @@ struct TrainConfig {
   // Model (the spec's n must match the system's).
   ModelSpec spec;
   Init init = Init::lnn;
-  // A fresh run divides the first layer's weight on each embedded input by
-  // that input's standard deviation over the first batch (normalised inputs
-  // at the start; docs/results.md, "The plateau").
+  // A fresh run first divides the first layer's weight on each embedded input
+  // by that input's standard deviation over the first batch (normalised
+  // inputs) and sets every hidden layer's biases so that its pre-activations
+  // have mean zero on that batch (docs/results.md, "The q̈ ≈ 0 plateau").
   bool scale_inputs = false;
 
   // Optimization.
@@ -59,7 +60,8 @@ struct TrainConfig {
   std::string checkpoint;  // path; empty = none
   // At every validation: the definiteness and condition of the learned M, the
   // size of the predicted q̈ and of the right-hand side, and the gradient norm
-  // per layer (TrainProgress::diagnostics; docs/results.md, "The plateau").
+  // per layer (TrainProgress::diagnostics; docs/results.md, "The q̈ ≈ 0
+  // plateau").
   bool diagnostics = false;
   Device device = Device::cpu;
   int chunk = 1024;  // EngineOptions::chunk

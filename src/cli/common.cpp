@@ -114,7 +114,7 @@ std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags) {
                 for (const std::string& e : split_list(t)) parse_embedding(e);
               },
               "EMBEDDING")));
-  opts.push_back(sub.add_option("--init", flags.init, "Initialization: lnn | xavier | he")
+  opts.push_back(sub.add_option("--init", flags.init, "Initialization: lnn | xavier | he | convex")
                      ->capture_default_str()
                      ->check(parsed_by([](const std::string& t) { parse_init(t); }, "INIT")));
   opts.push_back(sub.add_option("--seed", flags.seed, "Seed of the initialization")

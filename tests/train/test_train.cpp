@@ -233,7 +233,7 @@ TEST(Train, MismatchesAreRefused) {
 // Init::convex: every weight after the first layer is >= 0, so L is convex
 // in the embedded input and M = ∂²L/∂q̇² is positive definite at every state
 // (the reference scheme, Init::lnn, gives M of both signs and near-singular
-// ones at init: docs/results.md, "The plateau").
+// ones at init: docs/results.md, "The q̈ ≈ 0 plateau").
 TEST(Train, ConvexInitStartsWithAPositiveDefiniteMassMatrix) {
   ModelSpec spec;
   spec.n = 2;
@@ -269,7 +269,7 @@ TEST(Train, ConvexInitStartsWithAPositiveDefiniteMassMatrix) {
   }
 }
 
-// The q̈ ≈ 0 plateau (docs/results.md, "The plateau"): a 3 × 32 network on
+// The q̈ ≈ 0 plateau (docs/results.md, the section of that name): a 3 × 32 network on
 // fresh double-pendulum states, 400 steps of 128 at a constant 1e-3. With
 // the reference start (Init::lnn, no scale_inputs) this test measured a
 // validation L1 of 23.0, 54.7 and 36.6 at step 400 for seeds 0–2 (mean |q̈|
