@@ -39,8 +39,6 @@ __global__ void __launch_bounds__(kBlock) hessian_blocks_kernel(const core::Hess
     for (int t = 0; t < P; ++t) total[t] = T(0);
     for (int l = 0; l < a.layers; ++l) {
       T acc[P];
-#pragma unroll
-      for (int t = 0; t < P; ++t) acc[t] = T(0);
       core::hessian_lane_sums<K>(a, l, s, lane, core::kWarp, acc, p, q);
 #pragma unroll
       for (int t = 0; t < P; ++t) total[t] += warp_sum(acc[t]);  // meaningful in lane 0

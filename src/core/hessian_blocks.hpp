@@ -59,18 +59,25 @@ constexpr int hessian_entries() {
   return K > 0 ? K * (K + 1) / 2 : 1;
 }
 
-// acc[t] += Σ over i = lane, lane + lanes, … < m of layer l's terms of
-// sample s, for the upper-triangle entries t (row order, upper_pair) when
-// K > 0, or for the one entry (p, q) when K = 0.
+// out[t] = Σ over i = lane, lane + lanes, … < m (ascending) of layer l's
+// terms of sample s, for the upper-triangle entries t (row order,
+// upper_pair) when K > 0, or for the one entry (p, q) when K = 0. The sums
+// run in local variables (registers), not through `out`, which the compiler
+// could not tell apart from the layer's arrays.
 template <int K, class T>
 LNN_HD void hessian_lane_sums(const HessianBlocksArgs<T>& a, int l, std::int64_t s, int lane,
-                              int lanes, T* acc, int p = 0, int q = 0) {
+                              int lanes, T* out, int p = 0, int q = 0) {
+  constexpr int P = hessian_entries<K>();
   const HessianLayer<T>& L = a.layer[l];
   const int m = L.m, k = K > 0 ? K : a.k;
   const std::size_t o = static_cast<std::size_t>(s) * static_cast<std::size_t>(m);
   const T* U = L.A + static_cast<std::size_t>(s) * static_cast<std::size_t>(k + 1) * m + m;
+  const T* d2 = L.D2 + o;
+  const T* g = L.G + o;
+  T acc[P];
+  for (int t = 0; t < P; ++t) acc[t] = T(0);
   for (int i = lane; i < m; i += lanes) {
-    const T D = L.D2[o + i] * L.G[o + i];
+    const T D = d2[i] * g[i];
     if constexpr (K > 0) {
       T u[K];
       for (int r = 0; r < K; ++r) u[r] = U[static_cast<std::size_t>(r) * m + i];
@@ -81,6 +88,7 @@ LNN_HD void hessian_lane_sums(const HessianBlocksArgs<T>& a, int l, std::int64_t
       acc[0] += D * U[static_cast<std::size_t>(p) * m + i] * U[static_cast<std::size_t>(q) * m + i];
     }
   }
+  for (int t = 0; t < P; ++t) out[t] = acc[t];
 }
 
 // After the upper triangle of sample s's block is written: the lower
@@ -117,10 +125,7 @@ inline void hessian_block_sample(const HessianBlocksArgs<T>& a, std::int64_t s, 
     for (int t = 0; t < P; ++t) total[t] = T(0);
     for (int l = 0; l < a.layers; ++l) {
       T lane_acc[kWarp][P];
-      for (int ln = 0; ln < lanes; ++ln) {
-        for (int t = 0; t < P; ++t) lane_acc[ln][t] = T(0);
-        hessian_lane_sums<K>(a, l, s, ln, lanes, lane_acc[ln], p, q);
-      }
+      for (int ln = 0; ln < lanes; ++ln) hessian_lane_sums<K>(a, l, s, ln, lanes, lane_acc[ln], p, q);
       for (int o = lanes / 2; o > 0; o /= 2)  // the shuffle tree (lanes = 1: none)
         for (int ln = 0; ln < o; ++ln)
           for (int t = 0; t < P; ++t) lane_acc[ln][t] += lane_acc[ln + o][t];

@@ -132,6 +132,9 @@ class CudaBackend {
  public:
   template <class U>
   using Buffer = DeviceBuffer<U>;
+  // The adjoint's Ū formed again where it is used instead of stored
+  // (LayerAlgorithm::kUbarInRegisters): memory traffic is the GPU's cost.
+  static constexpr bool kUbarInRegisters = true;
 
   CudaBackend() = default;
   explicit CudaBackend(std::shared_ptr<CudaContext> ctx) : ctx_(std::move(ctx)) {}

@@ -72,7 +72,8 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
     const T* D3 = D3_[l].data();
     T* AB = Abar_[l].data();
     T* GB = Gbar_[l].data();
-    with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, AB, GB); });
+    T* ADJ = Adj_[l].data();
+    with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, AB, GB, ADJ); });
   }
 
   be_.mark("adjoint: reverse pass");
@@ -146,14 +147,20 @@ template <class T, class Backend>
 template <int K>
 void LayerAlgorithm<T, Backend>::hessian_terms(int b, int m, int k_run, const T* A, const T* G,
                                                const T* D2, const T* D3, const T* SB, T* AB,
-                                               T* GB) {
+                                               T* GB, T* ADJ) {
   be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
     const int k = K > 0 ? K : k_run;
     const std::size_t o = static_cast<std::size_t>(s) * m + i;
     const NeuronTangents<K> u(A + static_cast<std::size_t>(s) * (k + 1) * m + m, m, i, k);
     const T* sb = SB + static_cast<std::size_t>(s) * k * k;
+    const T D = D2[o] * G[o];
+    T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
     T e = T(0);
-    for (int p = 0; p < k; ++p) e += u[p] * u.sbar_row(sb, p);
+    for (int p = 0; p < k; ++p) {
+      const T t = u.sbar_row(sb, p);
+      e += u[p] * t;
+      if constexpr (!kUbarInRegisters) Ub[p * m + i] = t * D;
+    }
     e *= T(0.5);
     AB[o] = D3[o] * G[o] * e;
     GB[o] = D2[o] * e;
@@ -180,10 +187,10 @@ void LayerAlgorithm<T, Backend>::tangent_adjoint(int b, int m, int k_run, const 
       for (int p = 1; p <= k; ++p) dot += u[p - 1] * zt[p * m + i];
       adj[i] += D2[o] * dot + D1[o] * zt[i];
       for (int p = 1; p <= k; ++p) {
-        const T ub = u.sbar_row(sb, p - 1) * D;
+        const T ub = kUbarInRegisters ? u.sbar_row(sb, p - 1) * D : adj[p * m + i];
         adj[p * m + i] = ub + D1[o] * zt[p * m + i];
       }
-    } else {
+    } else if (kUbarInRegisters) {
       for (int p = 1; p <= k; ++p) adj[p * m + i] = u.sbar_row(sb, p - 1) * D;
     }
   });

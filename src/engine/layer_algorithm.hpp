@@ -184,15 +184,31 @@ class LayerAlgorithm {
                        T* D2, T* D3);
 
   // The adjoint's Hessian terms of one layer (adjoint()): a neuron's e =
-  // ½ uᵀS̄u from its k tangent values u (in registers when k is known).
+  // ½ uᵀS̄u from its k tangent values u (in registers when k is known), and
+  // Ū = D·S̄u into rows 1..k of ADJ unless kUbarInRegisters.
   template <int K>
   void hessian_terms(int b, int m, int k_run, const T* A, const T* G, const T* D2, const T* D3,
-                     const T* SB, T* AB, T* GB);
+                     const T* SB, T* AB, T* GB, T* ADJ);
+
+  // Where Ū lives between the adjoint's Hessian terms and the tangent
+  // adjoint: stored (k rows per layer written, then read back to add σ'⊙T̄)
+  // or formed again in the tangent adjoint's registers (2k² + k + 1 FLOPs
+  // per neuron instead of 2k values of memory traffic). A device backend
+  // declares kUbarInRegisters = true (memory-bound there); the CPU stores
+  // it (measured: forming it again made the CPU's loss gradient slower,
+  // docs/design-notes.md). The order of operations is the same either way.
+  static constexpr bool kUbarInRegisters = [] {
+    if constexpr (requires { Backend::kUbarInRegisters; }) {
+      return Backend::kUbarInRegisters;
+    } else {
+      return false;
+    }
+  }();
 
   // The adjoint of the tangent scaling of one layer: [ā; Ū] from ā, the
-  // Hessian terms' Ū = D S̄u (formed here, in registers: it is never stored)
-  // and the next layer's [z̄; T̄] (ZT, null for the output layer). Bit for bit
-  // the order of the former two passes (Ū stored, then σ'⊙T̄ added).
+  // Hessian terms' Ū (read back, or formed here from D·S̄u when
+  // kUbarInRegisters) and the next layer's [z̄; T̄] (ZT, null for the output
+  // layer).
   template <int K>
   void tangent_adjoint(int b, int m, int k_run, const T* A, const T* G, const T* D1, const T* D2,
                        const T* SB, const T* AB, const T* ZT, T* ADJ);

@@ -35,6 +35,9 @@ template <class T>
 struct StagingBackend : cpu::CpuBackend<T> {
   template <class U>
   using Buffer = std::vector<U>;
+  // As the CUDA backend: the adjoint's Ū formed in the tangent adjoint, not
+  // stored (the CPU engine it is compared with stores it).
+  static constexpr bool kUbarInRegisters = true;
 
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* A, int lda,
             const T* B, int ldb, T beta, T* C, int ldc) const {
