@@ -326,6 +326,45 @@ TEST(CudaEngineTf32, AccuracyCostAgainstFp32IsMeasured) {
             << ", p99 " << p32 << "; TF32 median " << mt << ", p99 " << pt << "\n";
   EXPECT_LT(m32, 1e-3);
   EXPECT_LT(mt, 0.5);
+
+  // The same errors by the condition of M (|λ|max / |λ|min of the double
+  // engine's M): TF32 rounds the GEMMs' inputs to 10 bits, and the solve
+  // amplifies an error in M by up to cond(M). Printed per decade (issue 15:
+  // the effect of TF32 as a function of the condition of M).
+  std::vector<double> M(static_cast<std::size_t>(B) * n * n);
+  ref.euler_lagrange_terms(x64, M, {}, {});
+  constexpr int kDecades = 5;  // [1, 10), …, [1e3, 1e4), >= 1e4
+  std::vector<double> by32[kDecades], byt[kDecades];
+  for (int s = 0; s < B; ++s) {
+    const double a = M[s * 4], b = M[s * 4 + 1], d = M[s * 4 + 3];
+    const double mean = 0.5 * (a + d), r = std::sqrt(0.25 * (a - d) * (a - d) + b * b);
+    const double l1 = std::fabs(mean + r), l2 = std::fabs(mean - r);
+    const double cond = std::max(l1, l2) / std::min(l1, l2);
+    double num32 = 0, numt = 0, den = 0;
+    for (int p = 0; p < n; ++p) {
+      const double ref_p = a64[s * n + p];
+      num32 += (a32[s * n + p] - ref_p) * (a32[s * n + p] - ref_p);
+      numt += (at[s * n + p] - ref_p) * (at[s * n + p] - ref_p);
+      den += ref_p * ref_p;
+    }
+    if (!std::isfinite(cond) || !std::isfinite(den) || !std::isfinite(num32) || den == 0) continue;
+    const int decade = std::min(kDecades - 1, std::max(0, static_cast<int>(std::log10(cond))));
+    by32[decade].push_back(std::sqrt(num32 / den));
+    byt[decade].push_back(std::isfinite(numt) ? std::sqrt(numt / den) : INFINITY);
+  }
+  std::cout << "median relative error of q̈ by cond(M): decade, samples, FP32, TF32\n";
+  for (int k = 0; k < kDecades; ++k) {
+    if (by32[k].empty()) continue;
+    std::sort(by32[k].begin(), by32[k].end());
+    std::sort(byt[k].begin(), byt[k].end());
+    const std::string name = "cond_1e" + std::to_string(k) + (k + 1 < kDecades ? "" : "_up");
+    RecordProperty(name + "_samples", std::to_string(by32[k].size()));
+    RecordProperty(name + "_fp32_median_rel_err", std::to_string(q(by32[k], 0.5)));
+    RecordProperty(name + "_tf32_median_rel_err", std::to_string(q(byt[k], 0.5)));
+    std::cout << "  cond in [1e" << k << (k + 1 < kDecades ? ", 1e" + std::to_string(k + 1) : ", inf")
+              << "): " << by32[k].size() << ", " << q(by32[k], 0.5) << ", " << q(byt[k], 0.5)
+              << "\n";
+  }
 }
 
 TEST(CudaEngineErrors, OutOfMemoryNamesTheBatch) {
