@@ -304,6 +304,20 @@ class Mirror {
   std::vector<Back> back_;
 };
 
+// The C API hands statuses out as the C++ enums' values: they must be the
+// C header's.
+static_assert(static_cast<int>(lnn::SolveStatus::ok) == LNN_SOLVE_STATUS_OK);
+static_assert(static_cast<int>(lnn::SolveStatus::not_positive_definite) ==
+              LNN_SOLVE_STATUS_NOT_POSITIVE_DEFINITE);
+static_assert(static_cast<int>(lnn::SolveStatus::singular) == LNN_SOLVE_STATUS_SINGULAR);
+static_assert(static_cast<int>(lnn::TrajectoryStatus::ok) == LNN_TRAJECTORY_OK);
+static_assert(static_cast<int>(lnn::TrajectoryStatus::step_underflow) ==
+              LNN_TRAJECTORY_STEP_UNDERFLOW);
+static_assert(static_cast<int>(lnn::TrajectoryStatus::non_finite) == LNN_TRAJECTORY_NON_FINITE);
+static_assert(static_cast<int>(lnn::TrajectoryStatus::max_steps) == LNN_TRAJECTORY_MAX_STEPS);
+static_assert(static_cast<int>(lnn::TrajectoryStatus::no_convergence) ==
+              LNN_TRAJECTORY_NO_CONVERGENCE);
+
 void write_status(int* trajectory_status, const std::vector<lnn::TrajectoryReport>& reports) {
   if (trajectory_status == nullptr) return;
   for (std::size_t b = 0; b < reports.size(); ++b) {
