@@ -274,8 +274,8 @@ TEST(Train, ConvexInitStartsWithAPositiveDefiniteMassMatrix) {
 // the reference start (Init::lnn, no scale_inputs) this test measured a
 // validation L1 of 23.0, 54.7 and 36.6 at step 400 for seeds 0–2 (mean |q̈|
 // ≈ 23: on the plateau or above it) and M indefinite at some validation
-// states. With the convex, normalised start and clipping (the shipped
-// configuration's) every seed must be below 0.75 of the mean |q̈| by step
+// states. With the convex, normalised start and clipping at norm 20 (LU
+// solve, no penalty) every seed must be below 0.75 of the mean |q̈| by step
 // 400 (`lnn train` measured 13.7–15.0 for seeds 0–3), with M positive
 // definite at every validation state throughout.
 TEST(Train, ConvexNormalisedStartLeavesThePlateauFromSeveralSeeds) {
