@@ -15,7 +15,10 @@
 // cost_model.cpp at the launch it describes; the mathematics is
 // docs/math.md §2–§5 (§3 for the GEMM FLOPs). When a launch in those files
 // changes, change its entry here: tests/engine/test_cost_model.cpp checks
-// the GEMM FLOPs against docs/math.md §3 and the structure of the account.
+// the GEMM FLOPs against docs/math.md §3 and the structure of the account,
+// and tests/cpu/test_engine_staging.cpp (EngineStagingCosts) the number of
+// launches of each kind against those the engine makes on the emulated
+// device.
 #pragma once
 #include <cstdint>
 #include <string>

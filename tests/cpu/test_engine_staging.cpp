@@ -21,6 +21,7 @@
 #include "core/reduce_order.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/gemm_layout.hpp"
+#include "engine/cost_model.hpp"
 #include "engine/engine_impl.hpp"
 #include "lnn/generate.hpp"
 #include "lnn/optimizer.hpp"
@@ -93,7 +94,7 @@ struct StagingBackend : cpu::CpuBackend<T> {
   template <class F>
   void for_each_element(std::int64_t rows, int m, F f) const {
     for (std::int64_t e = rows * m - 1; e >= 0; --e) f(e / m, static_cast<int>(e % m));
-    ++*element_maps;
+    if (rows > 0 && m > 0) ++*element_maps;
   }
   template <class Row, class G>
   void reduce_rows(std::int64_t rows, int m, Row row, G g) const {
@@ -109,7 +110,7 @@ struct StagingBackend : cpu::CpuBackend<T> {
         for (int l = 0; l < o; ++l) lane[l] += lane[l + o];
       g(r, lane[0]);
     }
-    ++*row_reductions;
+    if (rows > 0) ++*row_reductions;
   }
   // The fused Hessian blocks in the kernel's order (a warp per sample,
   // kernels/hessian_blocks.cu), samples in reverse order.
@@ -118,8 +119,20 @@ struct StagingBackend : cpu::CpuBackend<T> {
     for (std::int64_t s = a.b - 1; s >= 0; --s) core::hessian_block_sample<K>(a, s, core::kWarp);
     ++*fused_passes;
   }
+  // Per-sample loops and the gradient's scaling as the CPU runs them, counted
+  // as the CUDA backend would launch them (nothing for an empty range).
+  template <class F>
+  void for_each(int count, F f) const {
+    if (count > 0) ++*per_sample;
+    cpu::CpuBackend<T>::for_each(count, f);
+  }
+  void scale(T* dst, std::size_t count, T factor) const {
+    if (count > 0) ++*per_sample;
+    cpu::CpuBackend<T>::scale(dst, count, factor);
+  }
   template <class U, class V>
   void sum_rows(int rows, int cols, const U* X, std::size_t ld, V* out) const {
+    if (rows > 0 && cols > 0) ++*column_sums;
     const std::int64_t chunks = core::column_chunks(rows);
     for (int j = 0; j < cols; ++j) {
       V total = V(0);
@@ -144,6 +157,8 @@ struct StagingBackend : cpu::CpuBackend<T> {
   std::shared_ptr<long> element_maps = std::make_shared<long>(0);
   std::shared_ptr<long> row_reductions = std::make_shared<long>(0);
   std::shared_ptr<long> fused_passes = std::make_shared<long>(0);
+  std::shared_ptr<long> per_sample = std::make_shared<long>(0);
+  std::shared_ptr<long> column_sums = std::make_shared<long>(0);
 };
 
 template <class T>
@@ -325,6 +340,70 @@ TEST(GemmLayout, ColumnMajorCallEqualsRowMajorGemm) {
                   g.ld_first, A.data(), g.ld_second, 0.25, C2.data(), g.ldc);
       for (std::size_t i = 0; i < C1.size(); ++i)
         EXPECT_NEAR(C2[i], C1[i], 1e-13 * (1 + std::fabs(C1[i]))) << ta << tb << " at " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lnn
+
+namespace lnn {
+namespace {
+
+// The roofline account (src/engine/cost_model.cpp) restates the CUDA
+// backend's launches by hand. Here the emulation counts the launches the
+// layer algorithm and the engine really make, kind by kind, for one chunk of
+// each call the account describes (accelerations; the L1 loss gradient),
+// so that a launch added to the code and not to the account shows.
+TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
+  using T = float;
+  struct Shape {
+    int n;
+    std::vector<int> hidden;
+  };
+  for (const Shape& sh : {Shape{2, {33, 20}}, Shape{3, {16, 16, 16}}, Shape{1, {40}}}) {
+    ModelSpec spec;
+    spec.n = sh.n;
+    spec.hidden = sh.hidden;
+    spec.embedding.assign(static_cast<std::size_t>(sh.n), Embedding::angle);
+    Model<T> model(spec);
+    model.initialize(Init::lnn, 4);
+    EngineOptions opt;
+    opt.solve.method = SolveMethod::lu;
+    opt.chunk = 1024;
+    const int B = 300;
+    const std::vector<T> x = test::random_states<T>(B, sh.n, 8);
+    for (const engine::Work work : {engine::Work::accelerations, engine::Work::loss_gradient}) {
+      SCOPED_TRACE(std::string(engine::to_string(work)) + ", n " + std::to_string(sh.n) +
+                   ", layers " + std::to_string(sh.hidden.size()));
+      StagingBackend<T> be;
+      engine::EngineOn<T, StagingBackend<T>> staged(model, opt, be);
+      if (work == engine::Work::accelerations) {
+        std::vector<T> acc(static_cast<std::size_t>(B) * sh.n);
+        staged.accelerations(x, {}, acc, {}, {});
+      } else {
+        const std::vector<T> targets(static_cast<std::size_t>(B) * sh.n, T(0.5));
+        std::vector<T> grad(spec.parameter_count());
+        staged.loss_gradient(x, {}, targets, LossOptions<T>{}, grad, {});
+      }
+      engine::CostSetup c = engine::CostSetup::benchmark(spec, 4, B, work);
+      c.chunk = opt.chunk;
+      long gemm = 0, element = 0, rows = 0, per_sample = 0, column = 0;
+      for (const engine::LaunchCost& l : engine::launch_costs(c)) {
+        switch (l.kind) {
+          case engine::LaunchKind::gemm: gemm += l.launches; break;
+          case engine::LaunchKind::element_map: element += l.launches; break;
+          case engine::LaunchKind::row_reduction: rows += l.launches; break;
+          case engine::LaunchKind::per_sample: per_sample += l.launches; break;
+          case engine::LaunchKind::column_sums: ++column; break;  // one sum_rows call each
+          default: break;  // copies, memsets: the CPU backend has no such calls to count
+        }
+      }
+      EXPECT_EQ(gemm, *be.gemms);
+      EXPECT_EQ(element, *be.element_maps);
+      EXPECT_EQ(rows, *be.row_reductions + *be.fused_passes);
+      EXPECT_EQ(per_sample, *be.per_sample);
+      EXPECT_EQ(column, *be.column_sums);
     }
   }
 }
