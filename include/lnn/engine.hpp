@@ -19,6 +19,10 @@
 #include "lnn/solve.hpp"
 
 namespace lnn {
+namespace engine {
+template <class T>
+struct EngineAccess;  // src/engine/engine_access.hpp: the library's own use
+}
 
 enum class Device : std::uint8_t { cpu, cuda };
 enum class Loss : std::uint8_t {
@@ -130,6 +134,7 @@ class Engine {
                               std::span<T> input_grad = {});
 
  private:
+  friend struct engine::EngineAccess<T>;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -52,19 +52,6 @@ struct OptimizerOptions {
 // step past the end gets the last step's rate. Throws InvalidArgument.
 double learning_rate(const OptimizerOptions& options, std::int64_t step, std::int64_t total_steps);
 
-// The per-element factors of one Adam step, from the step's scalars in
-// double rounded once to T (what src/core/adam.hpp applies per parameter).
-template <class T>
-struct AdamStepFactors {
-  T b1, one_minus_b1, b2, one_minus_b2;
-  T step_size;       // lr / (1 − β₁ᵗ)
-  T inv_sqrt_bias2;  // 1 / √(1 − β₂ᵗ)
-  T eps;
-  T keep;        // 1 − lr·weight_decay (decoupled), else 1
-  T clip_scale;  // clip_norm / ‖g‖ where clipped
-  bool clipped;
-};
-
 // Adam (Kingma & Ba) with bias correction, moments kept in T:
 //   g ← grad (+ weight_decay·p unless decoupled), clipped to clip_norm
 //   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
@@ -87,12 +74,6 @@ class Adam {
   // on a size mismatch. The caller decides what to do with non-finite
   // gradients (the trainer skips them); this function applies what it gets.
   StepInfo step(std::span<T> params, std::span<const T> grad, std::int64_t total_steps);
-
-  // The scalar half of step() for moments kept elsewhere (a GPU): counts the
-  // step and returns its learning rate, clipping and per-element factors for
-  // a gradient (with coupled weight decay added) of L2 norm grad_norm. The
-  // moments held here are left alone; restore() brings them up to date.
-  std::pair<StepInfo, AdamStepFactors<T>> plan_step(double grad_norm, std::int64_t total_steps);
 
   std::int64_t steps() const { return steps_; }
   const OptimizerOptions& options() const { return options_; }

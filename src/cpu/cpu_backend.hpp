@@ -96,13 +96,12 @@ class CpuBackend {
     for_each(a.b, [&](int s) { core::hessian_block_sample<0>(a, s, 1); });
   }
 
-  // Σ x_i² in double, serially in index order (the host Adam's order);
-  // complete when it returns.
-  double sum_squares(const T* x, std::size_t count) const {
+  // *out = Σ x_i² in double, serially in index order (the host Adam's order).
+  static void sum_squares_into(const T* x, std::size_t count, double* out) {
     double sum = 0.0;
     for (std::size_t i = 0; i < count; ++i)
       sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-    return sum;
+    *out = sum;
   }
 
   static void copy(T* dst, const T* src, std::size_t count) { std::copy(src, src + count, dst); }
@@ -147,6 +146,17 @@ class CpuBackend {
   }
   // Waits for the backend's work (nothing to wait for on the CPU).
   static void synchronize() {}
+  // fetch_later: dst (host memory, a HostBuffer's for an asynchronous copy)
+  // receives `count` values of src when the backend's queue reaches this
+  // point; wait(ticket) returns when it has. On the CPU: at once.
+  struct Ticket {};
+  template <class U>
+  using HostBuffer = std::vector<U>;
+  template <class U>
+  static void fetch_later(U* dst, const U* src, std::size_t count, Ticket&) {
+    std::copy(src, src + count, dst);
+  }
+  static void wait(Ticket&) {}
   // The start of a phase of the engine's work (lnn::phase_times; off unless
   // LNN_PHASE_TIMES is set).
   static void mark(const char* phase) {

@@ -213,20 +213,19 @@ class CudaBackend {
     launched("column_sums", loc);
   }
 
-  // Σ x_i² in double (kernels::sum_squares_partial), waiting for the result.
-  double sum_squares(const T* x, std::size_t count,
-                     std::source_location loc = std::source_location::current()) const {
-    if (count == 0) return 0.0;
-    double* partial = scratch(kernels::kReduceBlocks + 1);
+  // *out (device memory) = Σ x_i² in double (kernels::sum_squares_partial).
+  void sum_squares_into(const T* x, std::size_t count, double* out,
+                        std::source_location loc = std::source_location::current()) const {
+    if (count == 0) {
+      zero(out, 1);
+      return;
+    }
+    double* partial = scratch(kernels::kReduceBlocks);
     kernels::sum_squares_partial<<<kernels::kReduceBlocks, kernels::kBlock, 0, stream()>>>(x, count,
                                                                                            partial);
     launched("sum_squares_partial", loc);
-    kernels::sum_partials<<<1, kernels::kBlock, 0, stream()>>>(partial, kernels::kReduceBlocks,
-                                                               partial + kernels::kReduceBlocks);
+    kernels::sum_partials<<<1, kernels::kBlock, 0, stream()>>>(partial, kernels::kReduceBlocks, out);
     launched("sum_partials", loc);
-    double out = 0.0;
-    fetch(&out, partial + kernels::kReduceBlocks, 1);
-    return out;
   }
 
   void copy(T* dst, const T* src, std::size_t count) const {
@@ -298,6 +297,21 @@ class CudaBackend {
   void mark(const char* phase) const {
     if (phase_timing_enabled()) ctx_->timeline().mark(phase);
   }
+  // dst (host memory; a HostBuffer's makes the copy asynchronous) receives
+  // `count` values of src when the stream reaches this point; wait(ticket)
+  // returns when it has.
+  template <class U>
+  using HostBuffer = PinnedBuffer<U>;
+  using Ticket = cuda::Ticket;
+  template <class U>
+  void fetch_later(U* dst, const U* src, std::size_t count, Ticket& t) const {
+    if (count > 0) {
+      check(cudaMemcpyAsync(dst, src, count * sizeof(U), cudaMemcpyDeviceToHost, stream()),
+            "cudaMemcpyAsync (fetch_later)");
+    }
+    t.record(stream());
+  }
+  void wait(Ticket& t) const { t.wait(); }
   void synchronize() const {
     check(cudaStreamSynchronize(stream()),
           "the work on this stream (cudaStreamSynchronize; the failing kernel ran earlier)");

@@ -23,22 +23,30 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
                                                                CudaBackend<T>(std::move(ctx)));
 }
 
+// The backend (its stream and handles) of a CUDA engine core.
 template <class T>
-std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
-                                                                  const Adam<T>& adam) {
-  auto ctx = std::make_shared<CudaContext>(false);
-  return std::make_unique<training::BackendParameterStore<T, CudaBackend<T>>>(
-      CudaBackend<T>(std::move(ctx)), model, adam);
+CudaBackend<T> backend_of(engine::EngineCore<T>& core) {
+  auto* on = dynamic_cast<engine::EngineOn<T, CudaBackend<T>>*>(&core);
+  if (on == nullptr) throw BackendError("device 'cuda': the engine given is not a CUDA engine");
+  return on->be();
 }
 
 template <class T>
-std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System& system,
+std::unique_ptr<training::ParameterStore<T>> make_parameter_store(engine::EngineCore<T>& engine,
+                                                                  const Model<T>& model,
+                                                                  const Adam<T>& adam) {
+  return std::make_unique<training::BackendParameterStore<T, CudaBackend<T>>>(backend_of(engine),
+                                                                              model, adam);
+}
+
+template <class T>
+std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<T>& engine,
+                                                             const System& system,
                                                              const StateBox& box,
                                                              std::uint64_t seed,
                                                              std::size_t batch) {
   if (system.dof() > systems::kFreshMaxDof) return nullptr;
-  auto ctx = std::make_shared<CudaContext>(false);
-  return systems::make_fresh_batches<T>(CudaBackend<T>(std::move(ctx)), system, box, seed, batch);
+  return systems::make_fresh_batches<T>(backend_of(engine), system, box, seed, batch);
 }
 
 }  // namespace lnn::cuda

@@ -32,16 +32,19 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
 
 // A training run's parameters, moments and gradient in device memory
 // (src/train/parameter_store.hpp), initialized from the model and the
-// optimizer's moments. Throws as make_engine does.
+// optimizer's moments, on the stream of `engine` (a core make_engine made;
+// BackendError otherwise).
 template <class T>
-std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>& model,
+std::unique_ptr<training::ParameterStore<T>> make_parameter_store(engine::EngineCore<T>& engine,
+                                                                  const Model<T>& model,
                                                                   const Adam<T>& adam);
 
 // Fresh batches of an analytic system drawn and solved on the GPU
-// (src/systems/fresh_batch.hpp); null where the system is too large for
-// them (draw on the host then). Throws as make_engine does.
+// (src/systems/fresh_batch.hpp) on the stream of `engine`; null where the
+// system is too large for them (draw on the host then).
 template <class T>
-std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System& system,
+std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<T>& engine,
+                                                             const System& system,
                                                              const StateBox& box,
                                                              std::uint64_t seed, std::size_t batch);
 

@@ -68,4 +68,61 @@ class DeviceBuffer {
   std::size_t size_ = 0;
 };
 
+// Page-locked host memory (cudaMallocHost), so that a copy from the device
+// into it is asynchronous: where a training step's record lands
+// (CudaBackend::fetch_later).
+template <class U>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { release(); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  U* data() { return ptr_; }
+  std::size_t size() const { return size_; }
+  void resize(std::size_t count) {
+    if (count == size_) return;
+    release();
+    if (count == 0) return;
+    void* p = nullptr;
+    check(cudaMallocHost(&p, count * sizeof(U)), "cudaMallocHost");
+    ptr_ = static_cast<U*>(p);
+    size_ = count;
+  }
+
+ private:
+  void release() noexcept {
+    if (ptr_) cudaFreeHost(ptr_);
+    ptr_ = nullptr;
+    size_ = 0;
+  }
+  U* ptr_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// An event on a stream that the host can wait for (CudaBackend::fetch_later).
+class Ticket {
+ public:
+  Ticket() = default;
+  ~Ticket() {
+    if (event_) cudaEventDestroy(event_);
+  }
+  Ticket(const Ticket&) = delete;
+  Ticket& operator=(const Ticket&) = delete;
+  void record(cudaStream_t stream) {
+    if (!event_) check(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming), "cudaEventCreate");
+    check(cudaEventRecord(event_, stream), "cudaEventRecord");
+  }
+  void wait() {
+    if (event_) {
+      check(cudaEventSynchronize(event_),
+            "the work before a fetch_later (cudaEventSynchronize; the failing kernel ran earlier)");
+    }
+  }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
 }  // namespace lnn::cuda

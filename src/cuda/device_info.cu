@@ -83,12 +83,15 @@ bool is_device_pointer(const void* p) {
 
 void copy_device_to_host(void* host, const void* device, std::size_t bytes) {
   if (bytes == 0) return;
+  // The engines' streams are non-blocking: wait for their work first.
+  cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (before a copy to the host)");
   cuda::check(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost),
               "cudaMemcpy (device to host)");
 }
 
 void copy_host_to_device(void* device, const void* host, std::size_t bytes) {
   if (bytes == 0) return;
+  cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (before a copy to the device)");
   cuda::check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice),
               "cudaMemcpy (host to device)");
 }

@@ -2,12 +2,9 @@
 #include "cuda/cuda_engine.cuh"
 
 namespace lnn::cuda {
-template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&,
-                                                                 const EngineOptions&);
+template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&, const EngineOptions&);
 template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
-    const Model<double>&, const Adam<double>&);
-template std::unique_ptr<systems::FreshBatches<double>> make_fresh_batches(const System&,
-                                                                           const StateBox&,
-                                                                           std::uint64_t,
-                                                                           std::size_t);
+    engine::EngineCore<double>&, const Model<double>&, const Adam<double>&);
+template std::unique_ptr<systems::FreshBatches<double>> make_fresh_batches(
+    engine::EngineCore<double>&, const System&, const StateBox&, std::uint64_t, std::size_t);
 }  // namespace lnn::cuda

@@ -11,7 +11,8 @@ namespace lnn::detail {
 bool is_device_pointer(const void* p);
 
 // Blocking copies between host memory and CUDA device memory (the C API's
-// CUDA workspaces). Throw BackendError; without CUDA they throw as well.
+// CUDA workspaces), after all work queued on the device. Throw
+// BackendError; without CUDA they throw as well.
 void copy_device_to_host(void* host, const void* device, std::size_t bytes);
 void copy_host_to_device(void* device, const void* host, std::size_t bytes);
 

@@ -36,29 +36,27 @@ template std::unique_ptr<engine::EngineCore<float>> make_engine(const Model<floa
 template std::unique_ptr<engine::EngineCore<double>> make_engine(const Model<double>&,
                                                                  const EngineOptions&);
 template <class T>
-std::unique_ptr<training::ParameterStore<T>> make_parameter_store(const Model<T>&, const Adam<T>&) {
+std::unique_ptr<training::ParameterStore<T>> make_parameter_store(engine::EngineCore<T>&,
+                                                                  const Model<T>&, const Adam<T>&) {
   throw InvalidArgument(
       "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
       "use device 'cpu'");
 }
-template std::unique_ptr<training::ParameterStore<float>> make_parameter_store(const Model<float>&,
-                                                                               const Adam<float>&);
-template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
-    const Model<double>&, const Adam<double>&);
 template <class T>
-std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(const System&, const StateBox&,
-                                                             std::uint64_t, std::size_t) {
+std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<T>&, const System&,
+                                                             const StateBox&, std::uint64_t,
+                                                             std::size_t) {
   throw InvalidArgument(
       "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
       "use device 'cpu'");
 }
-template std::unique_ptr<systems::FreshBatches<float>> make_fresh_batches(const System&,
-                                                                          const StateBox&,
-                                                                          std::uint64_t,
-                                                                          std::size_t);
-template std::unique_ptr<systems::FreshBatches<double>> make_fresh_batches(const System&,
-                                                                           const StateBox&,
-                                                                           std::uint64_t,
-                                                                           std::size_t);
+#define LNN_NO_CUDA_FACTORIES(T)                                                                 \
+  template std::unique_ptr<training::ParameterStore<T>> make_parameter_store(                   \
+      engine::EngineCore<T>&, const Model<T>&, const Adam<T>&);                                 \
+  template std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(                        \
+      engine::EngineCore<T>&, const System&, const StateBox&, std::uint64_t, std::size_t);
+LNN_NO_CUDA_FACTORIES(float)
+LNN_NO_CUDA_FACTORIES(double)
+#undef LNN_NO_CUDA_FACTORIES
 }  // namespace cuda
 }  // namespace lnn

@@ -170,25 +170,34 @@ class Account {
       chunk(std::min(s_.chunk, s_.batch - s0));
     if (s_.work == Work::accelerations) return out_;
 
-    phase("totals out and wait");  // fetch(t, totals, S + 1) in double
-    add(LaunchKind::host_copy, "loss totals out", 0, 0, 8.0 * (kLossStats + 1));
-    phase("gradient scale and out");
-    // scale(pg, P, 1/(Σw·n)): read and written, one multiply each
-    add(LaunchKind::per_sample, "scale the parameter gradient", P, 2.0 * T * P);
-    if (s_.host_gradient) add(LaunchKind::host_copy, "parameter gradient out", 0, 0, T * P);
-    if (s_.work != Work::training_step) return out_;
+    // engine_impl.hpp queue_loss_gradient: the loss from the sums (one
+    // thread), then every gradient entry scaled (LossSummary::grad_scale).
+    phase("loss summary");
+    add(LaunchKind::per_sample, "loss summary (one thread)", 10, 8.0 * (kLossStats + 1) + 8.0 * 7);
+    add(LaunchKind::per_sample, "scale the parameter gradient", P, 2.0 * T * P + 8.0 * 7);
+    if (s_.work != Work::training_step) {
+      phase("totals out and wait");  // fetch(LossSummary): 7 doubles
+      add(LaunchKind::host_copy, "loss summary out", 0, 0, 8.0 * 7);
+      phase("gradient out");
+      if (s_.host_gradient) add(LaunchKind::host_copy, "parameter gradient out", 0, 0, T * P);
+      return out_;
+    }
 
-    // The parameter store's Adam step (src/train/parameter_store.hpp), on its own stream.
-    phase("adam: gradient norm and wait");
-    // sum_squares: kReduceBlocks (512) blocks read g once (x², +: 2 FLOPs)
-    // and write a double each; one block adds the 512; the host reads one double.
+    // The parameter store's Adam step on the same stream
+    // (src/train/parameter_store.hpp); nothing waits for the host.
+    phase("adam: gradient norm");
+    // sum_squares_into: kReduceBlocks (512) blocks read g once (x², +: 2
+    // FLOPs) and write a double each; one block adds the 512 into the record.
     add(LaunchKind::reduction, "sum of g^2 (sum_squares_partial, sum_partials)", 2.0 * P + 512,
         T * P + 2.0 * 512 * 8 + 8, 0, 2);
-    add(LaunchKind::host_copy, "sum of g^2 out", 0, 0, 8);
-    phase("adam: update and wait");
+    phase("adam: plan and update");
+    // plan_step (one thread): the schedule, the clip and the factors.
+    add(LaunchKind::per_sample, "Adam plan (one thread)", 40, 8.0 * 7 + 160);
     // core::adam_update per parameter: reads p, g, m, v and writes p, m, v;
     // 14 FLOPs (m: 3, v: 4, denominator: 3 with the sqrt, p: 4).
     add(LaunchKind::per_sample, "Adam update", 14.0 * P, 7.0 * T * P);
+    // The step's record to pinned host memory, read a step later.
+    add(LaunchKind::host_copy, "step record out (asynchronous)", 0, 0, 160);
     return out_;
   }
 

@@ -9,6 +9,7 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cuda/cuda_engine.hpp"
+#include "engine/engine_access.hpp"
 #include "engine/engine_impl.hpp"
 #include "lnn/errors.hpp"
 
@@ -111,5 +112,14 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
 
 template class Engine<float>;
 template class Engine<double>;
+
+namespace engine {
+template <class T>
+EngineCore<T>& EngineAccess<T>::core(Engine<T>& e) {
+  return *e.impl_->core;
+}
+template struct EngineAccess<float>;
+template struct EngineAccess<double>;
+}  // namespace engine
 
 }  // namespace lnn

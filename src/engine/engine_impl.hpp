@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/layer_algorithm.hpp"
+#include "engine/loss_summary.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/errors.hpp"
 
@@ -44,6 +45,16 @@ class EngineCore {
   virtual LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
                                       std::span<const T> targets, const LossOptions<T>& loss,
                                       std::span<T> param_grad, std::span<T> input_grad) = 0;
+  // loss_gradient for a training step on a device: the same work, queued on
+  // the backend with nothing waiting for it. param_grad must be memory the
+  // backend writes in place (the device's; the host's for the CPU); returns where the backend will hold the loss (valid until the
+  // next call). The host reads it later (docs/architecture.md, "A training
+  // step on a device").
+  virtual const LossSummary* loss_gradient_queued(std::span<const T> states,
+                                                  std::span<const T> tau,
+                                                  std::span<const T> targets,
+                                                  const LossOptions<T>& loss,
+                                                  std::span<T> param_grad) = 0;
 };
 
 inline void count_statuses(SolveReport& r, const SolveStatus* st, int b) {
@@ -228,12 +239,39 @@ class EngineOn final : public EngineCore<T> {
   LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
                               std::span<const T> targets, const LossOptions<T>& loss,
                               std::span<T> param_grad, std::span<T> input_grad) override {
+    const std::size_t P = model_.spec().parameter_count();
+    expect(param_grad, P, "param_grad", false);
+    T* pg = be().stage_out(param_grad.data(), P, pgrad_);
+    const LossSummary* summary = queue_loss_gradient(states, tau, targets, loss, pg, input_grad);
+    LossSummary s;
+    be().mark("totals out and wait");
+    be().fetch(&s, summary, 1);
+    if (s.grad_scale != 1.0) scale_caller(input_grad, static_cast<T>(s.grad_scale));
+    be().mark("gradient out");
+    be().fetch(param_grad.data(), pg, P);
+    be().mark("host");  // until the next mark: the caller's own work
+    return to_result<T>(s);
+  }
+
+  const LossSummary* loss_gradient_queued(std::span<const T> states, std::span<const T> tau,
+                                          std::span<const T> targets, const LossOptions<T>& loss,
+                                          std::span<T> param_grad) override {
+    expect(param_grad, model_.spec().parameter_count(), "param_grad", false);
+    return queue_loss_gradient(states, tau, targets, loss, param_grad.data(), {});
+  }
+
+ private:
+  // loss_gradient's work into pg (backend memory, parameter_count()) and,
+  // per chunk, the caller's input_grad (unscaled); the loss summary and the
+  // scaled pg are the backend's when the queued work has run.
+  const LossSummary* queue_loss_gradient(std::span<const T> states, std::span<const T> tau,
+                                         std::span<const T> targets, const LossOptions<T>& loss,
+                                         T* pg, std::span<T> input_grad) {
     const std::size_t B = batch(states), w = width();
     const std::size_t N = static_cast<std::size_t>(algo_.n());
     const std::size_t P = model_.spec().parameter_count();
     expect(tau, B * N, "tau", true);
     expect(targets, B * N, "targets", false);
-    expect(param_grad, P, "param_grad", false);
     expect(input_grad, B * w, "input_grad", true);
     expect(loss.weights, B, "weights", true);
     if (!loss.weights.empty()) {  // checked on the host (a copy where they are device memory)
@@ -246,7 +284,6 @@ class EngineOn final : public EngineCore<T> {
       throw InvalidArgument("mass_penalty must be finite and >= 0");
     bind();
     constexpr int S = LayerAlgorithm<T, Backend>::kLossStats;
-    T* pg = be().stage_out(param_grad.data(), P, pgrad_);
     be().zero(pg, P);
     // Batch sums, where the backend keeps them: the loss_terms columns, then
     // Σ penalty (totals_), and Σ_{solved} w of a first pass (first_).
@@ -305,43 +342,19 @@ class EngineOn final : public EngineCore<T> {
       if (pd) be().sum_rows(b, 1, pd, 1, totals_.data() + S);
       if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
     });
-    double t[S + 1];
-    be().mark("totals out and wait");
-    be().fetch(t, totals_.data(), static_cast<std::size_t>(S + 1));
-    const double sum = t[0], wsum = t[1], pen_sum = t[S];
-    const std::size_t solved = static_cast<std::size_t>(t[2]);
-    LossResult<T> result;
-    result.solve.samples = B;
-    result.solve.not_positive_definite = static_cast<std::size_t>(t[3]);
-    result.solve.singular = static_cast<std::size_t>(t[4]);
-    const double denom = wsum * static_cast<double>(N);
-    double pg_scale = 1.0;
-    if (penalized) {
-      result.data_loss = denom > 0.0 ? sum / denom : 0.0;
-      result.penalty = B > 0 ? loss.mass_penalty * pen_sum / static_cast<double>(B) : 0.0;
-      result.loss = result.data_loss + result.penalty;
-    } else if (solved == 0 || denom == 0.0) {
-      result.loss = result.data_loss = solved == 0 ? std::numeric_limits<double>::quiet_NaN() : 0.0;
-      pg_scale = 0.0;
-    } else {
-      result.loss = result.data_loss = sum / denom;
-      pg_scale = 1.0 / denom;
-    }
-    if (pg_scale != 1.0) {
-      const T f = static_cast<T>(pg_scale);
-      if (f == T(0)) {
-        be().zero(pg, P);
-      } else {
-        be().scale(pg, P, f);
-      }
-      scale_caller(input_grad, f);
-    }
-    be().mark("gradient scale and out");
-    be().fetch(param_grad.data(), pg, P);
-    be().mark("host");  // until the next mark: the caller's own work
-    return result;
+    // The loss from the sums and the gradient's normalization, on the backend.
+    be().mark("loss summary");
+    grow(summary_, 1);
+    LossSummary* summary = summary_.data();
+    const double* tot = totals_.data();
+    const double rho = penalized ? loss.mass_penalty : 0.0, Bd = static_cast<double>(B);
+    const int n = algo_.n();
+    be().for_each(1, [=] LNN_LAMBDA(int) { *summary = summarize_loss(tot, S, Bd, n, rho); });
+    be().for_each(static_cast<int>(P), [=] LNN_LAMBDA(int i) { pg[i] = scaled_gradient(pg[i], *summary); });
+    return summary;
   }
 
+ public:
  private:
   std::size_t width() const { return 2 * static_cast<std::size_t>(algo_.n()); }
 
@@ -438,6 +451,7 @@ class EngineOn final : public EngineCore<T> {
 
   Buffer<T> params_, pgrad_, in_[3], out_[3], weights_in_, acc_, abar_, pen_;
   Buffer<double> stats_, totals_, first_;  // loss_gradient's per-sample rows and batch sums
+  Buffer<LossSummary> summary_;
   Buffer<SolveStatus> status_out_;
   std::vector<T> host_L_, host_grad_, host_E_, host_H_, host_M_, host_Cv_, host_f_, host_weights_,
       host_states_;

@@ -102,7 +102,7 @@ class FreshBatchesOn final : public FreshBatches<T> {
       if (f.forced)
         for (int j = 0; j < n; ++j) TAU[o * n + j] = static_cast<T>(tau[j]);
     });
-    be_.synchronize();  // the engine may read the batch from another stream
+    // No wait: the engine that reads the batch runs on the same queue.
     return {{x_.data(), x_.size()}, {tau_.data(), tau_.size()}, {acc_.data(), acc_.size()}};
   }
 

@@ -8,7 +8,6 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <numbers>
 #include <string>
 #include <utility>
 
@@ -32,11 +31,6 @@ constexpr std::size_t kParallelThreshold = 1 << 15;
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", value);
   throw InvalidArgument(std::string("optimizer option ") + field + " = " + text + ": " + rule);
-}
-
-// From `from` at pct = 0 to `to` at pct = 1 along half a cosine period.
-double cosine_between(double from, double to, double pct) {
-  return to + (from - to) * 0.5 * (1.0 + std::cos(std::numbers::pi * pct));
 }
 
 }  // namespace
@@ -89,65 +83,13 @@ double learning_rate(const OptimizerOptions& o, std::int64_t step, std::int64_t 
   if (step < 0) {
     throw InvalidArgument("learning_rate: step = " + std::to_string(step) + ", must be >= 0");
   }
-  const std::int64_t s = std::min(step, total_steps - 1);
-  switch (o.schedule) {
-    case Schedule::constant:
-      return o.lr;
-    case Schedule::step: {
-      // In integers, so that the boundaries fall exactly on 1/3 and 2/3:
-      // s ≥ S/3 ⇔ s ≥ ⌈S/3⌉ and s ≥ 2S/3 ⇔ s ≥ S − ⌊S/3⌋, without forming 3s.
-      const std::int64_t third = total_steps / 3;
-      if (s >= total_steps - third) return o.lr / 100.0;
-      if (s >= third + (total_steps % 3 != 0 ? 1 : 0)) return o.lr / 10.0;
-      return o.lr;
-    }
-    case Schedule::one_cycle: {
-      const double start = o.lr / o.div_factor;
-      const double end = start / o.final_div_factor;
-      const double warmup = o.warmup_fraction * static_cast<double>(total_steps);
-      const auto x = static_cast<double>(s);
-      if (x < warmup) return cosine_between(start, o.lr, x / warmup);
-      const double span = static_cast<double>(total_steps - 1) - warmup;
-      // The last step gets `end` even when the warm-up leaves no room to decay.
-      return cosine_between(o.lr, end, span > 0.0 ? (x - warmup) / span : 1.0);
-    }
-    case Schedule::cosine:
-      return cosine_between(o.lr, 0.0, static_cast<double>(s) / static_cast<double>(total_steps));
-  }
-  throw InvalidArgument("learning_rate: unknown schedule");
+  return core::scheduled_lr(o, step, total_steps);
 }
 
 template <class T>
 Adam<T>::Adam(std::size_t parameter_count, OptimizerOptions options)
     : options_(options), m_(parameter_count, T(0)), v_(parameter_count, T(0)) {
   options_.validate();
-}
-
-template <class T>
-std::pair<typename Adam<T>::StepInfo, AdamStepFactors<T>> Adam<T>::plan_step(
-    double grad_norm, std::int64_t total_steps) {
-  const OptimizerOptions& o = options_;
-  StepInfo info;
-  info.lr = learning_rate(o, steps_, total_steps);
-  info.grad_norm = grad_norm;
-  info.clipped = o.clip_norm > 0.0 && info.grad_norm > o.clip_norm;
-  // The scalar factors in double, then rounded once to T.
-  ++steps_;
-  const auto t = static_cast<double>(steps_);
-  const double bias1 = 1.0 - std::pow(o.beta1, t);
-  const double bias2 = 1.0 - std::pow(o.beta2, t);
-  AdamStepFactors<T> f;
-  f.clip_scale = static_cast<T>(info.clipped ? o.clip_norm / info.grad_norm : 1.0);
-  f.clipped = info.clipped;
-  f.b1 = static_cast<T>(o.beta1);
-  f.one_minus_b1 = static_cast<T>(1.0 - o.beta1);
-  f.b2 = static_cast<T>(o.beta2);
-  f.one_minus_b2 = static_cast<T>(1.0 - o.beta2);
-  f.step_size = static_cast<T>(info.lr / bias1);
-  f.inv_sqrt_bias2 = static_cast<T>(1.0 / std::sqrt(bias2));
-  f.eps = static_cast<T>(o.eps);
-  f.keep = static_cast<T>(o.decoupled ? 1.0 - info.lr * o.weight_decay : 1.0);
-  return {info, f};
 }
 
 template <class T>
@@ -170,11 +112,12 @@ typename Adam<T>::StepInfo Adam<T>::step(std::span<T> params, std::span<const T>
     const auto g = static_cast<double>(g_of(i));
     sum += g * g;
   }
-  // Named members, not a structured binding: clang before 16 cannot use one
-  // inside the OpenMP region (the fuzz build, tests/fuzz, uses clang 14).
-  const auto plan = plan_step(std::sqrt(sum), total_steps);
-  const StepInfo& info = plan.first;
-  const AdamStepFactors<T>& f = plan.second;
+  StepInfo info;
+  info.lr = learning_rate(o, steps_, total_steps);
+  info.grad_norm = std::sqrt(sum);
+  info.clipped = core::clips(o, info.grad_norm);
+  ++steps_;
+  const core::AdamStepFactors<T> f = core::adam_factors<T>(o, info.lr, info.grad_norm, steps_);
   T* const p = params.data();
   T* const m = m_.data();
   T* const v = v_.data();

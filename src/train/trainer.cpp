@@ -14,6 +14,8 @@
 #include "core/random.hpp"
 #include "core/small_solve.hpp"
 #include "cuda/cuda_engine.hpp"
+#include "engine/engine_access.hpp"
+#include "engine/engine_impl.hpp"
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
@@ -454,11 +456,13 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   eo.solve = config.solve;
   eo.chunk = config.chunk;
   Engine<T> engine(model, eo);
+  engine::EngineCore<T>& core = engine::EngineAccess<T>::core(engine);
   // Parameters, moments and gradient stay where the engine runs (on a GPU:
-  // device memory, synced to the model for checkpoints and at the end).
+  // device memory, synced to the model for checkpoints and at the end), on
+  // the engine's own queue.
   std::unique_ptr<training::ParameterStore<T>> store;
   if (config.device == Device::cuda) {
-    store = cuda::make_parameter_store(model, optimizer);
+    store = cuda::make_parameter_store(core, model, optimizer);
   } else {
     store = std::make_unique<training::HostParameterStore<T>>(model);
   }
@@ -467,7 +471,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // small enough for it; else on the host, as for the CPU).
   std::unique_ptr<systems::FreshBatches<T>> fresh;
   if (config.device == Device::cuda && data.system() != nullptr) {
-    fresh = cuda::make_fresh_batches<T>(*data.system(), config.box, config.seed, config.batch);
+    fresh = cuda::make_fresh_batches<T>(core, *data.system(), config.box, config.seed, config.batch);
   }
   const std::string config_json = config.to_json();
 
@@ -492,63 +496,58 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     save_checkpoint(config.checkpoint, model, optimizer, state);
     last_checkpoint = config.checkpoint + " (step " + std::to_string(state.step) + ")";
   };
-
-  for (std::int64_t k = state.step; k < config.steps; ++k) {
-    const double t0 = seconds();
-    LossOptions<T> lo;
-    lo.kind = config.loss;
-    lo.mass_penalty = config.mass_penalty;
-    LossResult<T> r;
-    if (fresh) {
-      const typename systems::FreshBatches<T>::Batch b = fresh->batch(k);
-      r = engine.loss_gradient(b.states, b.tau, b.targets, lo, store->grad());
-    } else {
-      data.batch(k, states, tau, targets);
-      r = engine.loss_gradient(states, tau, targets, lo, store->grad());
-    }
+  LossOptions<T> lo;
+  lo.kind = config.loss;
+  lo.mass_penalty = config.mass_penalty;
+  // After step number `done` (1-based) the host validates, diagnoses or
+  // saves: nothing of a later step may be queued then.
+  auto host_work_after = [&](std::int64_t done) {
+    return done == config.steps || (config.validate_every > 0 && done % config.validate_every == 0) ||
+           (config.checkpoint_every > 0 && done % config.checkpoint_every == 0);
+  };
+  double last_done = seconds();
+  // The bookkeeping of the oldest queued step, once its outcome is read.
+  auto finish_step = [&] {
+    const training::StepOutcome<T> out = store->take();
+    const std::int64_t done = state.step + 1;
     p.validated = p.checkpointed = false;
-    p.failed_solves = r.solve.failures();
-    // A non-finite loss or gradient skips the step (the store checks the
-    // gradient where it lives).
-    std::optional<typename Adam<T>::StepInfo> stepped;
-    if (std::isfinite(r.loss)) stepped = store->step(optimizer, config.steps);
-    if (!stepped) {
+    p.failed_solves = static_cast<std::size_t>(out.loss.not_positive_definite + out.loss.singular);
+    if (!out.stepped) {
       ++state.skipped;
       ++bad_in_a_row;
-      state.step = k + 1;
       p.skipped = state.skipped;
     } else {
       bad_in_a_row = 0;
-      const typename Adam<T>::StepInfo& info = *stepped;
-      state.step = k + 1;
-      p.lr = info.lr;
-      p.grad_norm = info.grad_norm;
-      p.loss = r.loss;
-      p.penalty = r.penalty;
+      p.lr = out.info.lr;
+      p.grad_norm = out.info.grad_norm;
+      p.loss = out.loss.loss;
+      p.penalty = out.loss.penalty;
+      state.loss = out.loss.loss;
     }
-    p.step = state.step;
-    const bool last = state.step == config.steps;
-    if (last || (config.validate_every > 0 && state.step % config.validate_every == 0)) {
+    state.step = done;
+    p.step = done;
+    const bool last = done == config.steps;
+    if (last || (config.validate_every > 0 && done % config.validate_every == 0)) {
       p.val_loss = mean_l1(engine, data.validation_states(), data.validation_tau(),
                            data.validation_targets());
       p.validated = true;
+      state.val_loss = p.val_loss;
     }
     p.diagnosed = p.validated && config.diagnostics;
     if (p.diagnosed) {
-      if (stepped) store->grad_to_host(host_grad);
+      if (out.stepped) store->grad_to_host(host_grad);
       else host_grad.clear();
       p.diagnostics = diagnose(engine, data.validation_states(), data.validation_tau(),
                                data.validation_targets(), host_grad);
       store->to_model(model, optimizer);  // the moments, on the host
       p.diagnostics.adam_step_rms = adam_step_rms(optimizer);
     }
-    if (stepped) state.loss = r.loss;
-    if (p.validated) state.val_loss = p.val_loss;
     const bool save_now =
-        last || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0);
-    const double dt = seconds() - t0;
+        last || (config.checkpoint_every > 0 && done % config.checkpoint_every == 0);
+    const double now = seconds(), dt = now - last_done;
+    last_done = now;
     p.samples_per_second = dt > 0 ? static_cast<double>(config.batch) / dt : 0.0;
-    p.seconds = seconds();
+    p.seconds = now;
     p.checkpointed = save_now && !config.checkpoint.empty();
     // The callback (a log row) comes before the checkpoint that covers its
     // step: a kill between the two loses nothing, since a resume redoes the
@@ -561,7 +560,26 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
                   " steps in a row had a non-finite loss or gradient; last good checkpoint: " +
                   last_checkpoint);
     }
+  };
+
+  // Step k is queued (batch, loss and gradient, Adam) and, on a device, the
+  // outcome of step k − 1 read while step k runs (store->lag()); a step
+  // after which the host validates or saves is read before the next is
+  // queued. A non-finite loss or gradient skips the step where it is found.
+  for (std::int64_t k = state.step + store->queued(); k < config.steps; ++k) {
+    const engine::LossSummary* loss = nullptr;
+    if (fresh) {
+      const typename systems::FreshBatches<T>::Batch b = fresh->batch(k);
+      loss = core.loss_gradient_queued(b.states, b.tau, b.targets, lo, store->grad());
+    } else {
+      data.batch(k, states, tau, targets);
+      loss = core.loss_gradient_queued(states, tau, targets, lo, store->grad());
+    }
+    store->step(optimizer, loss, config.steps);
+    const int keep = host_work_after(k + 1) ? 0 : store->lag();
+    while (store->queued() > keep) finish_step();
   }
+  while (store->queued() > 0) finish_step();
   store->to_model(model, optimizer);
   result.steps = state.step;
   result.skipped = state.skipped;

@@ -219,35 +219,54 @@ TYPED_TEST(EngineStaging, SolveMethodsAndFailuresEqualTheCpuEngine) {
 }
 
 // The training store over a backend with memory of its own equals the host
-// Adam: the same parameters and moments after steps with coupled or
-// decoupled weight decay and clipping; a non-finite gradient changes nothing.
+// Adam: the same parameters, moments and step count after steps with coupled
+// or decoupled weight decay, clipping and a schedule, with the Adam step
+// planned on the backend and its outcome read a step later; a non-finite
+// gradient or loss changes nothing and is reported as skipped.
 TYPED_TEST(EngineStaging, ParameterStoreStepsEqualTheHostAdam) {
   using T = TypeParam;
   const Model<T> start = test::equivalence_model<T>(2, {16, 16}, 4);
   const std::size_t P = start.parameters().size();
-  for (const int variant : {0, 1, 2}) {
+  for (const int variant : {0, 1, 2, 3}) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     OptimizerOptions o;
     o.lr = 1e-2;
     if (variant == 1) o.weight_decay = 1e-2;
     if (variant == 2) o.weight_decay = 1e-2, o.decoupled = true, o.clip_norm = 0.5;
+    if (variant == 3) o.schedule = Schedule::one_cycle, o.clip_norm = 3.0;
     Model<T> host = start, device = start;
     Adam<T> adam_host(P, o), adam_device(P, o);
     training::BackendParameterStore<T, StagingBackend<T>> store(StagingBackend<T>{}, device,
                                                                 adam_device);
-    for (int k = 0; k < 4; ++k) {
-      const std::vector<T> g = test::uniform<T>(P, -1.0, 1.0, 100 + static_cast<unsigned>(k));
-      const auto info_host = adam_host.step(host.parameters(), g, 10);
+    EXPECT_EQ(store.lag(), 1);
+    engine::LossSummary loss;
+    loss.loss = 0.25;
+    std::vector<typename Adam<T>::StepInfo> expected;
+    for (int k = 0; k < 6; ++k) {
+      std::vector<T> g = test::uniform<T>(P, -1.0, 1.0, 100 + static_cast<unsigned>(k));
+      engine::LossSummary lk = loss;
+      const bool bad_gradient = k == 2, bad_loss = k == 4;
+      if (bad_gradient) g[P / 2] = std::numeric_limits<T>::infinity();
+      if (bad_loss) lk.loss = std::numeric_limits<double>::quiet_NaN();
+      if (!bad_gradient && !bad_loss) expected.push_back(adam_host.step(host.parameters(), g, 10));
       std::copy(g.begin(), g.end(), store.grad().begin());
-      const auto info = store.step(adam_device, 10);
-      ASSERT_TRUE(info.has_value());
-      EXPECT_EQ(info->clipped, info_host.clipped);
-      EXPECT_NEAR(info->grad_norm, info_host.grad_norm, 1e-12 * info_host.grad_norm);
+      store.step(adam_device, &lk, 10);
+      if (k == 0) continue;  // read a step late
+      ASSERT_EQ(store.queued(), 2);
+      const training::StepOutcome<T> out = store.take();
+      const bool skipped = k - 1 == 2 || k - 1 == 4;
+      EXPECT_EQ(out.stepped, !skipped);
+      if (!skipped) {
+        const auto& want = expected[static_cast<std::size_t>(k - 1 - (k - 1 > 2) - (k - 1 > 4))];
+        EXPECT_EQ(out.info.clipped, want.clipped);
+        EXPECT_EQ(out.info.lr, want.lr);
+        EXPECT_NEAR(out.info.grad_norm, want.grad_norm, 1e-12 * want.grad_norm);
+        EXPECT_EQ(out.loss.loss, 0.25);
+      }
     }
-    std::vector<T> bad(P, T(0));
-    bad[P / 2] = std::numeric_limits<T>::infinity();
-    std::copy(bad.begin(), bad.end(), store.grad().begin());
-    EXPECT_FALSE(store.step(adam_device, 10).has_value());
+    EXPECT_TRUE(store.take().stepped);
+    EXPECT_EQ(store.queued(), 0);
+    EXPECT_THROW(store.take(), Error);
     store.to_model(device, adam_device);
     EXPECT_EQ(adam_device.steps(), adam_host.steps());
     const std::vector<T> ph(host.parameters().begin(), host.parameters().end());
@@ -259,6 +278,65 @@ TYPED_TEST(EngineStaging, ParameterStoreStepsEqualTheHostAdam) {
     const std::vector<T> vh(adam_host.second_moment().begin(), adam_host.second_moment().end());
     const std::vector<T> vd(adam_device.second_moment().begin(), adam_device.second_moment().end());
     EXPECT_EQ(vd, vh);
+  }
+}
+
+// A training step queued on the emulated device (the engine's loss gradient
+// into the store's gradient, the loss summary and the gradient's scaling on
+// the backend, then the store's Adam step planned there and read a step
+// late) equals the CPU engine's loss and gradient and the host Adam, with
+// and without the mass penalty, for several chunks.
+TYPED_TEST(EngineStaging, QueuedTrainingStepsEqualTheCpuEngineAndHostAdam) {
+  using T = TypeParam;
+  const int n = 2, B = 70;
+  for (const double rho : {0.0, 0.5}) {
+    SCOPED_TRACE("mass penalty " + std::to_string(rho));
+    Model<T> host = test::equivalence_model<T>(n, {24, 24}, 6, Activation::softplus, true);
+    Model<T> device = host;
+    const std::size_t P = host.parameters().size();
+    OptimizerOptions o;
+    o.lr = 3e-3;
+    o.clip_norm = 1e-4;  // every step clipped: rounding cannot flip the decision
+    o.schedule = Schedule::cosine;
+    Adam<T> ah(P, o), ad(P, o);
+    EngineOptions opt;
+    opt.solve.method = SolveMethod::lu;
+    opt.chunk = 32;  // three chunks (and the penalty's first pass)
+    Engine<T> he(host, opt);
+    engine::EngineOn<T, StagingBackend<T>> staged(device, opt);
+    training::BackendParameterStore<T, StagingBackend<T>> store(staged.be(), device, ad);
+    staged.bind_parameters(store.params());
+    LossOptions<T> lo;
+    lo.mass_penalty = rho;
+    std::vector<T> gh(P);
+    std::vector<LossResult<T>> host_loss;
+    std::vector<typename Adam<T>::StepInfo> host_info;
+    for (int k = 0; k < 4; ++k) {
+      const std::vector<T> x = test::random_states<T>(B, n, 30 + static_cast<unsigned>(k));
+      const std::vector<T> y = test::uniform<T>(static_cast<std::size_t>(B) * n, -1.0, 1.0,
+                                                40 + static_cast<unsigned>(k));
+      host_loss.push_back(he.loss_gradient(x, {}, y, lo, gh));
+      host_info.push_back(ah.step(host.parameters(), gh, 8));
+      store.step(ad, staged.loss_gradient_queued(x, {}, y, lo, store.grad()), 8);
+      if (k == 0) continue;
+      const training::StepOutcome<T> out = store.take();
+      const auto j = static_cast<std::size_t>(k - 1);
+      ASSERT_TRUE(out.stepped);
+      EXPECT_TRUE(out.info.clipped);
+      EXPECT_EQ(out.info.lr, host_info[j].lr);
+      const double tol = 1e3 * test::equivalence_tol<T>();
+      EXPECT_NEAR(out.info.grad_norm, host_info[j].grad_norm, tol * host_info[j].grad_norm);
+      EXPECT_NEAR(out.loss.loss, host_loss[j].loss, tol * (1 + host_loss[j].loss));
+      EXPECT_NEAR(out.loss.penalty, host_loss[j].penalty, tol * (1 + host_loss[j].penalty));
+      EXPECT_EQ(out.loss.samples, B);
+    }
+    EXPECT_TRUE(store.take().stepped);
+    store.to_model(device, ad);
+    EXPECT_EQ(ad.steps(), ah.steps());
+    const std::vector<T> ph(host.parameters().begin(), host.parameters().end());
+    const std::vector<T> pd(device.parameters().begin(), device.parameters().end());
+    test::expect_close_arrays(pd, ph, "parameters after 4 queued steps",
+                              1e2 * test::equivalence_tol<T>());
   }
 }
 

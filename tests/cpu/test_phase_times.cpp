@@ -46,7 +46,7 @@ TEST(PhaseTimes, EveryPhaseOfALossGradientIsCharged) {
   for (const char* name :
        {"chunk: copies in", "forward", "reverse", "hessian blocks", "solve", "loss terms",
         "adjoint: solve terms", "adjoint: hessian terms", "adjoint: reverse pass",
-        "adjoint: forward pass", "totals out and wait", "gradient scale and out"}) {
+        "adjoint: forward pass", "loss summary", "totals out and wait", "gradient out"}) {
     const PhaseTime* p = find(t, name);
     ASSERT_NE(p, nullptr) << name;
     EXPECT_GE(p->ms, 0.0) << name;

@@ -15,6 +15,8 @@
 #include "common/test_util.hpp"
 #include "cuda/cuda_engine.hpp"
 #include "cuda/memory_kind.hpp"
+#include "engine/engine_access.hpp"
+#include "engine/engine_impl.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/generate.hpp"
@@ -176,34 +178,53 @@ TYPED_TEST(CudaEngine, TrainingStepIsEquivalentToCpu) {
   test::expect_close_arrays(p2, p1, "parameters after 3 steps", 1e2 * test::equivalence_tol<T>());
 }
 
-// The Adam update on the device (the training store) equals the host Adam,
-// with coupled weight decay and clipping.
-TYPED_TEST(CudaEngine, AdamUpdateIsEquivalentToCpu) {
+// A training step queued on the device (loss gradient, then the store's
+// Adam step planned on the device, read a step late) equals the CPU engine's
+// gradient and the host Adam, with coupled weight decay and clipping.
+TYPED_TEST(CudaEngine, QueuedTrainingStepIsEquivalentToCpu) {
   LNN_REQUIRE_GPU();
   using T = TypeParam;
-  Model<T> host = test::equivalence_model<T>(2, {600, 600, 600}, 4);
+  const int n = 2, B = 300;
+  Model<T> host = test::equivalence_model<T>(n, {600, 600, 600}, 4);
   Model<T> device = host;
   const std::size_t P = host.parameters().size();
   OptimizerOptions o;
   o.weight_decay = 1e-3;
-  o.clip_norm = 10.0;
+  o.clip_norm = 1e-6;  // every step clipped, so rounding cannot flip the decision
   Adam<T> ah(P, o), ad(P, o);
-  auto store = cuda::make_parameter_store(device, ad);
-  std::vector<T> g(P);
+  EngineOptions co;
+  co.solve.method = SolveMethod::lu;
+  EngineOptions go = cuda_options();
+  go.solve.method = SolveMethod::lu;
+  Engine<T> he(host, co), ge(device, go);
+  engine::EngineCore<T>& core = engine::EngineAccess<T>::core(ge);
+  auto store = cuda::make_parameter_store(core, device, ad);
+  ge.bind_parameters(store->params());
+  std::vector<T> gh(P);
+  std::vector<typename Adam<T>::StepInfo> host_info;
   for (int k = 0; k < 5; ++k) {
-    g = test::uniform<T>(P, -0.1 * (k + 1), 0.1 * (k + 1), 50 + static_cast<unsigned>(k));
-    const auto ih = ah.step(host.parameters(), g, 100);
-    T* dg = store->grad().data();
-    to_device(dg, g.data(), P);
-    const auto id = store->step(ad, 100);
-    ASSERT_TRUE(id.has_value());
-    EXPECT_EQ(id->clipped, ih.clipped);
-    EXPECT_NEAR(id->grad_norm, ih.grad_norm, 1e-9 * ih.grad_norm);
+    const std::vector<T> x = test::random_states<T>(B, n, 60 + static_cast<unsigned>(k));
+    const std::vector<T> y = test::uniform<T>(static_cast<std::size_t>(B) * n, -1.0, 1.0,
+                                              70 + static_cast<unsigned>(k));
+    LossOptions<T> lo;
+    const LossResult<T> rh = he.loss_gradient(x, {}, y, lo, gh);
+    host_info.push_back(ah.step(host.parameters(), gh, 100));
+    store->step(ad, core.loss_gradient_queued(x, {}, y, lo, store->grad()), 100);
+    if (k == 0) continue;
+    const training::StepOutcome<T> out = store->take();
+    ASSERT_TRUE(out.stepped);
+    EXPECT_TRUE(out.info.clipped);
+    EXPECT_EQ(out.info.lr, host_info[static_cast<std::size_t>(k - 1)].lr);
+    EXPECT_NEAR(out.info.grad_norm, host_info[static_cast<std::size_t>(k - 1)].grad_norm,
+                1e2 * test::equivalence_tol<T>() * host_info[static_cast<std::size_t>(k - 1)].grad_norm);
+    (void)rh;
   }
+  EXPECT_TRUE(store->take().stepped);
   store->to_model(device, ad);
+  EXPECT_EQ(ad.steps(), ah.steps());
   const std::vector<T> ph(host.parameters().begin(), host.parameters().end());
   const std::vector<T> pd(device.parameters().begin(), device.parameters().end());
-  test::expect_close_arrays(pd, ph, "parameters", 10 * test::eps<T>());
+  test::expect_close_arrays(pd, ph, "parameters", 1e2 * test::equivalence_tol<T>());
 }
 
 // A short training run on the GPU (parameters, moments and gradient on the
@@ -249,13 +270,16 @@ TYPED_TEST(CudaEngine, FreshBatchesAreEquivalentToCpu) {
   LNN_REQUIRE_GPU();
   using T = TypeParam;
   const std::size_t B = 4099;
+  const Model<T> model = test::equivalence_model<T>(2, {8}, 1);
+  Engine<T> eng(model, cuda_options());  // the batches are drawn on its stream
+  engine::EngineCore<T>& core = engine::EngineAccess<T>::core(eng);
   for (const char* name : {"double_pendulum", "cart_pole", "three_body", "mass_spring"}) {
     SCOPED_TRACE(name);
     const std::unique_ptr<System> sys = make_system(name, {});
     for (const bool boxed : {false, true}) {
       StateBox box;
       if (boxed) box = {{{-1.0, 1.0}}, {{-0.5, 0.5}}};
-      auto fresh = cuda::make_fresh_batches<T>(*sys, box, 5, B);
+      auto fresh = cuda::make_fresh_batches<T>(core, *sys, box, 5, B);
       if (sys->dof() > systems::kFreshMaxDof) {
         EXPECT_EQ(fresh, nullptr);
         continue;

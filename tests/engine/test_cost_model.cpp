@@ -261,7 +261,7 @@ TEST(CostModel, PhasesAreTheEnginesMarks) {
 TEST(CostModel, TableShowsMeasuredBesideImplied) {
   const CostSetup c = setup(spec(2, {600, 600, 600}), 512, Work::training_step);
   const std::string plain = roofline_table(c, lnn::engine::kH200Fp32);
-  for (const char* phase : {"forward", "adjoint: forward pass", "adam: update and wait", "total"})
+  for (const char* phase : {"forward", "adjoint: forward pass", "adam: plan and update", "total"})
     EXPECT_NE(plain.find(phase), std::string::npos) << phase;
   EXPECT_EQ(plain.find("measured"), std::string::npos);
   const std::string with =
