@@ -34,7 +34,12 @@
 #include "lnn/info.hpp"
 #include "lnn/phase_times.hpp"
 #include "lnn/optimizer.hpp"
+#include "engine/engine_access.hpp"
+#include "engine/engine_impl.hpp"
+#include "lnn/systems.hpp"
+#include "systems/fresh_batch.hpp"
 #include "train/parameter_store.hpp"
+#include "train/step_graph.hpp"
 
 // cuBLAS SGEMM rate of the current GPU in TFLOP/s (bench/cuda_peak.cu), 0
 // without one; why_not says why.
@@ -219,33 +224,94 @@ void BM_LossGradient(benchmark::State& state) {
   report(state, s, lnn::engine::Work::loss_gradient, flops(s.width, kGradColumns(s.n)), failures);
 }
 
-// A whole training step as lnn train runs it: the batch uploaded from the
-// host, the loss gradient into the store's gradient with the store's
-// parameters bound, the Adam update where the parameters live (device memory
-// on the GPU).
+// Training steps as lnn train queues them (src/train/trainer.cpp): the loss
+// gradient into the store's gradient with the store's parameters bound, the
+// Adam step where the parameters live (device memory on the GPU), and each
+// step's outcome read a step late (nothing waits on the GPU but that read).
+// `queue(k)` queues step k's batch and loss gradient; the steps still queued
+// when the timing ends are read after it (one step of all those timed).
+template <class Queue>
+std::size_t run_steps(benchmark::State& state, lnn::training::ParameterStore<float>& store,
+                      lnn::Adam<float>& adam, Queue queue, lnn::training::StepGraph* graph) {
+  std::size_t failures = 0;
+  bool recorded = false;
+  std::int64_t k = 0;
+  auto take = [&] {
+    const auto out = store.take();
+    failures = static_cast<std::size_t>(out.loss.not_positive_definite + out.loss.singular);
+  };
+  for (auto _ : state) {
+    if (recorded) {
+      graph->replay();
+    } else if (graph != nullptr && k > 0) {
+      recorded = graph->capture([&] { store.update(adam, queue(k), 1 << 30); });
+      if (!recorded) state.SkipWithError(("not recorded as a CUDA graph: " + graph->why()).c_str());
+      else graph->replay();
+    } else {
+      store.update(adam, queue(k), 1 << 30);
+    }
+    store.publish();
+    ++k;
+    while (store.queued() > store.lag()) take();
+  }
+  while (store.queued() > 0) take();
+  return failures;
+}
+
+// A whole training step with the batch uploaded from the host each step (a
+// dataset file's run).
 void BM_TrainingStep(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   Setup s(state);
   lnn::Engine<float> engine(s.model, s.options());
+  lnn::engine::EngineCore<float>& core = lnn::engine::EngineAccess<float>::core(engine);
   lnn::OptimizerOptions o;
   o.lr = 1e-6;  // keep the network where it started: every step costs the same
   lnn::Adam<float> adam(s.model.parameters().size(), o);
   std::unique_ptr<lnn::training::ParameterStore<float>> store;
   if (s.device == lnn::Device::cuda) {
-    store = lnn::cuda::make_parameter_store(s.model, adam);
+    store = lnn::cuda::make_parameter_store(core, s.model, adam);
   } else {
     store = std::make_unique<lnn::training::HostParameterStore<float>>(s.model);
   }
   engine.bind_parameters(store->params());
-  std::vector<float> targets(s.acc.size(), 0.0f);
-  std::size_t failures = 0;
+  const std::vector<float> targets(s.acc.size(), 0.0f);
+  lnn::LossOptions<float> lo;
   lnn::reset_phase_times();
-  for (auto _ : state) {
-    const lnn::LossResult<float> r =
-        engine.loss_gradient(s.states, {}, targets, lnn::Loss::l1, store->grad());
-    failures = r.solve.failures();
-    store->step(adam, 1 << 30);
-  }
+  const std::size_t failures = run_steps(
+      state, *store, adam,
+      [&](std::int64_t) { return core.loss_gradient_queued(s.states, {}, targets, lo, store->grad()); },
+      nullptr);
+  report(state, s, lnn::engine::Work::training_step, flops(s.width, kGradColumns(s.n)), failures);
+}
+
+// A whole training step on fresh double-pendulum data drawn on the GPU, the
+// step recorded once as a CUDA graph and replayed (lnn train's GPU run on an
+// analytic system). n = 2 only.
+void BM_TrainingStepFresh(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  Setup s(state);
+  lnn::Engine<float> engine(s.model, s.options());
+  lnn::engine::EngineCore<float>& core = lnn::engine::EngineAccess<float>::core(engine);
+  lnn::OptimizerOptions o;
+  o.lr = 1e-6;
+  lnn::Adam<float> adam(s.model.parameters().size(), o);
+  auto store = lnn::cuda::make_parameter_store(core, s.model, adam);
+  engine.bind_parameters(store->params());
+  const std::unique_ptr<lnn::System> sys = lnn::make_system("double_pendulum", {});
+  auto fresh = lnn::cuda::make_fresh_batches<float>(core, *sys, {}, 1, static_cast<std::size_t>(s.batch));
+  fresh->seek(0);
+  auto graph = lnn::cuda::make_step_graph(core);
+  lnn::LossOptions<float> lo;
+  lnn::reset_phase_times();
+  const std::size_t failures = run_steps(
+      state, *store, adam,
+      [&](std::int64_t) {
+        const auto b = fresh->next();
+        return core.loss_gradient_queued(b.states, b.tau, b.targets, lo, store->grad());
+      },
+      graph.get());
+  state.counters["cuda_graph"] = graph ? 1.0 : 0.0;
   report(state, s, lnn::engine::Work::training_step, flops(s.width, kGradColumns(s.n)), failures);
 }
 
@@ -279,6 +345,15 @@ BENCHMARK(BM_LossGradient)->Apply(cpu_shapes);
 BENCHMARK(BM_Accelerations)->Apply(gpu_shapes);
 BENCHMARK(BM_LossGradient)->Apply(gpu_shapes);
 // The training step at the reference shapes, CPU and GPU.
+BENCHMARK(BM_TrainingStepFresh)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int width : {128, 600})
+    for (int batch : {512, 65536}) b->Args({width, batch, 2, 1});
+  b->ArgNames({"width", "batch", "n", "device"})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(3)
+      ->MinTime(0.2);
+});
 BENCHMARK(BM_TrainingStep)->Apply([](benchmark::internal::Benchmark* b) {
   for (int device : {0, 1})
     for (int width : {128, 600})

@@ -17,6 +17,9 @@ namespace lnn::training {
 template <class T>
 class ParameterStore;
 }
+namespace lnn::training {
+class StepGraph;
+}
 namespace lnn::systems {
 template <class T>
 class FreshBatches;
@@ -47,5 +50,11 @@ std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<
                                                              const System& system,
                                                              const StateBox& box,
                                                              std::uint64_t seed, std::size_t batch);
+
+// A recorder of one training step as a CUDA graph on the stream of
+// `engine` (src/train/step_graph.hpp); null when graphs are off
+// (LNN_CUDA_GRAPHS=0, LNN_CUDA_SYNC=1, phase timing) or without CUDA.
+template <class T>
+std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<T>& engine);
 
 }  // namespace lnn::cuda

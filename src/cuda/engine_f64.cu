@@ -7,4 +7,5 @@ template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
     engine::EngineCore<double>&, const Model<double>&, const Adam<double>&);
 template std::unique_ptr<systems::FreshBatches<double>> make_fresh_batches(
     engine::EngineCore<double>&, const System&, const StateBox&, std::uint64_t, std::size_t);
+template std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<double>&);
 }  // namespace lnn::cuda

@@ -7,6 +7,7 @@
 #include "lnn/info.hpp"
 #include "systems/fresh_batch.hpp"
 #include "train/parameter_store.hpp"
+#include "train/step_graph.hpp"
 
 namespace lnn {
 bool cuda_compiled() { return false; }
@@ -50,7 +51,12 @@ std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<
       "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
       "use device 'cpu'");
 }
+template <class T>
+std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<T>&) {
+  return nullptr;  // no graphs without CUDA
+}
 #define LNN_NO_CUDA_FACTORIES(T)                                                                 \
+  template std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<T>&);         \
   template std::unique_ptr<training::ParameterStore<T>> make_parameter_store(                   \
       engine::EngineCore<T>&, const Model<T>&, const Adam<T>&);                                 \
   template std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(                        \

@@ -260,10 +260,10 @@ class EngineOn final : public EngineCore<T> {
     return queue_loss_gradient(states, tau, targets, loss, param_grad.data(), {});
   }
 
- private:
   // loss_gradient's work into pg (backend memory, parameter_count()) and,
   // per chunk, the caller's input_grad (unscaled); the loss summary and the
-  // scaled pg are the backend's when the queued work has run.
+  // scaled pg are the backend's when the queued work has run. (Public only
+  // because nvcc refuses device lambdas in private member functions.)
   const LossSummary* queue_loss_gradient(std::span<const T> states, std::span<const T> tau,
                                          std::span<const T> targets, const LossOptions<T>& loss,
                                          T* pg, std::span<T> input_grad) {
@@ -353,8 +353,6 @@ class EngineOn final : public EngineCore<T> {
     be().for_each(static_cast<int>(P), [=] LNN_LAMBDA(int i) { pg[i] = scaled_gradient(pg[i], *summary); });
     return summary;
   }
-
- public:
  private:
   std::size_t width() const { return 2 * static_cast<std::size_t>(algo_.n()); }
 

@@ -58,7 +58,10 @@ LNN_HD SolveStatus fresh_sample(const Sys& sys, const FreshSpec& f, std::uint64_
 }
 
 // Batches of B fresh samples in a backend's memory: step k's batch is
-// samples k·B … k·B + B − 1 (as the host data source draws them).
+// samples k·B … k·B + B − 1 (as the host data source draws them). The step
+// index lives in the backend's memory too, so that the same queued work
+// (a captured CUDA graph) draws step after step: seek(k) sets it, next()
+// draws its batch and advances it; batch(k) is both.
 template <class T>
 class FreshBatches {
  public:
@@ -68,7 +71,12 @@ class FreshBatches {
     std::span<const T> tau;      // B × n, or empty
     std::span<const T> targets;  // B × n
   };
-  virtual Batch batch(std::int64_t k) = 0;
+  virtual void seek(std::int64_t k) = 0;
+  virtual Batch next() = 0;
+  Batch batch(std::int64_t k) {
+    seek(k);
+    return next();
+  }
 };
 
 template <class T, class Backend, class Sys>
@@ -83,18 +91,26 @@ class FreshBatchesOn final : public FreshBatches<T> {
     x_.resize(B_ * 2 * n);
     tau_.resize(spec.forced ? B_ * n : 0);
     acc_.resize(B_ * n);
+    step_.resize(1);
   }
 
-  typename FreshBatches<T>::Batch batch(std::int64_t k) override {
+  void seek(std::int64_t k) override {
+    std::int64_t* step = step_.data();
+    be_.for_each(1, [=] LNN_LAMBDA(int) { *step = k; });
+  }
+
+  typename FreshBatches<T>::Batch next() override {
     const FreshSpec f = spec_;
     const Sys sys = sys_;
     const int n = f.n;
-    const std::uint64_t first = static_cast<std::uint64_t>(k) * B_;
+    const std::uint64_t B = B_;
+    std::int64_t* step = step_.data();
     T* X = x_.data();
     T* TAU = tau_.data();
     T* ACC = acc_.data();
     be_.for_each(static_cast<int>(B_), [=] LNN_LAMBDA(int s) {
       double x[2 * kFreshMaxDof] = {}, tau[kFreshMaxDof] = {}, acc[kFreshMaxDof] = {};
+      const std::uint64_t first = static_cast<std::uint64_t>(*step) * B;
       fresh_sample(sys, f, first + static_cast<std::uint64_t>(s), x, tau, acc);
       const std::size_t o = static_cast<std::size_t>(s);
       for (int j = 0; j < 2 * n; ++j) X[o * 2 * n + j] = static_cast<T>(x[j]);
@@ -102,6 +118,7 @@ class FreshBatchesOn final : public FreshBatches<T> {
       if (f.forced)
         for (int j = 0; j < n; ++j) TAU[o * n + j] = static_cast<T>(tau[j]);
     });
+    be_.for_each(1, [=] LNN_LAMBDA(int) { ++*step; });
     // No wait: the engine that reads the batch runs on the same queue.
     return {{x_.data(), x_.size()}, {tau_.data(), tau_.size()}, {acc_.data(), acc_.size()}};
   }
@@ -112,6 +129,7 @@ class FreshBatchesOn final : public FreshBatches<T> {
   FreshSpec spec_;
   std::size_t B_;
   Buffer<T> x_, tau_, acc_;
+  Buffer<std::int64_t> step_;
 };
 
 // The spec of `system` sampled from `box` (or its own ranges when empty),

@@ -82,8 +82,15 @@ class ParameterStore {
   virtual std::span<T> grad() = 0;
   // Queues one Adam step from grad() for the loss `loss` (where the engine
   // left it: EngineCore::loss_gradient_queued); skipped, changing nothing,
-  // when the loss or the gradient is not finite. Waits for nothing on a device.
-  virtual void step(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total_steps) = 0;
+  // when the loss or the gradient is not finite. Waits for nothing on a
+  // device, and is the same queued work every step (a CUDA graph may
+  // capture it). publish() then hands its outcome towards take().
+  virtual void update(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total_steps) = 0;
+  virtual void publish() = 0;
+  void step(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total_steps) {
+    update(adam, loss, total_steps);
+    publish();
+  }
   // Steps queued and not yet taken; the oldest one's outcome (waits for it).
   virtual int queued() const = 0;
   virtual StepOutcome<T> take() = 0;
@@ -104,14 +111,15 @@ class HostParameterStore final : public ParameterStore<T> {
   explicit HostParameterStore(Model<T>& model) : model_(model), grad_(model.parameters().size()) {}
   std::span<const T> params() override { return model_.parameters(); }
   std::span<T> grad() override { return grad_; }
-  void step(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total) override {
-    StepOutcome<T> o;
+  void update(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total) override {
+    StepOutcome<T>& o = last_;
+    o = {};
     o.loss = *loss;
     o.stepped = std::isfinite(loss->loss);
     for (const T g : grad_) o.stepped = o.stepped && std::isfinite(g);
     if (o.stepped) o.info = adam.step(model_.parameters(), grad_, total);
-    done_.push_back(o);
   }
+  void publish() override { done_.push_back(last_); }
   int queued() const override { return static_cast<int>(done_.size()); }
   StepOutcome<T> take() override {
     if (done_.empty()) throw Error("ParameterStore::take: no step queued");
@@ -126,6 +134,7 @@ class HostParameterStore final : public ParameterStore<T> {
  private:
   Model<T>& model_;
   std::vector<T> grad_;
+  StepOutcome<T> last_;
   std::deque<StepOutcome<T>> done_;
 };
 
@@ -156,9 +165,7 @@ class BackendParameterStore final : public ParameterStore<T> {
   std::span<const T> params() override { return {p_.data(), count_}; }
   std::span<T> grad() override { return {g_.data(), count_}; }
 
-  void step(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total) override {
-    if (queued_ == kSlots) throw Error("ParameterStore::step: " + std::to_string(kSlots) +
-                                       " steps queued and not taken");
+  void update(Adam<T>& adam, const engine::LossSummary* loss, std::int64_t total) override {
     const OptimizerOptions o = adam.options();
     T* p = p_.data();
     T* g = g_.data();
@@ -177,11 +184,17 @@ class BackendParameterStore final : public ParameterStore<T> {
     be_.for_each(count, [=] LNN_LAMBDA(int i) {
       if (r->stepped) core::adam_update(p[i], g[i], m[i], v[i], r->f);
     });
-    // The record to the host when the queue gets here (read by take()).
-    const int slot = (first_ + queued_) % kSlots;
-    be_.fetch_later(&host_.data()[slot], r, 1, tickets_[slot]);
-    ++queued_;
     be_.mark("host (store)");
+  }
+  // The record to the host when the queue gets here (read by take()).
+  void publish() override {
+    if (queued_ == kSlots) {
+      throw Error("ParameterStore::publish: " + std::to_string(kSlots) +
+                  " steps queued and not taken");
+    }
+    const int slot = (first_ + queued_) % kSlots;
+    be_.fetch_later(&host_.data()[slot], rec_.data(), 1, tickets_[slot]);
+    ++queued_;
   }
   int queued() const override { return queued_; }
   StepOutcome<T> take() override {

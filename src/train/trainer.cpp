@@ -3,6 +3,7 @@
 // uninterrupted run would have, and parameters match bit for bit on the CPU.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <memory>
 #include <numeric>
@@ -21,6 +22,7 @@
 #include "lnn/train.hpp"
 #include "systems/fresh_batch.hpp"
 #include "train/parameter_store.hpp"
+#include "train/step_graph.hpp"
 
 namespace lnn {
 namespace {
@@ -467,11 +469,21 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     store = std::make_unique<training::HostParameterStore<T>>(model);
   }
   engine.bind_parameters(store->params());
+  // Validation and diagnostics on an engine of their own: their shapes never
+  // grow the training engine's buffers (which a recorded step points into).
+  Engine<T> checker(model, eo);
+  checker.bind_parameters(store->params());
   // Fresh data for a GPU run is drawn and solved there (when the system is
-  // small enough for it; else on the host, as for the CPU).
+  // small enough for it; else on the host, as for the CPU), and then every
+  // step is the same queued work: recorded once as a CUDA graph, replayed.
   std::unique_ptr<systems::FreshBatches<T>> fresh;
+  std::unique_ptr<training::StepGraph> graph;
   if (config.device == Device::cuda && data.system() != nullptr) {
     fresh = cuda::make_fresh_batches<T>(core, *data.system(), config.box, config.seed, config.batch);
+    if (fresh) {
+      fresh->seek(state.step);
+      graph = cuda::make_step_graph(core);
+    }
   }
   const std::string config_json = config.to_json();
 
@@ -528,7 +540,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     p.step = done;
     const bool last = done == config.steps;
     if (last || (config.validate_every > 0 && done % config.validate_every == 0)) {
-      p.val_loss = mean_l1(engine, data.validation_states(), data.validation_tau(),
+      p.val_loss = mean_l1(checker, data.validation_states(), data.validation_tau(),
                            data.validation_targets());
       p.validated = true;
       state.val_loss = p.val_loss;
@@ -537,7 +549,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     if (p.diagnosed) {
       if (out.stepped) store->grad_to_host(host_grad);
       else host_grad.clear();
-      p.diagnostics = diagnose(engine, data.validation_states(), data.validation_tau(),
+      p.diagnostics = diagnose(checker, data.validation_states(), data.validation_tau(),
                                data.validation_targets(), host_grad);
       store->to_model(model, optimizer);  // the moments, on the host
       p.diagnostics.adam_step_rms = adam_step_rms(optimizer);
@@ -566,16 +578,36 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // outcome of step k − 1 read while step k runs (store->lag()); a step
   // after which the host validates or saves is read before the next is
   // queued. A non-finite loss or gradient skips the step where it is found.
-  for (std::int64_t k = state.step + store->queued(); k < config.steps; ++k) {
+  auto queue_step = [&](std::int64_t k) {
     const engine::LossSummary* loss = nullptr;
     if (fresh) {
-      const typename systems::FreshBatches<T>::Batch b = fresh->batch(k);
+      const typename systems::FreshBatches<T>::Batch b = fresh->next();
       loss = core.loss_gradient_queued(b.states, b.tau, b.targets, lo, store->grad());
     } else {
       data.batch(k, states, tau, targets);
       loss = core.loss_gradient_queued(states, tau, targets, lo, store->grad());
     }
-    store->step(optimizer, loss, config.steps);
+    store->update(optimizer, loss, config.steps);
+  };
+  bool recorded = false;
+  for (std::int64_t k = state.step; k < config.steps; ++k) {
+    if (recorded) {
+      graph->replay();
+    } else if (graph && k > state.step) {
+      // Recorded after one plain step, which has sized every buffer.
+      recorded = graph->capture([&] { queue_step(k); });
+      if (recorded) {
+        graph->replay();
+      } else {
+        std::fprintf(stderr, "lnn train: steps not recorded as a CUDA graph (%s); running them one launch at a time\n",
+                     graph->why().c_str());
+        graph.reset();
+        queue_step(k);
+      }
+    } else {
+      queue_step(k);
+    }
+    store->publish();
     const int keep = host_work_after(k + 1) ? 0 : store->lag();
     while (store->queued() > keep) finish_step();
   }
