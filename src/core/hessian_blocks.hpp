@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/activation.hpp"
 #include "core/embedding.hpp"
 #include "core/host_device.hpp"
 #include "core/reduce_order.hpp"
@@ -33,7 +34,7 @@ template <class T>
 struct HessianLayer {
   const T* A;   // b·(k+1) × m: per sample [a; U_1 … U_k]
   const T* G;   // b × m: g
-  const T* D2;  // b × m: σ''(a)
+  const T* D2;  // b × m: σ''(a); null: formed from a (row 0 of A) with the args' activation
   int m;
 };
 
@@ -50,6 +51,7 @@ struct HessianBlocksArgs {
   const T* states;  // b_real × 2n
   const T* G0;      // b × d0: ∂L/∂z_0
   int b_real, n, d0;
+  Activation act;  // for layers whose D2 is null
 };
 
 // Entries carried at once: all k(k+1)/2 when k = K is known at compile time
@@ -71,13 +73,14 @@ LNN_HD void hessian_lane_sums(const HessianBlocksArgs<T>& a, int l, std::int64_t
   const HessianLayer<T>& L = a.layer[l];
   const int m = L.m, k = K > 0 ? K : a.k;
   const std::size_t o = static_cast<std::size_t>(s) * static_cast<std::size_t>(m);
-  const T* U = L.A + static_cast<std::size_t>(s) * static_cast<std::size_t>(k + 1) * m + m;
-  const T* d2 = L.D2 + o;
+  const T* a0 = L.A + static_cast<std::size_t>(s) * static_cast<std::size_t>(k + 1) * m;
+  const T* U = a0 + m;
+  const T* d2 = L.D2 ? L.D2 + o : nullptr;
   const T* g = L.G + o;
   T acc[P];
   for (int t = 0; t < P; ++t) acc[t] = T(0);
   for (int i = lane; i < m; i += lanes) {
-    const T D = d2[i] * g[i];
+    const T D = (d2 ? d2[i] : activation_derivs(a.act, a0[i]).d2) * g[i];
     if constexpr (K > 0) {
       T u[K];
       for (int r = 0; r < K; ++r) u[r] = U[static_cast<std::size_t>(r) * m + i];

@@ -142,6 +142,9 @@ class CudaBackend {
   // The adjoint's Ū formed again where it is used instead of stored
   // (LayerAlgorithm::kUbarInRegisters): memory traffic is the GPU's cost.
   static constexpr bool kUbarInRegisters = true;
+  // σ′, σ″, σ‴ formed again from the pre-activation where they are used
+  // (LayerAlgorithm::kRecomputeDerivs), not stored.
+  static constexpr bool kRecomputeDerivs = true;
 
   CudaBackend() = default;
   explicit CudaBackend(std::shared_ptr<CudaContext> ctx) : ctx_(std::move(ctx)) {}

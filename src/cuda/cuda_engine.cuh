@@ -59,7 +59,10 @@ class CudaStepGraph final : public training::StepGraph {
  public:
   explicit CudaStepGraph(cudaStream_t stream) : stream_(stream) {}
   ~CudaStepGraph() override {
-    if (exec_) cudaGraphExecDestroy(exec_);
+    if (exec_) {
+      cudaStreamSynchronize(stream_);  // no replay still running (an error path)
+      cudaGraphExecDestroy(exec_);
+    }
   }
   CudaStepGraph(const CudaStepGraph&) = delete;
   CudaStepGraph& operator=(const CudaStepGraph&) = delete;

@@ -211,6 +211,10 @@ class Account {
     const double b = static_cast<double>((b_in_i + 7) / 8 * 8);  // LayerAlgorithm::pad
     const double r = k + 1, R = b * r, d0 = w[0];
     const bool grad = s_.work != Work::accelerations;
+    // σ′, σ″, σ‴ formed again where used (CostSetup::recompute_derivs): a
+    // read of a instead of the stored values, activation_derivs' FLOPs each time.
+    const bool rd = s_.recompute_derivs;
+    const double dx = rd ? activation_flops(s_.spec.activation) : 0.0;
 
     phase("chunk: copies in");
     add(LaunchKind::host_copy, "states in", 0, 0, T * b_in * 2 * n);
@@ -230,11 +234,12 @@ class Account {
       // [a; U]_l = [z; T]_{l−1} W_lᵀ: R × m × w_{l−1}, beta 0.
       gemm("forward GEMM layer " + std::to_string(l), R, m, wd, false);
       // activation_pass: per neuron reads the k + 1 rows of A, writes a back
-      // (the bias added), the k + 1 rows of Z and σ', σ'', σ'''; the bias
-      // once. FLOPs: the bias, activation_derivs, k tangent products.
+      // (the bias added), the k + 1 rows of Z and, unless recomputed,
+      // σ', σ'', σ'''; the bias once. FLOPs: the bias, activation_derivs, k
+      // tangent products.
       add(LaunchKind::element_map, "activation pass layer " + std::to_string(l),
           b * m * (1.0 + activation_flops(s_.spec.activation) + k),
-          T * (b * m * (2.0 * k + 6.0) + m));
+          T * (b * m * (2.0 * k + 3.0 + (rd ? 0.0 : 3.0)) + m));
     }
 
     // ---- reverse pass (docs/math.md §2) -----------------------------------------
@@ -242,8 +247,9 @@ class Account {
     add(LaunchKind::element_map, "g_K = w", 0, T * (b * w[K] + w[K]));
     for (int l = K; l >= 1; --l) {
       const double m = w[l], wd = w[l - 1];
-      // s = σ'⊙g: reads 2, writes 1 per neuron.
-      add(LaunchKind::element_map, "s = d1*g layer " + std::to_string(l), b * m, 3.0 * T * b * m);
+      // s = σ'⊙g: reads 2 (σ' or a), writes 1 per neuron.
+      add(LaunchKind::element_map, "s = d1*g layer " + std::to_string(l), b * m * (1.0 + dx),
+          3.0 * T * b * m);
       // g_{l−1} = s W_l: b × w_{l−1} × m, beta 0.
       gemm("reverse GEMM layer " + std::to_string(l), b, wd, m, false);
     }
@@ -260,7 +266,7 @@ class Account {
       const double np = k * (k + 1) / 2.0;
       double m_sum = 0;
       for (int l = 1; l <= K; ++l) m_sum += w[l];
-      add(LaunchKind::row_reduction, "H blocks (every layer)", b * m_sum * (1.0 + 3.0 * np),
+      add(LaunchKind::row_reduction, "H blocks (every layer)", b * m_sum * (1.0 + dx + 3.0 * np),
           T * (b * (k + 2.0) * m_sum + b * k * k));
     }
 
@@ -308,7 +314,7 @@ class Account {
       // buffers (Z, G of every layer; A, S, D1–D3 of the hidden ones); a
       // thread reads its sample's status and, for a failed sample only,
       // zeroes its state. The account assumes every sample solved.
-      const int buffers = 2 * (K + 1) + 5 * K;
+      const int buffers = 2 * (K + 1) + (rd ? 2 : 5) * K;
       add(LaunchKind::per_sample, "zero failed samples", 0, b, 0, (buffers + 31) / 32);
     }
 
@@ -318,8 +324,10 @@ class Account {
       // hessian_terms: per neuron reads U (k), g, σ'', σ''' and writes ā, ḡ
       // (Ū is formed in tangent_adjoint, not stored); S̄ (k²) once per
       // sample. FLOPs 2k² + 2k + 4 (S̄U: 2k², e: 2k, ½, ā: 2, ḡ: 1).
+      // Recomputed: a instead of σ'' and σ''' (one value fewer).
       add(LaunchKind::element_map, "Hessian terms layer " + std::to_string(l),
-          b * m * (2.0 * k * k + 2.0 * k + 4.0), T * (b * m * (k + 5.0) + b * k * k));
+          b * m * (2.0 * k * k + 2.0 * k + 4.0 + dx),
+          T * (b * m * (k + (rd ? 4.0 : 5.0)) + b * k * k));
     }
 
     phase("adjoint: reverse pass");
@@ -330,8 +338,9 @@ class Account {
       // W̄_l += s_lᵀ ḡ_{l−1}: m × w_{l−1} × b, beta 1.
       gemm("reverse adjoint Wbar GEMM layer " + std::to_string(l), m, wd, b, true);
       // ḡ += σ'⊙s̄, ā += σ''⊙g⊙s̄: reads 6, writes 2 per neuron; 5 FLOPs.
-      add(LaunchKind::element_map, "gbar, abar from sbar layer " + std::to_string(l), 5.0 * b * m,
-          8.0 * T * b * m);
+      // (recomputed: a instead of σ' and σ'', one value fewer)
+      add(LaunchKind::element_map, "gbar, abar from sbar layer " + std::to_string(l),
+          (5.0 + dx) * b * m, (rd ? 7.0 : 8.0) * T * b * m);
     }
     column_sums("wbar = sum of gbar_K (sum_rows)", b, w[K], T, T);
 
@@ -343,13 +352,15 @@ class Account {
       // output layer reads those k + 3 values and writes [ā; Ū] (k + 1);
       // below it a neuron also reads z̄ and T̄ (k + 1) and σ', and adds σ'⊙T̄
       // and σ''·(U·T̄) + σ'z̄ (4k + 4 FLOPs): 3k + 6 values.
-      const double ubar_flops = 2.0 * k * k + k + 1.0;
+      // Recomputed: a instead of σ'' (and σ' below the output layer).
+      const double ubar_flops = 2.0 * k * k + k + 1.0 + dx;
       if (l == K) {
         add(LaunchKind::element_map, "[abar; Ubar] layer " + std::to_string(l), b * m * ubar_flops,
             T * (b * m * (2.0 * k + 4.0) + b * k * k));
       } else {
         add(LaunchKind::element_map, "[abar; Ubar] layer " + std::to_string(l),
-            b * m * (ubar_flops + 4.0 * k + 4.0), T * (b * m * (3.0 * k + 6.0) + b * k * k));
+            b * m * (ubar_flops + 4.0 * k + 4.0),
+            T * (b * m * (3.0 * k + (rd ? 5.0 : 6.0)) + b * k * k));
       }
       // W̄_l += [ā; Ū]ᵀ [z; T]_{l−1}: m × w_{l−1} × R, beta 1.
       gemm("forward adjoint Wbar GEMM layer " + std::to_string(l), m, wd, R, true);

@@ -61,6 +61,9 @@ struct CostSetup {
   // parameter store's device arrays. States and targets come from the host.
   bool host_parameters = true;
   bool host_gradient = true;
+  // σ′, σ″, σ‴ formed again from a where used instead of stored (the CUDA
+  // backend: LayerAlgorithm::kRecomputeDerivs).
+  bool recompute_derivs = true;
   // The setup of the benchmark of `work` (the above as bench_engine.cpp does it).
   static CostSetup benchmark(const ModelSpec& spec, int value_bytes, std::int64_t batch, Work work);
 };

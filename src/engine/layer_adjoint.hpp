@@ -68,12 +68,11 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
     const int m = width_[l];
     const T* A = A_[l].data();
     const T* G = G_[l].data();
-    const T* D2 = D2_[l].data();
-    const T* D3 = D3_[l].data();
+    const LayerDerivs dv = derivs(l, k);
     T* AB = Abar_[l].data();
     T* GB = Gbar_[l].data();
     T* ADJ = Adj_[l].data();
-    with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, D2, D3, SB, AB, GB, ADJ); });
+    with_tangents(k, [&]<int K>() { hessian_terms<K>(b, m, k, A, G, dv, SB, AB, GB, ADJ); });
   }
 
   be_.mark("adjoint: reverse pass");
@@ -88,14 +87,14 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
     be_.gemm(true, false, m, wd, b, T(1), S_[l].data(), m, Gbar_[l - 1].data(), wd, T(1),
              pgrad + layout[static_cast<std::size_t>(l - 1)].weight_offset, wd);
     const T* G = G_[l].data();
-    const T* D1 = D1_[l].data();
-    const T* D2 = D2_[l].data();
+    const LayerDerivs dv = derivs(l, k);
     T* AB = Abar_[l].data();
     T* GB = Gbar_[l].data();
     be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
       const std::size_t o = static_cast<std::size_t>(s) * m + i;
-      GB[o] += D1[o] * SBAR[o];
-      AB[o] += D2[o] * G[o] * SBAR[o];
+      const core::ActivationDerivs<T> d = dv(s, i);
+      GB[o] += d.d1 * SBAR[o];
+      AB[o] += d.d2 * G[o] * SBAR[o];
     });
   }
   // w̄ = Σ_samples ḡ_K (the output bias c has no effect on the dynamics).
@@ -112,12 +111,11 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
     const int m = width_[l], wd = width_[l - 1];
     const T* A = A_[l].data();
     const T* G = G_[l].data();
-    const T* D1 = D1_[l].data();
-    const T* D2 = D2_[l].data();
+    const LayerDerivs dv = derivs(l, k);
     const T* AB = Abar_[l].data();
     const T* ZT = l < K_ ? ZTbar_[l].data() : nullptr;
     T* ADJ = Adj_[l].data();
-    with_tangents(k, [&]<int K>() { tangent_adjoint<K>(b, m, k, A, G, D1, D2, SB, AB, ZT, ADJ); });
+    with_tangents(k, [&]<int K>() { tangent_adjoint<K>(b, m, k, A, G, dv, SB, AB, ZT, ADJ); });
     const LayerLayout& lay = layout[static_cast<std::size_t>(l - 1)];
     be_.gemm(true, false, m, wd, R, T(1), ADJ, m, Z_[l - 1].data(), wd, T(1),
              pgrad + lay.weight_offset, wd);
@@ -146,14 +144,15 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
 template <class T, class Backend>
 template <int K>
 void LayerAlgorithm<T, Backend>::hessian_terms(int b, int m, int k_run, const T* A, const T* G,
-                                               const T* D2, const T* D3, const T* SB, T* AB,
-                                               T* GB, T* ADJ) {
+                                               LayerDerivs dv, const T* SB, T* AB, T* GB,
+                                               T* ADJ) {
   be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
     const int k = K > 0 ? K : k_run;
     const std::size_t o = static_cast<std::size_t>(s) * m + i;
     const NeuronTangents<K> u(A + static_cast<std::size_t>(s) * (k + 1) * m + m, m, i, k);
     const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-    const T D = D2[o] * G[o];
+    const core::ActivationDerivs<T> d = dv(s, i);
+    const T D = d.d2 * G[o];
     T* Ub = ADJ + static_cast<std::size_t>(s) * (k + 1) * m + m;
     T e = T(0);
     for (int p = 0; p < k; ++p) {
@@ -162,15 +161,15 @@ void LayerAlgorithm<T, Backend>::hessian_terms(int b, int m, int k_run, const T*
       if constexpr (!kUbarInRegisters) Ub[p * m + i] = t * D;
     }
     e *= T(0.5);
-    AB[o] = D3[o] * G[o] * e;
-    GB[o] = D2[o] * e;
+    AB[o] = d.d3 * G[o] * e;
+    GB[o] = d.d2 * e;
   });
 }
 
 template <class T, class Backend>
 template <int K>
 void LayerAlgorithm<T, Backend>::tangent_adjoint(int b, int m, int k_run, const T* A, const T* G,
-                                                 const T* D1, const T* D2, const T* SB, const T* AB,
+                                                 LayerDerivs dv, const T* SB, const T* AB,
                                                  const T* ZT, T* ADJ) {
   be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
     const int k = K > 0 ? K : k_run;
@@ -178,17 +177,18 @@ void LayerAlgorithm<T, Backend>::tangent_adjoint(int b, int m, int k_run, const 
     const std::size_t r0 = static_cast<std::size_t>(s) * (k + 1) * m;
     const NeuronTangents<K> u(A + r0 + m, m, i, k);
     const T* sb = SB + static_cast<std::size_t>(s) * k * k;
-    const T D = D2[o] * G[o];
+    const core::ActivationDerivs<T> d = dv(s, i);
+    const T D = d.d2 * G[o];
     T* adj = ADJ + r0;
     adj[i] = AB[o];
     if (ZT) {
       const T* zt = ZT + r0;
       T dot = T(0);
       for (int p = 1; p <= k; ++p) dot += u[p - 1] * zt[p * m + i];
-      adj[i] += D2[o] * dot + D1[o] * zt[i];
+      adj[i] += d.d2 * dot + d.d1 * zt[i];
       for (int p = 1; p <= k; ++p) {
         const T ub = kUbarInRegisters ? u.sbar_row(sb, p - 1) * D : adj[p * m + i];
-        adj[p * m + i] = ub + D1[o] * zt[p * m + i];
+        adj[p * m + i] = ub + d.d1 * zt[p * m + i];
       }
     } else if (kUbarInRegisters) {
       for (int p = 1; p <= k; ++p) adj[p * m + i] = u.sbar_row(sb, p - 1) * D;

@@ -178,6 +178,42 @@ class LayerAlgorithm {
     }
   }
 
+  // Where σ′, σ″, σ‴ come from after the forward pass: stored by it (D1..D3,
+  // three b × m arrays per layer written once and read by the reverse pass,
+  // the Hessian blocks and the adjoint) or formed again from the stored
+  // pre-activation a wherever they are used (row 0 of A; no D arrays at all).
+  // A device backend declares kRecomputeDerivs = true: an activation's
+  // derivatives cost 10–30 FLOPs, a stored value 4–8 bytes each way, and the
+  // passes are memory-bound there (H200: ≈ 16 FLOP per byte). The CPU stores
+  // them. The values are the same bits either way (the same function of the
+  // same a).
+  static constexpr bool kRecomputeDerivs = [] {
+    if constexpr (requires { Backend::kRecomputeDerivs; }) {
+      return Backend::kRecomputeDerivs;
+    } else {
+      return false;
+    }
+  }();
+  // σ′, σ″, σ‴ of sample s, neuron i of one layer (kRecomputeDerivs above);
+  // `f` is not filled.
+  struct LayerDerivs {
+    const T *A, *D1, *D2, *D3;
+    int m, k;
+    Activation act;
+    LNN_HD core::ActivationDerivs<T> operator()(std::int64_t s, int i) const {
+      if constexpr (kRecomputeDerivs) {
+        return core::activation_derivs(act, A[static_cast<std::size_t>(s) * (k + 1) * m + i]);
+      } else {
+        const std::size_t o = static_cast<std::size_t>(s) * m + i;
+        return {T(0), D1[o], D2[o], D3[o]};
+      }
+    }
+  };
+  LayerDerivs derivs(int l, int k) const {
+    return {A_[l].data(), D1_[l].data(), D2_[l].data(), D3_[l].data(), width_[l], k,
+            model_.spec().activation};
+  }
+
   // Bias, activation and the tangents' scaling in one element pass.
   template <int K>
   void activation_pass(int b, int m, int k_run, Activation act, const T* bl, T* A, T* Z, T* D1,
@@ -187,7 +223,7 @@ class LayerAlgorithm {
   // ½ uᵀS̄u from its k tangent values u (in registers when k is known), and
   // Ū = D·S̄u into rows 1..k of ADJ unless kUbarInRegisters.
   template <int K>
-  void hessian_terms(int b, int m, int k_run, const T* A, const T* G, const T* D2, const T* D3,
+  void hessian_terms(int b, int m, int k_run, const T* A, const T* G, LayerDerivs dv,
                      const T* SB, T* AB, T* GB, T* ADJ);
 
   // Where Ū lives between the adjoint's Hessian terms and the tangent
@@ -210,7 +246,7 @@ class LayerAlgorithm {
   // kUbarInRegisters) and the next layer's [z̄; T̄] (ZT, null for the output
   // layer).
   template <int K>
-  void tangent_adjoint(int b, int m, int k_run, const T* A, const T* G, const T* D1, const T* D2,
+  void tangent_adjoint(int b, int m, int k_run, const T* A, const T* G, LayerDerivs dv,
                        const T* SB, const T* AB, const T* ZT, T* ADJ);
 
   // A neuron's k tangent values U_0,i … U_{k−1},i: copied into registers
@@ -330,7 +366,8 @@ class LayerAlgorithm {
       take(G_[l], B * w);
       if (l > 0) {
         take(A_[l], B * (k + 1) * w);
-        take(D1_[l], B * w), take(D2_[l], B * w), take(D3_[l], B * w), take(S_[l], B * w);
+        if constexpr (!kRecomputeDerivs) take(D1_[l], B * w), take(D2_[l], B * w), take(D3_[l], B * w);
+        take(S_[l], B * w);
       }
     }
     take(H_, B * k * k);

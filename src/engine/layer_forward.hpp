@@ -79,11 +79,11 @@ void LayerAlgorithm<T, Backend>::reverse(const Pass& pass) {
   for (int l = K_; l >= 1; --l) {
     const int m = width_[l], wd = width_[l - 1];
     const T* G = G_[l].data();
-    const T* D1 = D1_[l].data();
+    const LayerDerivs dv = derivs(l, pass.k);
     T* S = S_[l].data();
     be_.for_each_element(b, m, [=] LNN_LAMBDA(std::int64_t s, int i) {
       const std::size_t o = static_cast<std::size_t>(s) * m + i;
-      S[o] = D1[o] * G[o];
+      S[o] = dv(s, i).d1 * G[o];
     });
     be_.gemm(false, false, b, wd, m, T(1), S, m, weight(l - 1), wd, T(0), G_[l - 1].data(), wd);
   }
@@ -114,7 +114,8 @@ void LayerAlgorithm<T, Backend>::hessian_blocks(const Pass& pass, const T* state
   a.k = k;
   a.layers = K_;
   for (int l = 1; l <= K_; ++l)
-    a.layer[l - 1] = {A_[l].data(), G_[l].data(), D2_[l].data(), width_[l]};
+    a.layer[l - 1] = {A_[l].data(), G_[l].data(), D2_[l].data(), width_[l]};  // D2 null: recompute
+  a.act = model_.spec().activation;
   if (pass.seeds == Seeds::full) {
     a.angle = angle_.data();
     a.states = states;
@@ -134,13 +135,15 @@ void LayerAlgorithm<T, Backend>::activation_pass(int b, int m, int k_run, Activa
     const int k = K > 0 ? K : k_run;
     T* a = A + static_cast<std::size_t>(s) * (k + 1) * m;
     T* z = Z + static_cast<std::size_t>(s) * (k + 1) * m;
-    const std::size_t o = static_cast<std::size_t>(s) * m + i;
     a[i] += bl[i];
     const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
     z[i] = d.f;
-    D1[o] = d.d1;
-    D2[o] = d.d2;
-    D3[o] = d.d3;
+    if constexpr (!kRecomputeDerivs) {
+      const std::size_t o = static_cast<std::size_t>(s) * m + i;
+      D1[o] = d.d1;
+      D2[o] = d.d2;
+      D3[o] = d.d3;
+    }
     for (int r = 1; r <= k; ++r) z[r * m + i] = d.d1 * a[r * m + i];
   });
 }

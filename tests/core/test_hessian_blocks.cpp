@@ -127,6 +127,31 @@ TYPED_TEST(HessianBlocks, AscendingOrderIsThePlainLoopBitForBit) {
   }
 }
 
+// A layer without stored σ'' (D2 null, a device backend's
+// LayerAlgorithm::kRecomputeDerivs) forms it from a, row 0 of A: the same
+// bits as the same values stored.
+TYPED_TEST(HessianBlocks, RecomputedSecondDerivativeEqualsTheStoredOne) {
+  using T = TypeParam;
+  for (const Activation act : {Activation::softplus, Activation::tanh}) {
+    Chunk<T> c(4, 3, kWidths, 21);
+    for (std::size_t l = 0; l < c.widths.size(); ++l) {
+      const int m = c.widths[l];
+      for (int s = 0; s < c.b; ++s)
+        for (int i = 0; i < m; ++i) {
+          const T a = c.A[l][static_cast<std::size_t>(s) * (c.k + 1) * m + i];
+          c.D2[l][static_cast<std::size_t>(s) * m + i] = core::activation_derivs(act, a).d2;
+        }
+    }
+    const std::vector<T> stored = fused<3>(c, true, 4, core::kWarp);
+    std::vector<T> H(stored.size(), std::numeric_limits<T>::quiet_NaN());
+    core::HessianBlocksArgs<T> a = c.args(H.data(), true, 4);
+    a.act = act;
+    for (int l = 0; l < a.layers; ++l) a.layer[l].D2 = nullptr;
+    for (int s = 0; s < c.b; ++s) core::hessian_block_sample<3>(a, s, core::kWarp);
+    for (std::size_t i = 0; i < H.size(); ++i) ASSERT_EQ(H[i], stored[i]) << "entry " << i;
+  }
+}
+
 TYPED_TEST(HessianBlocks, WarpOrderAgreesWithinRounding) {
   using T = TypeParam;
   for (const int k : {2, 4, 5}) {

@@ -39,6 +39,8 @@ struct StagingBackend : cpu::CpuBackend<T> {
   // As the CUDA backend: the adjoint's Ū formed in the tangent adjoint, not
   // stored (the CPU engine it is compared with stores it).
   static constexpr bool kUbarInRegisters = true;
+  // As the CUDA backend: σ′, σ″, σ‴ formed again from a, not stored.
+  static constexpr bool kRecomputeDerivs = true;
 
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* A, int lda,
             const T* B, int ldb, T beta, T* C, int ldc) const {

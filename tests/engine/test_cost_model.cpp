@@ -150,9 +150,10 @@ TEST(CostModel, BytesAndFlopsAffineInTheBatch) {
       for (std::size_t i = 2; i < v->size(); ++i)
         EXPECT_NEAR((*v)[i] - (*v)[i - 1], d, 1e-12 * (*v)[i]) << to_string(w);
     }
-    // The per-call part is small against a batch of 2048: the weights (a
-    // few MB) against ~1.3 GB of activations.
-    EXPECT_LT(bytes[0] - 1.0 * (bytes[1] - bytes[0]), 0.05 * bytes[0]) << to_string(w);
+    // The per-call part is small against a batch of 2048: the weights,
+    // and for a training step the gradient and Adam's passes over the
+    // 724,801 parameters (≈ 55 MB), against ~1 GB of activations.
+    EXPECT_LT(bytes[0] - 1.0 * (bytes[1] - bytes[0]), 0.1 * bytes[0]) << to_string(w);
   }
 }
 
