@@ -2,6 +2,7 @@
 // src/core code (LNN_HD) that the CPU backend runs; these only map samples
 // or elements to threads.
 #pragma once
+#include "core/tf32_split.hpp"
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -95,6 +96,13 @@ __global__ void sum_partials(const V* __restrict__ partial, int count, V* __rest
   for (int i = static_cast<int>(threadIdx.x); i < count; i += kBlock) acc += partial[i];
   const V s = block_sum(acc);
   if (threadIdx.x == 0) out[0] = s;
+}
+
+// hi, lo = the TF32 split of each x (core::split_tf32, 3xTF32 GEMMs).
+__global__ inline void split_tf32(std::size_t count, const float* __restrict__ x,
+                                  float* __restrict__ hi, float* __restrict__ lo) {
+  const std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count) core::split_tf32(x[i], hi[i], lo[i]);
 }
 
 inline unsigned blocks_for(std::size_t count) {

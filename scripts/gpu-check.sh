@@ -319,7 +319,7 @@ bench_each() {  # stage-name regex [exclude]: every listed benchmark matching re
 export -f bench_each
 export bin logs LNN_BENCH_MIN_TIME
 dev="${LNN_BENCH_DEVICE:-1}"  # 0: the same stages over the CPU benchmarks (rehearsals)
-reference="^BM_Accelerations/width:600/batch:65536/n:2/device:$dev|^BM_(LossGradient|TrainingStep)/width:600/batch:(512|65536)/n:2/device:$dev"
+reference="^BM_Accelerations/width:600/batch:65536/n:2/device:$dev|^BM_(LossGradient|TrainingStep|TrainingStepFresh)/width:600/batch:(512|65536)/n:2/device:$dev"
 stage bench-reference 150 bash -c "bench_each bench-reference '$reference'" || exit_code=1
 
 # --- tests -----------------------------------------------------------------

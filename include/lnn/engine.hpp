@@ -50,6 +50,10 @@ struct EngineOptions {
   // about 10 bits of mantissa in the products; docs/benchmarks.md measures
   // the cost). Ignored for double and on the CPU.
   bool tf32 = false;
+  // CUDA only: each float GEMM as three TF32 tensor-core products of split
+  // operands (3xTF32: about FP32's accuracy; docs/benchmarks.md measures
+  // it). Takes precedence over tf32. Ignored for double and on the CPU.
+  bool tf32x3 = false;
 };
 
 // Counts of per-sample solve outcomes in one call.

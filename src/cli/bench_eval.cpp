@@ -28,6 +28,7 @@ struct ThroughputOptions {
   int chunk = lnn::EngineOptions{}.chunk;
   std::string device = "cpu";
   bool tf32 = false;
+  bool tf32x3 = false;
 };
 
 constexpr std::uint64_t kStateSeed = 20240611;
@@ -67,6 +68,7 @@ void measure(const ThroughputOptions& opt, Precision precision) {
   options.chunk = opt.chunk;
   options.device = resolve_device(opt.device);
   options.tf32 = opt.tf32;
+  options.tf32x3 = opt.tf32x3;
   Engine<T> engine(model, options);
 
   const std::vector<T> states = random_states<T>(B, n);
@@ -87,7 +89,10 @@ void measure(const ThroughputOptions& opt, Precision precision) {
                             ? EngineOptions::kCudaDefaultChunk
                             : engine.options().chunk,
                         opt.solver.c_str(), gpus.empty() ? "?" : gpus.front().name.c_str(),
-                        opt.tf32 && sizeof(T) == 4 ? ", TF32 GEMMs" : "");
+                        sizeof(T) != 4 ? ""
+                        : opt.tf32x3   ? ", 3xTF32 GEMMs"
+                        : opt.tf32     ? ", TF32 GEMMs"
+                                       : "");
   } else {
     std::cout << format("  batch %zu, chunk %d, solver %s, cpu, %d threads, BLAS %s\n", B,
                         opt.chunk, opt.solver.c_str(), cpu_threads(), blas_name().c_str());
@@ -169,6 +174,8 @@ void add_throughput_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_device_flag(*sub, opt->device);
   sub->add_flag("--tf32", opt->tf32, "CUDA, float: TF32 tensor-core GEMMs");
+  sub->add_flag("--tf32x3", opt->tf32x3,
+                "CUDA, float: each GEMM as three TF32 products of split operands (3xTF32)");
   sub->callback([opt] { run_throughput(*opt); });
 }
 

@@ -73,7 +73,9 @@ class StreamPhaseTimeline : public detail::PhaseTimeline {
 // was made. Move-less: shared by the backend copies that hold it.
 class CudaContext {
  public:
-  explicit CudaContext(bool tf32) {
+  // tf32: cuBLAS may use TF32 tensor cores for float GEMMs; split_tf32:
+  // every float GEMM as three TF32 products of split operands (3xTF32).
+  explicit CudaContext(bool tf32, bool split_tf32 = false) : split_tf32_(split_tf32) {
     int count = 0;
     const cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess || count == 0) {
@@ -96,7 +98,8 @@ class CudaContext {
       workspace_.resize(kBlasWorkspaceBytes);
       check(cublasSetWorkspace(blas_, workspace_.data(), kBlasWorkspaceBytes), "cublasSetWorkspace");
       check(cublasSetPointerMode(blas_, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
-      check(cublasSetMathMode(blas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+      check(cublasSetMathMode(blas_, tf32 || split_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                        : CUBLAS_DEFAULT_MATH),
             "cublasSetMathMode");
     } catch (...) {
       cublasDestroy(blas_);
@@ -115,6 +118,7 @@ class CudaContext {
 
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t blas() const { return blas_; }
+  bool split_tf32() const { return split_tf32_; }
   int device() const { return device_; }
   // This stream's phase marks, registered with the report on first use.
   StreamPhaseTimeline& timeline() {
@@ -127,6 +131,7 @@ class CudaContext {
 
  private:
   static constexpr std::size_t kBlasWorkspaceBytes = std::size_t{32} << 20;
+  bool split_tf32_ = false;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
@@ -159,9 +164,25 @@ class CudaBackend {
     const cublasOperation_t t1 = g.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t t2 = g.trans_second ? CUBLAS_OP_T : CUBLAS_OP_N;
     if constexpr (sizeof(T) == 4) {
-      check(cublasSgemm(ctx_->blas(), t1, t2, g.m, g.n, g.k, &alpha, B, g.ld_first, A, g.ld_second,
-                        &beta, C, g.ldc),
-            "cublasSgemm");
+      auto sgemm = [&](const float* a, const float* b, float beta_) {
+        check(cublasSgemm(ctx_->blas(), t1, t2, g.m, g.n, g.k, &alpha, b, g.ld_first, a,
+                          g.ld_second, &beta_, C, g.ldc),
+              "cublasSgemm");
+      };
+      if (ctx_->split_tf32() && k > 0) {
+        // 3xTF32 (core/tf32_split.hpp): the operands split into scratch.
+        const std::size_t na = stored(trans_a ? k : m, trans_a ? m : k, lda);
+        const std::size_t nb = stored(trans_b ? n : k, trans_b ? k : n, ldb);
+        float* s = reinterpret_cast<float*>(split_scratch(2 * (na + nb)));
+        float *ah = s, *al = s + na, *bh = s + 2 * na, *bl = s + 2 * na + nb;
+        kernels::split_tf32<<<kernels::blocks_for(na), kernels::kBlock, 0, stream()>>>(na, A, ah, al);
+        launched("split_tf32", loc);
+        kernels::split_tf32<<<kernels::blocks_for(nb), kernels::kBlock, 0, stream()>>>(nb, B, bh, bl);
+        launched("split_tf32", loc);
+        core::three_tf32_products(sgemm, ah, al, bh, bl, beta);
+      } else {
+        sgemm(A, B, beta);
+      }
     } else {
       check(cublasDgemm(ctx_->blas(), t1, t2, g.m, g.n, g.k, &alpha, B, g.ld_first, A, g.ld_second,
                         &beta, C, g.ldc),
@@ -345,7 +366,18 @@ class CudaBackend {
                        ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
   }
 
+  // Values a row-major rows × cols array with leading dimension ld spans.
+  static std::size_t stored(int rows, int cols, int ld) {
+    return rows > 0 && cols > 0 ? static_cast<std::size_t>(rows - 1) * ld + cols : 0;
+  }
+
   std::shared_ptr<CudaContext> ctx_;
+  // The split operands of 3xTF32 GEMMs, grown on demand (float cells).
+  mutable std::shared_ptr<DeviceBuffer<float>> split_ = std::make_shared<DeviceBuffer<float>>();
+  float* split_scratch(std::size_t cells) const {
+    if (split_->size() < cells) split_->resize(cells);
+    return split_->data();
+  }
   // The reductions' scratch (sum_squares' partial sums, sum_rows' chunk sums,
   // in double-sized cells), shared by the copies of this backend and grown on
   // demand. Uses follow each other on the one stream; growing frees the old

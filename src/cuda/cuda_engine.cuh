@@ -23,7 +23,7 @@ std::unique_ptr<engine::EngineCore<T>> make_engine(const Model<T>& model,
                                                    const EngineOptions& options) {
   EngineOptions o = options;
   if (o.chunk == EngineOptions::kDefaultChunk) o.chunk = EngineOptions::kCudaDefaultChunk;
-  auto ctx = std::make_shared<CudaContext>(o.tf32 && sizeof(T) == 4);
+  auto ctx = std::make_shared<CudaContext>(o.tf32 && sizeof(T) == 4, o.tf32x3 && sizeof(T) == 4);
   return std::make_unique<engine::EngineOn<T, CudaBackend<T>>>(model, o,
                                                                CudaBackend<T>(std::move(ctx)));
 }

@@ -138,7 +138,7 @@ void LayerAlgorithm<T, Backend>::activation_pass(int b, int m, int k_run, Activa
     a[i] += bl[i];
     const core::ActivationDerivs<T> d = core::activation_derivs(act, a[i]);
     z[i] = d.f;
-    if constexpr (!kRecomputeDerivs) {
+    if (!kRecomputeDerivs) {  // (not `if constexpr`: nvcc's lambdas cannot capture inside one)
       const std::size_t o = static_cast<std::size_t>(s) * m + i;
       D1[o] = d.d1;
       D2[o] = d.d2;

@@ -365,83 +365,89 @@ TEST(CudaEngineTf32, AccuracyCostAgainstFp32IsMeasured) {
   Model<double> model64(model.spec());
   for (std::size_t i = 0; i < model.parameters().size(); ++i)
     model64.parameters()[i] = model.parameters()[i];
-  EngineOptions tf = cuda_options();
-  tf.tf32 = true;
-  Engine<float> fp32(model, cuda_options()), tf32(model, tf);
+  // The GEMM modes compared: FP32, TF32, 3xTF32 (three TF32 products of
+  // split operands, core/tf32_split.hpp).
+  constexpr int kModes = 3;
+  const char* names[kModes] = {"fp32", "tf32", "tf32x3"};
+  EngineOptions opts[kModes] = {cuda_options(), cuda_options(), cuda_options()};
+  opts[1].tf32 = true;
+  opts[2].tf32x3 = true;
   Engine<double> ref(model64, cpu_options());
   const std::vector<float> x = test::random_states<float>(B, n, 5);
   const std::vector<double> x64(x.begin(), x.end());
-  std::vector<float> a32(B * n), at(B * n);
   std::vector<double> a64(B * n);
-  fp32.accelerations(x, {}, a32);
-  tf32.accelerations(x, {}, at);
   ref.accelerations(x64, {}, a64);
-  // Relative errors against double per sample (NaN: not compared).
-  std::vector<double> rel32(B, NAN), relt(B, NAN);
-  for (int s = 0; s < B; ++s) {
-    double num32 = 0, numt = 0, den = 0;
-    for (int p = 0; p < n; ++p) {
-      const double r = a64[s * n + p];
-      num32 += (a32[s * n + p] - r) * (a32[s * n + p] - r);
-      numt += (at[s * n + p] - r) * (at[s * n + p] - r);
-      den += r * r;
+  // Relative errors against double per sample (NaN: not compared: FP32's
+  // own result or the reference is not finite).
+  std::vector<double> rel[kModes];
+  for (int mode = 0; mode < kModes; ++mode) {
+    Engine<float> e(model, opts[mode]);
+    std::vector<float> a(B * n);
+    e.accelerations(x, {}, a);
+    rel[mode].assign(B, NAN);
+    for (int s = 0; s < B; ++s) {
+      double num = 0, den = 0;
+      for (int p = 0; p < n; ++p) {
+        const double r = a64[s * n + p];
+        num += (a[s * n + p] - r) * (a[s * n + p] - r);
+        den += r * r;
+      }
+      if (!std::isfinite(den) || den == 0) continue;
+      rel[mode][s] = std::isfinite(num) ? std::sqrt(num / den) : INFINITY;
     }
-    if (!std::isfinite(den) || !std::isfinite(num32) || den == 0) continue;
-    rel32[s] = std::sqrt(num32 / den);
-    relt[s] = std::isfinite(numt) ? std::sqrt(numt / den) : INFINITY;
   }
-  std::vector<double> e32, et;  // the compared samples'
-  for (int s = 0; s < B; ++s) {
-    if (std::isnan(rel32[s])) continue;
-    e32.push_back(rel32[s]);
-    et.push_back(relt[s]);
-  }
-  ASSERT_GT(e32.size(), static_cast<std::size_t>(B / 2));
-  std::sort(e32.begin(), e32.end());
-  std::sort(et.begin(), et.end());
-  const auto q = [](const std::vector<double>& v, double f) {
+  auto compared = [&](int s) { return !std::isnan(rel[0][s]) && std::isfinite(rel[0][s]); };
+  const auto q = [](std::vector<double> v, double f) {
+    std::sort(v.begin(), v.end());
     return v[static_cast<std::size_t>(f * static_cast<double>(v.size() - 1))];
   };
-  const double m32 = q(e32, 0.5), mt = q(et, 0.5), p32 = q(e32, 0.99), pt = q(et, 0.99);
-  RecordProperty("fp32_median_rel_err", std::to_string(m32));
-  RecordProperty("tf32_median_rel_err", std::to_string(mt));
-  RecordProperty("fp32_p99_rel_err", std::to_string(p32));
-  RecordProperty("tf32_p99_rel_err", std::to_string(pt));
-  std::cout << "accelerations vs CPU double (3 x 600, B = " << B << "): FP32 median " << m32
-            << ", p99 " << p32 << "; TF32 median " << mt << ", p99 " << pt << "\n";
-  EXPECT_LT(m32, 1e-3);
-  EXPECT_LT(mt, 0.5);
+  double med[kModes], p99[kModes];
+  for (int mode = 0; mode < kModes; ++mode) {
+    std::vector<double> e;
+    for (int s = 0; s < B; ++s)
+      if (compared(s)) e.push_back(rel[mode][s]);
+    ASSERT_GT(e.size(), static_cast<std::size_t>(B / 2));
+    med[mode] = q(e, 0.5);
+    p99[mode] = q(e, 0.99);
+    RecordProperty(std::string(names[mode]) + "_median_rel_err", std::to_string(med[mode]));
+    RecordProperty(std::string(names[mode]) + "_p99_rel_err", std::to_string(p99[mode]));
+    std::cout << "accelerations vs CPU double (3 x 600, B = " << B << "), " << names[mode]
+              << " GEMMs: median " << med[mode] << ", p99 " << p99[mode] << "\n";
+  }
+  EXPECT_LT(med[0], 1e-3);
+  EXPECT_LT(med[1], 0.5);
+  EXPECT_LT(med[2], 10 * med[0] + 1e-6);  // 3xTF32: about FP32's accuracy
 
   // The same errors by the condition of M (|λ|max / |λ|min of the double
   // engine's M): TF32 rounds the GEMMs' inputs to 10 bits, and the solve
   // amplifies an error in M by up to cond(M). Printed per decade (issue 15:
-  // the effect of TF32 as a function of the condition of M).
+  // the effect of TF32 and 3xTF32 as a function of the condition of M).
   std::vector<double> M(static_cast<std::size_t>(B) * n * n);
   ref.euler_lagrange_terms(x64, M, {}, {});
   constexpr int kDecades = 5;  // [1, 10), …, [1e3, 1e4), >= 1e4
-  std::vector<double> by32[kDecades], byt[kDecades];
+  std::vector<double> by[kDecades][kModes];
   for (int s = 0; s < B; ++s) {
     const double a = M[s * 4], b = M[s * 4 + 1], d = M[s * 4 + 3];
     const double mean = 0.5 * (a + d), r = std::sqrt(0.25 * (a - d) * (a - d) + b * b);
     const double l1 = std::fabs(mean + r), l2 = std::fabs(mean - r);
     const double cond = std::max(l1, l2) / std::min(l1, l2);
-    if (!std::isfinite(cond) || std::isnan(rel32[s])) continue;
+    if (!std::isfinite(cond) || !compared(s)) continue;
     const int decade = std::min(kDecades - 1, std::max(0, static_cast<int>(std::log10(cond))));
-    by32[decade].push_back(rel32[s]);
-    byt[decade].push_back(relt[s]);
+    for (int mode = 0; mode < kModes; ++mode) by[decade][mode].push_back(rel[mode][s]);
   }
-  std::cout << "median relative error of q̈ by cond(M): decade, samples, FP32, TF32\n";
+  std::cout << "median relative error of q̈ by cond(M): decade, samples, FP32, TF32, 3xTF32\n";
   for (int k = 0; k < kDecades; ++k) {
-    if (by32[k].empty()) continue;
-    std::sort(by32[k].begin(), by32[k].end());
-    std::sort(byt[k].begin(), byt[k].end());
+    if (by[k][0].empty()) continue;
     const std::string name = "cond_1e" + std::to_string(k) + (k + 1 < kDecades ? "" : "_up");
-    RecordProperty(name + "_samples", std::to_string(by32[k].size()));
-    RecordProperty(name + "_fp32_median_rel_err", std::to_string(q(by32[k], 0.5)));
-    RecordProperty(name + "_tf32_median_rel_err", std::to_string(q(byt[k], 0.5)));
+    RecordProperty(name + "_samples", std::to_string(by[k][0].size()));
     std::cout << "  cond in [1e" << k << (k + 1 < kDecades ? ", 1e" + std::to_string(k + 1) : ", inf")
-              << "): " << by32[k].size() << ", " << q(by32[k], 0.5) << ", " << q(byt[k], 0.5)
-              << "\n";
+              << "): " << by[k][0].size();
+    for (int mode = 0; mode < kModes; ++mode) {
+      const double m = q(by[k][mode], 0.5);
+      RecordProperty(name + "_" + names[mode] + "_median_rel_err", std::to_string(m));
+      std::cout << ", " << m;
+    }
+    std::cout << "\n";
   }
 }
 
