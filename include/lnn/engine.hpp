@@ -54,6 +54,12 @@ struct EngineOptions {
   // operands (3xTF32: about FP32's accuracy; docs/benchmarks.md measures
   // it). Takes precedence over tf32. Ignored for double and on the CPU.
   bool tf32x3 = false;
+  // CUDA: upload the model's parameters on the first call and then only
+  // after refresh_parameters() (false: before every call, so that a change
+  // to the model is seen by the next call). With true, a caller that
+  // changes the parameters must call refresh_parameters(). The CPU reads
+  // the model's memory in place: the option changes nothing there.
+  bool cache_parameters = false;
 };
 
 // Counts of per-sample solve outcomes in one call.
@@ -106,6 +112,9 @@ class Engine {
   // The array must stay valid while bound. A training run on the GPU keeps
   // its parameters there this way. Throws InvalidArgument on a wrong size.
   void bind_parameters(std::span<const T> params);
+  // With EngineOptions::cache_parameters: the next call uploads the
+  // parameters again (after the caller changed them). Otherwise nothing.
+  void refresh_parameters();
 
   void lagrangian(std::span<const T> states, std::span<T> L);
   void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad);

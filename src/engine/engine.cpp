@@ -60,6 +60,10 @@ template <class T>
 void Engine<T>::bind_parameters(std::span<const T> params) {
   impl_->core->bind_parameters(params);
 }
+template <class T>
+void Engine<T>::refresh_parameters() {
+  impl_->core->refresh_parameters();
+}
 
 template <class T>
 void Engine<T>::lagrangian(std::span<const T> states, std::span<T> L) {

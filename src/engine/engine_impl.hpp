@@ -33,6 +33,7 @@ class EngineCore {
  public:
   virtual ~EngineCore() = default;
   virtual void bind_parameters(std::span<const T> params) = 0;
+  virtual void refresh_parameters() = 0;
   virtual void lagrangian(std::span<const T> states, std::span<T> L) = 0;
   virtual void gradient(std::span<const T> states, std::span<T> L, std::span<T> grad) = 0;
   virtual void euler_lagrange_terms(std::span<const T> states, std::span<T> M, std::span<T> Cv,
@@ -83,7 +84,9 @@ class EngineOn final : public EngineCore<T> {
                             std::to_string(model_.spec().parameter_count()) + " parameters");
     }
     bound_ = params;
+    cached_ = nullptr;
   }
+  void refresh_parameters() override { cached_ = nullptr; }
 
   void lagrangian(std::span<const T> states, std::span<T> L) override {
     const std::size_t B = batch(states), w = width();
@@ -375,8 +378,12 @@ class EngineOn final : public EngineCore<T> {
   }
   // The parameters as the model (or the array bound instead) holds them now:
   // a trainer changes them between calls.
+  // With EngineOptions::cache_parameters the backend's copy is made once and
+  // again only after refresh_parameters() or bind_parameters().
   void bind() {
-    algo_.bind_parameters(be().parameters(bound_.empty() ? model_.parameters() : bound_, params_));
+    if (cached_ == nullptr || !options_.cache_parameters)
+      cached_ = be().parameters(bound_.empty() ? model_.parameters() : bound_, params_);
+    algo_.bind_parameters(cached_);
   }
 
   // Forward with tangents, reverse pass and Hessian blocks of one chunk.
@@ -442,6 +449,7 @@ class EngineOn final : public EngineCore<T> {
   EngineOptions options_;
   LayerAlgorithm<T, Backend> algo_;
   std::span<const T> bound_;  // bind_parameters(); empty: the model's
+  const T* cached_ = nullptr;  // where the backend reads them (bind())
   template <class U>
   static void grow(Buffer<U>& buf, std::size_t size) {
     if (buf.size() < size) buf.resize(size);

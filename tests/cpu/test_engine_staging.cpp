@@ -356,6 +356,44 @@ TYPED_TEST(EngineStaging, BoundParametersReplaceTheModels) {
   EXPECT_THROW(ea.bind_parameters(std::span<const T>(b.parameters().data(), 3)), InvalidArgument);
 }
 
+// EngineOptions::cache_parameters on a backend with memory of its own: the
+// parameters are copied in once; a change to the model is seen after
+// refresh_parameters() (or bind_parameters()), not before.
+TYPED_TEST(EngineStaging, CachedParametersAreUploadedOnceAndRefreshed) {
+  using T = TypeParam;
+  Model<T> model = test::equivalence_model<T>(2, {16, 16}, 1);
+  const Model<T> other = test::equivalence_model<T>(2, {16, 16}, 2);
+  EngineOptions opt;
+  opt.solve.method = SolveMethod::lu;
+  opt.cache_parameters = true;
+  StagingBackend<T> be;
+  engine::EngineOn<T, StagingBackend<T>> staged(model, opt, be);
+  const int B = 9;
+  const std::vector<T> x = test::random_states<T>(B, 2, 5);
+  std::vector<T> L0(B), L1(B), L2(B), Lother(B);
+  staged.lagrangian(x, L0);
+  const long copies_first = *be.copies;
+  staged.lagrangian(x, L1);
+  EXPECT_EQ(*be.copies - copies_first, copies_first - 1) << "the parameters copied again";
+  EXPECT_EQ(L1, L0);
+  std::copy(other.parameters().begin(), other.parameters().end(), model.parameters().begin());
+  staged.lagrangian(x, L2);
+  EXPECT_EQ(L2, L0);  // not refreshed: the cached copy
+  staged.refresh_parameters();
+  staged.lagrangian(x, L2);
+  Engine<T> ref(other, opt);
+  ref.lagrangian(x, Lother);
+  test::expect_close_arrays(L2, Lother, "after refresh_parameters", test::equivalence_tol<T>());
+  // Without the option every call copies them (the model's changes seen at once).
+  opt.cache_parameters = false;
+  StagingBackend<T> be2;
+  engine::EngineOn<T, StagingBackend<T>> plain(model, opt, be2);
+  plain.lagrangian(x, L0);
+  const long per_call = *be2.copies;
+  plain.lagrangian(x, L0);
+  EXPECT_EQ(*be2.copies, 2 * per_call);
+}
+
 // Fresh batches drawn in a backend loop (as on a GPU) equal the host data
 // path: lnn::sample_states (own ranges or a box), the trainer's forces and
 // System::accelerations, rounded to T.
