@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -152,6 +154,95 @@ struct StagingBackend : cpu::CpuBackend<T> {
     }
   }
 
+  // The batched solve as the CUDA backend calls it (cuSOLVER potrfBatched /
+  // potrsBatched with the upper triangle, cuBLAS getrfBatched /
+  // getrsBatched): column-major matrices, LAPACK's 1-based pivots and info,
+  // Cholesky WITHOUT pivoting that stops at the first pivot <= 0 or NaN
+  // (leaving the columns before it factored, as LAPACK's potf2 does), LU with
+  // partial pivoting that goes on past a zero pivot. Samples in reverse order.
+  static constexpr bool kBatchedSolve = true;
+  int batched_min = core::kFixedSolveMax + 1;
+  int batched_solve_min() const { return batched_min; }
+  void batched_factor(SolveMethod m, int n, int count, T* const* A, int* piv, int* info) const {
+    if (count > 0) ++*batched_calls;
+    for (int s = count - 1; s >= 0; --s)
+      info[s] = m == SolveMethod::lu ? getrf(n, A[s], piv + static_cast<std::size_t>(s) * n)
+                                     : potrf_upper(n, A[s]);
+  }
+  void batched_solve(SolveMethod m, int n, int count, T* const* A, const int* piv,
+                     T* const* B) const {
+    if (count > 0) ++*batched_calls;
+    for (int s = count - 1; s >= 0; --s) {
+      if (m == SolveMethod::lu) {
+        getrs(n, A[s], piv + static_cast<std::size_t>(s) * n, B[s]);
+      } else {
+        potrs_upper(n, A[s], B[s]);
+      }
+    }
+  }
+  // A = UᵀU, U(i, j) = a[i + j·n] for i <= j; returns j + 1 where step j failed.
+  static int potrf_upper(int n, T* a) {
+    for (int j = 0; j < n; ++j) {
+      T d = a[j + j * n];
+      for (int k = 0; k < j; ++k) d -= a[k + j * n] * a[k + j * n];
+      if (!(d > T(0))) {
+        a[j + j * n] = d;
+        return j + 1;
+      }
+      const T u = std::sqrt(d);
+      a[j + j * n] = u;
+      for (int c = j + 1; c < n; ++c) {
+        T v = a[j + c * n];
+        for (int k = 0; k < j; ++k) v -= a[k + j * n] * a[k + c * n];
+        a[j + c * n] = v / u;
+      }
+    }
+    return 0;
+  }
+  static void potrs_upper(int n, const T* a, T* b) {
+    for (int i = 0; i < n; ++i) {  // Uᵀ y = b
+      T v = b[i];
+      for (int k = 0; k < i; ++k) v -= a[k + i * n] * b[k];
+      b[i] = v / a[i + i * n];
+    }
+    for (int i = n - 1; i >= 0; --i) {  // U x = y
+      T v = b[i];
+      for (int k = i + 1; k < n; ++k) v -= a[i + k * n] * b[k];
+      b[i] = v / a[i + i * n];
+    }
+  }
+  // P A = L U, column-major; returns j + 1 for the first exactly zero pivot.
+  static int getrf(int n, T* a, int* piv) {
+    int info = 0;
+    for (int j = 0; j < n; ++j) {
+      int p = j;
+      for (int i = j + 1; i < n; ++i)
+        if (std::fabs(a[i + j * n]) > std::fabs(a[p + j * n])) p = i;
+      piv[j] = p + 1;
+      if (a[p + j * n] != T(0)) {
+        if (p != j)
+          for (int c = 0; c < n; ++c) std::swap(a[j + c * n], a[p + c * n]);
+        for (int i = j + 1; i < n; ++i) a[i + j * n] /= a[j + j * n];
+      } else if (info == 0) {
+        info = j + 1;
+      }
+      for (int c = j + 1; c < n; ++c)
+        for (int i = j + 1; i < n; ++i) a[i + c * n] -= a[i + j * n] * a[j + c * n];
+    }
+    return info;
+  }
+  static void getrs(int n, const T* a, const int* piv, T* b) {
+    for (int j = 0; j < n; ++j) std::swap(b[j], b[piv[j] - 1]);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < i; ++k) b[i] -= a[i + k * n] * b[k];
+    for (int i = n - 1; i >= 0; --i) {
+      T v = b[i];
+      for (int k = i + 1; k < n; ++k) v -= a[i + k * n] * b[k];
+      b[i] = v / a[i + i * n];
+    }
+  }
+
+  std::shared_ptr<long> batched_calls = std::make_shared<long>(0);
   std::shared_ptr<long> gemms = std::make_shared<long>(0);
   std::shared_ptr<long> copies = std::make_shared<long>(0);
   std::shared_ptr<long> element_maps = std::make_shared<long>(0);
@@ -215,6 +306,169 @@ TYPED_TEST(EngineStaging, SolveMethodsAndFailuresEqualTheCpuEngine) {
     Engine<T> ref(model, opt);
     engine::EngineOn<T, StagingBackend<T>> staged(model, opt);
     test::expect_equivalent(ref, staged, n, 41, 4);
+  }
+}
+
+// The batched solve (docs/math.md §5) against the CPU engine's per-sample
+// solve, on B states: statuses, pivots and accelerations (by their backward
+// error, as in test::expect_equivalent), then the loss gradient when the
+// statuses are the same. LU is the same algorithm in both, so its pivots
+// agree within rounding; unpivoted Cholesky takes its pivots in another
+// order, so there a status may differ only for a sample whose pivot in
+// either engine lies within a band around the cutoff (or zero), and each
+// batched status must agree with its own pivot. Returns the batched
+// engine's statuses counted [ok, not_positive_definite, singular].
+template <class T>
+std::array<int, 3> expect_batched_like_cpu(Engine<T>& ref,
+                                           engine::EngineOn<T, StagingBackend<T>>& staged,
+                                           const SolveOptions& so, int n, int B,
+                                           std::uint64_t seed) {
+  const std::size_t N = static_cast<std::size_t>(n), b = static_cast<std::size_t>(B);
+  const double tol = test::equivalence_tol<T>();
+  const std::vector<T> x = test::random_states<T>(B, n, seed);
+  const std::vector<T> tau = test::uniform<T>(b * N, -0.5, 0.5, seed + 1);
+  std::vector<T> M(b * N * N), Cv(b * N), f(b * N);
+  ref.euler_lagrange_terms(x, M, Cv, f);
+  std::vector<T> a1(b * N), a2(b * N), p1(b), p2(b);
+  std::vector<SolveStatus> s1(b), s2(b);
+  const SolveReport r1 = ref.accelerations(x, tau, a1, s1, p1);
+  const SolveReport r2 = staged.accelerations(x, tau, a2, s2, p2);
+  EXPECT_EQ(r2.samples, r1.samples);
+  std::array<int, 3> count{};
+  int flips = 0;
+  for (std::size_t s = 0; s < b; ++s) {
+    SCOPED_TRACE("sample " + std::to_string(s));
+    const T* m = M.data() + s * N * N;
+    double mmax = 0.0, trace = 0.0, dmax = 0.0;
+    for (std::size_t i = 0; i < N * N; ++i) mmax = std::max(mmax, std::fabs(double(m[i])));
+    for (std::size_t i = 0; i < N; ++i) trace += double(m[i * N + i]);
+    const double sign = trace < 0.0 ? -1.0 : 1.0;
+    const double shift = so.method == SolveMethod::damped ? so.damping : 0.0;
+    for (std::size_t i = 0; i < N; ++i) dmax = std::max(dmax, sign * double(m[i * N + i]) + shift);
+    const double rcond = so.rcond > 0.0 ? so.rcond : double(n) * double(core::epsilon<T>());
+    const double cutoff = rcond * (so.method == SolveMethod::lu ? mmax : dmax);
+    const double band = 4.0 * cutoff + 1e2 * tol * (1.0 + mmax);
+    ++count[s2[s] == SolveStatus::ok ? 0 : s2[s] == SolveStatus::not_positive_definite ? 1 : 2];
+    // The batched status is its own pivot's.
+    const double p = double(p2[s]);
+    switch (s2[s]) {
+      case SolveStatus::ok: EXPECT_GT(p, cutoff); break;
+      case SolveStatus::singular:
+        if (so.method == SolveMethod::lu) {
+          EXPECT_TRUE(!(p > cutoff)) << p << " vs cutoff " << cutoff;
+        } else {
+          EXPECT_TRUE(p > 0.0 && p <= cutoff) << p << " vs cutoff " << cutoff;
+        }
+        break;
+      case SolveStatus::not_positive_definite: EXPECT_TRUE(!(p > 0.0)) << p; break;
+    }
+    if (s2[s] != SolveStatus::ok) {
+      for (std::size_t q = 0; q < N; ++q) EXPECT_TRUE(std::isnan(a2[s * N + q]));
+    }
+    if (s2[s] != s1[s]) {
+      EXPECT_TRUE(std::fabs(double(p1[s])) <= band || std::fabs(p) <= band)
+          << to_string(s2[s]) << " vs reference " << to_string(s1[s]) << " (pivots " << p
+          << " vs " << p1[s] << ", band " << band << ")";
+      ++flips;
+      continue;
+    }
+    if (s1[s] != SolveStatus::ok) continue;
+    if (so.method == SolveMethod::lu) {
+      EXPECT_NEAR(p, double(p1[s]), 1e2 * tol * (1 + mmax));
+    }
+    for (std::size_t r = 0; r < N; ++r) {  // backward error, as test::expect_equivalent
+      double res1 = double(f[s * N + r]) - Cv[s * N + r] + tau[s * N + r], res2 = res1;
+      double scale = std::fabs(double(f[s * N + r])) + std::fabs(double(Cv[s * N + r])) +
+                     std::fabs(double(tau[s * N + r]));
+      for (std::size_t q = 0; q < N; ++q) {
+        res1 -= double(m[r * N + q]) * a1[s * N + q];
+        res2 -= double(m[r * N + q]) * a2[s * N + q];
+        scale += std::fabs(double(m[r * N + q]) * a2[s * N + q]);
+      }
+      EXPECT_LE(std::fabs(res2), std::fabs(res1) + 1e2 * tol * (1 + scale)) << "coordinate " << r;
+    }
+  }
+  EXPECT_LE(flips, std::max(1, B / 8)) << "statuses that differ near the cutoff";
+  if (flips > 0) return count;
+  EXPECT_EQ(r2.not_positive_definite, r1.not_positive_definite);
+  EXPECT_EQ(r2.singular, r1.singular);
+  // The loss gradient through the batched solve and the adjoint's re-solve.
+  for (const bool extras : {false, true}) {
+    SCOPED_TRACE(extras ? "loss gradient, weights and penalty" : "loss gradient");
+    const std::vector<T> targets = test::uniform<T>(b * N, -3.0, 3.0, seed + 2);
+    const std::vector<T> weights = test::uniform<T>(b, 0.0, 2.0, seed + 3);
+    LossOptions<T> lo;
+    lo.kind = Loss::mse;
+    if (extras) lo.weights = weights, lo.mass_penalty = 0.5;
+    const std::size_t P = ref.model().spec().parameter_count();
+    std::vector<T> g1(P), g2(P, T(7)), xg1(b * 2 * N), xg2(xg1.size(), T(7));
+    const LossResult<T> l1 = ref.loss_gradient(x, tau, targets, lo, g1, xg1);
+    const LossResult<T> l2 = staged.loss_gradient(x, tau, targets, lo, g2, xg2);
+    EXPECT_EQ(l2.solve.failures(), l1.solve.failures());
+    const double lt = 1e2 * tol * (1 + (std::isnan(l1.loss) ? 0.0 : std::fabs(l1.loss)));
+    test::expect_near_or_both_nan(l2.loss, l1.loss, lt, "loss");
+    test::expect_close_arrays(g2, g1, "param_grad", 1e2 * tol);
+    test::expect_close_arrays(xg2, xg1, "input_grad", 1e2 * tol);
+  }
+  return count;
+}
+
+// A model whose M is positive definite at every state except where one of
+// `negative` units dominates: one softplus layer, L = Σ_i w_i softplus(a_i),
+// so M = Σ_i w_i σ''(a_i) v_i v_iᵀ (v_i the q̇ part of row i of W) with all
+// w_i > 0 but the first `negative`, made −4|w_i|.
+template <class T>
+Model<T> mostly_definite_model(int n, int width, std::uint64_t seed, int negative) {
+  Model<T> model = test::equivalence_model<T>(n, {width}, seed, Activation::softplus);
+  const LayerLayout out = model.layout().back();
+  std::span<T> p = model.parameters();
+  for (int i = 0; i < width; ++i) {
+    T& w = p[out.weight_offset + static_cast<std::size_t>(i)];
+    w = i < negative ? T(-4) * std::fabs(w) : std::fabs(w);
+  }
+  return model;
+}
+
+// Above the per-sample limit (and, with the threshold lowered, at n = 6)
+// the batched path gives the CPU engine's results for every batched method,
+// with samples that fail as not positive definite and as singular (a large
+// rcond makes the ill-conditioned ones singular).
+TYPED_TEST(EngineStaging, BatchedSolveEqualsTheCpuEngine) {
+  using T = TypeParam;
+  for (const int n : {6, 9, 16}) {
+    // Definite M everywhere (ok, and singular under the large rcond), or
+    // mostly indefinite (a fresh tanh network).
+    const Model<T> models[] = {
+        mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
+        mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
+        test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
+    std::array<int, 3> total{};
+    for (std::size_t mi = 0; mi < std::size(models); ++mi) {
+    const Model<T>& model = models[mi];
+    for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::damped, SolveMethod::lu}) {
+      for (const double rcond : {0.0, 0.1}) {
+        SCOPED_TRACE("n " + std::to_string(n) + ", model " + std::to_string(mi) + ", " +
+                     std::string(to_string(m)) + ", rcond " + std::to_string(rcond));
+        EngineOptions opt;
+        opt.solve.method = m;
+        opt.solve.damping = 1e-2;
+        opt.solve.rcond = rcond;
+        opt.chunk = 40;  // chunks of 40 and a last one of 24 (padding)
+        Engine<T> ref(model, opt);
+        StagingBackend<T> be;
+        be.batched_min = n <= core::kFixedSolveMax ? n : be.batched_min;
+        engine::EngineOn<T, StagingBackend<T>> staged(model, opt, be);
+        const std::array<int, 3> c = expect_batched_like_cpu(ref, staged, opt.solve, n, 104, 5);
+        for (int i = 0; i < 3; ++i) total[static_cast<std::size_t>(i)] += c[static_cast<std::size_t>(i)];
+        EXPECT_GT(*be.batched_calls, 0) << "the batched path was not taken";
+        if (m == SolveMethod::lu && rcond == 0.0) test::expect_equivalent(ref, staged, n, 57, 8);
+      }
+    }
+    }
+    SCOPED_TRACE("n " + std::to_string(n));
+    EXPECT_GT(total[0], 0) << "no solved sample";
+    EXPECT_GT(total[1], 0) << "no sample not positive definite";
+    EXPECT_GT(total[2], 0) << "no singular sample";
   }
 }
 
