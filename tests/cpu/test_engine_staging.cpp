@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/batched_equivalence.hpp"
 #include "common/equivalence.hpp"
 #include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
@@ -309,126 +310,6 @@ TYPED_TEST(EngineStaging, SolveMethodsAndFailuresEqualTheCpuEngine) {
   }
 }
 
-// The batched solve (docs/math.md §5) against the CPU engine's per-sample
-// solve, on B states: statuses, pivots and accelerations (by their backward
-// error, as in test::expect_equivalent), then the loss gradient when the
-// statuses are the same. LU is the same algorithm in both, so its pivots
-// agree within rounding; unpivoted Cholesky takes its pivots in another
-// order, so there a status may differ only for a sample whose pivot in
-// either engine lies within a band around the cutoff (or zero), and each
-// batched status must agree with its own pivot. Returns the batched
-// engine's statuses counted [ok, not_positive_definite, singular].
-template <class T>
-std::array<int, 3> expect_batched_like_cpu(Engine<T>& ref,
-                                           engine::EngineOn<T, StagingBackend<T>>& staged,
-                                           const SolveOptions& so, int n, int B,
-                                           std::uint64_t seed) {
-  const std::size_t N = static_cast<std::size_t>(n), b = static_cast<std::size_t>(B);
-  const double tol = test::equivalence_tol<T>();
-  const std::vector<T> x = test::random_states<T>(B, n, seed);
-  const std::vector<T> tau = test::uniform<T>(b * N, -0.5, 0.5, seed + 1);
-  std::vector<T> M(b * N * N), Cv(b * N), f(b * N);
-  ref.euler_lagrange_terms(x, M, Cv, f);
-  std::vector<T> a1(b * N), a2(b * N), p1(b), p2(b);
-  std::vector<SolveStatus> s1(b), s2(b);
-  const SolveReport r1 = ref.accelerations(x, tau, a1, s1, p1);
-  const SolveReport r2 = staged.accelerations(x, tau, a2, s2, p2);
-  EXPECT_EQ(r2.samples, r1.samples);
-  std::array<int, 3> count{};
-  int flips = 0;
-  for (std::size_t s = 0; s < b; ++s) {
-    SCOPED_TRACE("sample " + std::to_string(s));
-    const T* m = M.data() + s * N * N;
-    double mmax = 0.0, trace = 0.0, dmax = 0.0;
-    for (std::size_t i = 0; i < N * N; ++i) mmax = std::max(mmax, std::fabs(double(m[i])));
-    for (std::size_t i = 0; i < N; ++i) trace += double(m[i * N + i]);
-    const double sign = trace < 0.0 ? -1.0 : 1.0;
-    const double shift = so.method == SolveMethod::damped ? so.damping : 0.0;
-    for (std::size_t i = 0; i < N; ++i) dmax = std::max(dmax, sign * double(m[i * N + i]) + shift);
-    const double rcond = so.rcond > 0.0 ? so.rcond : double(n) * double(core::epsilon<T>());
-    const double cutoff = rcond * (so.method == SolveMethod::lu ? mmax : dmax);
-    const double band = 4.0 * cutoff + 1e2 * tol * (1.0 + mmax);
-    ++count[s2[s] == SolveStatus::ok ? 0 : s2[s] == SolveStatus::not_positive_definite ? 1 : 2];
-    // The batched status is its own pivot's.
-    const double p = double(p2[s]);
-    switch (s2[s]) {
-      case SolveStatus::ok: EXPECT_GT(p, cutoff); break;
-      case SolveStatus::singular:
-        if (so.method == SolveMethod::lu) {
-          EXPECT_TRUE(!(p > cutoff)) << p << " vs cutoff " << cutoff;
-        } else {
-          EXPECT_TRUE(p > 0.0 && p <= cutoff) << p << " vs cutoff " << cutoff;
-        }
-        break;
-      case SolveStatus::not_positive_definite: EXPECT_TRUE(!(p > 0.0)) << p; break;
-    }
-    if (s2[s] != SolveStatus::ok) {
-      for (std::size_t q = 0; q < N; ++q) EXPECT_TRUE(std::isnan(a2[s * N + q]));
-    }
-    if (s2[s] != s1[s]) {
-      EXPECT_TRUE(std::fabs(double(p1[s])) <= band || std::fabs(p) <= band)
-          << to_string(s2[s]) << " vs reference " << to_string(s1[s]) << " (pivots " << p
-          << " vs " << p1[s] << ", band " << band << ")";
-      ++flips;
-      continue;
-    }
-    if (s1[s] != SolveStatus::ok) continue;
-    if (so.method == SolveMethod::lu) {
-      EXPECT_NEAR(p, double(p1[s]), 1e2 * tol * (1 + mmax));
-    }
-    for (std::size_t r = 0; r < N; ++r) {  // backward error, as test::expect_equivalent
-      double res1 = double(f[s * N + r]) - Cv[s * N + r] + tau[s * N + r], res2 = res1;
-      double scale = std::fabs(double(f[s * N + r])) + std::fabs(double(Cv[s * N + r])) +
-                     std::fabs(double(tau[s * N + r]));
-      for (std::size_t q = 0; q < N; ++q) {
-        res1 -= double(m[r * N + q]) * a1[s * N + q];
-        res2 -= double(m[r * N + q]) * a2[s * N + q];
-        scale += std::fabs(double(m[r * N + q]) * a2[s * N + q]);
-      }
-      EXPECT_LE(std::fabs(res2), std::fabs(res1) + 1e2 * tol * (1 + scale)) << "coordinate " << r;
-    }
-  }
-  EXPECT_LE(flips, std::max(1, B / 8)) << "statuses that differ near the cutoff";
-  if (flips > 0) return count;
-  EXPECT_EQ(r2.not_positive_definite, r1.not_positive_definite);
-  EXPECT_EQ(r2.singular, r1.singular);
-  // The loss gradient through the batched solve and the adjoint's re-solve.
-  for (const bool extras : {false, true}) {
-    SCOPED_TRACE(extras ? "loss gradient, weights and penalty" : "loss gradient");
-    const std::vector<T> targets = test::uniform<T>(b * N, -3.0, 3.0, seed + 2);
-    const std::vector<T> weights = test::uniform<T>(b, 0.0, 2.0, seed + 3);
-    LossOptions<T> lo;
-    lo.kind = Loss::mse;
-    if (extras) lo.weights = weights, lo.mass_penalty = 0.5;
-    const std::size_t P = ref.model().spec().parameter_count();
-    std::vector<T> g1(P), g2(P, T(7)), xg1(b * 2 * N), xg2(xg1.size(), T(7));
-    const LossResult<T> l1 = ref.loss_gradient(x, tau, targets, lo, g1, xg1);
-    const LossResult<T> l2 = staged.loss_gradient(x, tau, targets, lo, g2, xg2);
-    EXPECT_EQ(l2.solve.failures(), l1.solve.failures());
-    const double lt = 1e2 * tol * (1 + (std::isnan(l1.loss) ? 0.0 : std::fabs(l1.loss)));
-    test::expect_near_or_both_nan(l2.loss, l1.loss, lt, "loss");
-    test::expect_close_arrays(g2, g1, "param_grad", 1e2 * tol);
-    test::expect_close_arrays(xg2, xg1, "input_grad", 1e2 * tol);
-  }
-  return count;
-}
-
-// A model whose M is positive definite at every state except where one of
-// `negative` units dominates: one softplus layer, L = Σ_i w_i softplus(a_i),
-// so M = Σ_i w_i σ''(a_i) v_i v_iᵀ (v_i the q̇ part of row i of W) with all
-// w_i > 0 but the first `negative`, made −4|w_i|.
-template <class T>
-Model<T> mostly_definite_model(int n, int width, std::uint64_t seed, int negative) {
-  Model<T> model = test::equivalence_model<T>(n, {width}, seed, Activation::softplus);
-  const LayerLayout out = model.layout().back();
-  std::span<T> p = model.parameters();
-  for (int i = 0; i < width; ++i) {
-    T& w = p[out.weight_offset + static_cast<std::size_t>(i)];
-    w = i < negative ? T(-4) * std::fabs(w) : std::fabs(w);
-  }
-  return model;
-}
-
 // Above the per-sample limit (and, with the threshold lowered, at n = 6)
 // the batched path gives the CPU engine's results for every batched method,
 // with samples that fail as not positive definite and as singular (a large
@@ -439,8 +320,8 @@ TYPED_TEST(EngineStaging, BatchedSolveEqualsTheCpuEngine) {
     // Definite M everywhere (ok, and singular under the large rcond), or
     // mostly indefinite (a fresh tanh network).
     const Model<T> models[] = {
-        mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
-        mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
+        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
+        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
         test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
     std::array<int, 3> total{};
     for (std::size_t mi = 0; mi < std::size(models); ++mi) {
@@ -458,8 +339,8 @@ TYPED_TEST(EngineStaging, BatchedSolveEqualsTheCpuEngine) {
         StagingBackend<T> be;
         be.batched_min = n <= core::kFixedSolveMax ? n : be.batched_min;
         engine::EngineOn<T, StagingBackend<T>> staged(model, opt, be);
-        const std::array<int, 3> c = expect_batched_like_cpu(ref, staged, opt.solve, n, 104, 5);
-        for (int i = 0; i < 3; ++i) total[static_cast<std::size_t>(i)] += c[static_cast<std::size_t>(i)];
+        const std::array<int, 3> c = test::expect_batched_like_cpu(ref, staged, opt.solve, n, 104, 5);
+        for (std::size_t i = 0; i < 3; ++i) total[i] += c[i];
         EXPECT_GT(*be.batched_calls, 0) << "the batched path was not taken";
         if (m == SolveMethod::lu && rcond == 0.0) test::expect_equivalent(ref, staged, n, 57, 8);
       }
@@ -469,6 +350,115 @@ TYPED_TEST(EngineStaging, BatchedSolveEqualsTheCpuEngine) {
     EXPECT_GT(total[0], 0) << "no solved sample";
     EXPECT_GT(total[1], 0) << "no sample not positive definite";
     EXPECT_GT(total[2], 0) << "no singular sample";
+  }
+}
+
+// The batched phases (core::batched_prepare, the emulated library factor,
+// core::batched_classify, the library solve, core::batched_finish) against
+// core::factor_solve on chosen 10×10 matrices (docs/math.md §5): a definite
+// M of either sign is solved alike, an indefinite or non-finite one fails
+// alike, a rank-deficient one fails in both (as singular or not positive
+// definite, by rounding), LU's pivots are the same.
+TYPED_TEST(EngineStaging, BatchedPhasesClassifyAsThePerSampleFactor) {
+  using T = TypeParam;
+  const int n = 10;
+  const std::size_t N = static_cast<std::size_t>(n);
+  struct Result {
+    core::FactorInfo<T> info;
+    std::vector<T> x;
+  };
+  const auto batched = [&](const std::vector<T>& A, const SolveOptions& opt,
+                           const std::vector<T>& b) {
+    std::vector<T> work(static_cast<std::size_t>(core::solve_workspace(n)), T(7));
+    std::vector<int> iw(N, 7);
+    Result r{{}, b};
+    int info = -1;
+    core::batched_prepare(A.data(), n, opt, work.data(), iw.data());
+    T* a = work.data();
+    T* x = r.x.data();
+    const StagingBackend<T> be;
+    be.batched_factor(opt.method, n, 1, &a, iw.data(), &info);
+    r.info = core::batched_classify(A.data(), n, opt, info, work.data(), iw.data());
+    be.batched_solve(opt.method, n, 1, &a, iw.data(), &x);
+    if (core::usable(r.info, opt)) core::batched_finish(n, opt, work.data(), r.x.data());
+    return r;
+  };
+  const auto per_sample = [&](const std::vector<T>& A, const SolveOptions& opt,
+                              const std::vector<T>& b) {
+    std::vector<T> work(static_cast<std::size_t>(core::solve_workspace(n)));
+    std::vector<int> iw(N);
+    Result r{{}, b};
+    r.info = core::factor_solve(A.data(), n, opt, work.data(), iw.data(), r.x.data());
+    return r;
+  };
+  const std::vector<T> C = test::uniform<T>(N * N, -1.0, 1.0, 3);
+  const std::vector<T> rhs = test::uniform<T>(N, -1.0, 1.0, 4);
+  // C Cᵀ over the first `rank` columns of C, + shift·I, times sign.
+  const auto gram = [&](int rank, double shift, double sign) {
+    std::vector<T> A(N * N);
+    for (std::size_t i = 0; i < N; ++i)
+      for (std::size_t j = 0; j < N; ++j) {
+        double v = i == j ? shift : 0.0;
+        for (std::size_t c = 0; c < static_cast<std::size_t>(rank); ++c)
+          v += double(C[i * N + c]) * double(C[j * N + c]);
+        A[i * N + j] = static_cast<T>(sign * v);
+      }
+    return A;
+  };
+  std::vector<T> indefinite = gram(n, 1.0, 1.0);
+  indefinite[N * N - 1] = T(-50);
+  std::vector<T> nan = gram(n, 1.0, 1.0);
+  nan[3 * N + 4] = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> zero_row = gram(n, 1.0, 1.0);
+  for (std::size_t j = 0; j < N; ++j) zero_row[4 * N + j] = zero_row[j * N + 4] = T(0);
+  const double tol = 1e3 * double(core::epsilon<T>());
+  for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::damped, SolveMethod::lu}) {
+    SolveOptions opt;
+    opt.method = m;
+    opt.damping = 1e-3;
+    SCOPED_TRACE(std::string(to_string(m)));
+    for (const double sign : {1.0, -1.0}) {  // definite of either sign: solved alike
+      const std::vector<T> A = gram(n, 1.0, sign);
+      const Result r1 = per_sample(A, opt, rhs), r2 = batched(A, opt, rhs);
+      EXPECT_EQ(r2.info.status, SolveStatus::ok);
+      EXPECT_EQ(r1.info.status, SolveStatus::ok);
+      for (std::size_t i = 0; i < N; ++i)
+        EXPECT_NEAR(double(r2.x[i]), double(r1.x[i]), tol * (1 + std::fabs(double(r1.x[i]))));
+      if (m == SolveMethod::lu) {
+        EXPECT_NEAR(double(r2.info.min_pivot), double(r1.info.min_pivot),
+                    tol * double(r1.info.min_pivot));
+      } else {  // both positive; other pivots (another order)
+        EXPECT_GT(r2.info.min_pivot, T(0));
+      }
+    }
+    {
+      const Result r1 = per_sample(nan, opt, rhs), r2 = batched(nan, opt, rhs);
+      EXPECT_EQ(r2.info.status, SolveStatus::not_positive_definite);
+      EXPECT_EQ(r1.info.status, SolveStatus::not_positive_definite);
+      EXPECT_TRUE(std::isnan(r2.info.min_pivot));
+    }
+    if (m != SolveMethod::lu) {
+      const Result r1 = per_sample(indefinite, opt, rhs), r2 = batched(indefinite, opt, rhs);
+      EXPECT_EQ(r2.info.status, SolveStatus::not_positive_definite);
+      EXPECT_EQ(r1.info.status, SolveStatus::not_positive_definite);
+      EXPECT_FALSE(r2.info.min_pivot > T(0));
+    }
+    if (m != SolveMethod::damped) {  // rank n − 2: fails in both
+      const Result r1 = per_sample(gram(n - 2, 0.0, 1.0), opt, rhs),
+                   r2 = batched(gram(n - 2, 0.0, 1.0), opt, rhs);
+      EXPECT_NE(r2.info.status, SolveStatus::ok);
+      EXPECT_NE(r1.info.status, SolveStatus::ok);
+    }
+    {  // an exactly zero row and column: a zero pivot in both
+      const Result r1 = per_sample(zero_row, opt, rhs), r2 = batched(zero_row, opt, rhs);
+      if (m == SolveMethod::damped) {
+        EXPECT_EQ(r2.info.status, SolveStatus::ok);  // the pivot is the damping
+      } else {
+        EXPECT_EQ(r2.info.status,
+                  m == SolveMethod::lu ? SolveStatus::singular : SolveStatus::not_positive_definite);
+      }
+      EXPECT_EQ(r2.info.status, r1.info.status);
+    }
   }
 }
 
