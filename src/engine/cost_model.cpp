@@ -256,6 +256,10 @@ class Account {
     }
 
     // ---- solve (docs/math.md §1, §5) -----------------------------------------------
+    // The per-sample path only: for n at or above the CUDA backend's
+    // batched_solve_min() (9 by default) the engine makes the batched solve's
+    // three per-sample passes and two library calls instead, and the
+    // adjoint one pass and one library call more; not in this account yet.
     phase("solve");
     {
       // Per real sample: reads M and C q̇ from H (n² + n), the states (2n),
