@@ -605,7 +605,9 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
     int n;
     std::vector<int> hidden;
   };
-  for (const Shape& sh : {Shape{2, {33, 20}}, Shape{3, {16, 16, 16}}, Shape{1, {40}}}) {
+  // n = 9: the batched solve (the staging backend's batched_min, the CUDA default).
+  for (const Shape& sh :
+       {Shape{2, {33, 20}}, Shape{3, {16, 16, 16}}, Shape{1, {40}}, Shape{9, {24, 24}}}) {
     ModelSpec spec;
     spec.n = sh.n;
     spec.hidden = sh.hidden;
@@ -632,7 +634,8 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
       }
       engine::CostSetup c = engine::CostSetup::benchmark(spec, 4, B, work);
       c.chunk = opt.chunk;
-      long gemm = 0, element = 0, rows = 0, per_sample = 0, column = 0;
+      c.batched_solve_min = be.batched_min;
+      long gemm = 0, element = 0, rows = 0, per_sample = 0, column = 0, batched = 0;
       for (const engine::LaunchCost& l : engine::launch_costs(c)) {
         switch (l.kind) {
           case engine::LaunchKind::gemm: gemm += l.launches; break;
@@ -640,6 +643,7 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
           case engine::LaunchKind::row_reduction: rows += l.launches; break;
           case engine::LaunchKind::per_sample: per_sample += l.launches; break;
           case engine::LaunchKind::column_sums: ++column; break;  // one sum_rows call each
+          case engine::LaunchKind::batched_solve: batched += l.launches; break;
           default: break;  // copies, memsets: the CPU backend has no such calls to count
         }
       }
@@ -648,6 +652,8 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
       EXPECT_EQ(rows, *be.row_reductions + *be.fused_passes);
       EXPECT_EQ(per_sample, *be.per_sample);
       EXPECT_EQ(column, *be.column_sums);
+      EXPECT_EQ(batched, *be.batched_calls);
+      EXPECT_EQ(batched > 0, sh.n >= be.batched_min);
     }
   }
 }
