@@ -70,17 +70,6 @@ LNN_HD T resolved_rcond(const SolveOptions& opt, int n) {
 }
 
 // ---- Cholesky ----------------------------------------------------------------
-// A definite A of either sign: s = −1 when the trace of A is negative, else +1,
-// and P (s·A + shift·I) Pᵀ = L Lᵀ, so A x = b is x = s·(s·A + shift·I)⁻¹ b.
-// L and −L give the same motion, so a negative definite M is as valid as a
-// positive one (docs/math.md §5); shift (damped) moves s·A away from zero.
-// Diagonal pivoting (LAPACK pstrf): step j takes the largest remaining
-// Schur-complement diagonal as pivot d_j = L_jj², so the pivots decrease and a
-// (near) rank deficiency shows in the last ones. Reads the lower triangle of
-// A; piv[j] is the row and column swapped with j at step j; s goes to L[n²].
-// d_j <= 0 or non-finite: not_positive_definite (s·A is not positive
-// definite: A is indefinite), stop. d_j <= rcond·max_i(s·A_ii + shift):
-// singular (the factorization continues, so min_pivot is the minimum over all j).
 // The start of a Cholesky factorization (pivoted here, unpivoted in the
 // batched path, batched_prepare): the sign s into L[n²], s·A + shift·I into
 // the lower triangle of L; returns max_i(s·A_ii + shift), the cutoff's scale.
@@ -112,6 +101,17 @@ LNN_HD bool cholesky_pivot(T d, int j, T cutoff, FactorInfo<T>& info) {
   return true;
 }
 
+// A definite A of either sign: s = −1 when the trace of A is negative, else +1,
+// and P (s·A + shift·I) Pᵀ = L Lᵀ, so A x = b is x = s·(s·A + shift·I)⁻¹ b.
+// L and −L give the same motion, so a negative definite M is as valid as a
+// positive one (docs/math.md §5); shift (damped) moves s·A away from zero.
+// Diagonal pivoting (LAPACK pstrf): step j takes the largest remaining
+// Schur-complement diagonal as pivot d_j = L_jj², so the pivots decrease and a
+// (near) rank deficiency shows in the last ones. Reads the lower triangle of
+// A; piv[j] is the row and column swapped with j at step j; s goes to L[n²].
+// d_j <= 0 or non-finite: not_positive_definite (s·A is not positive
+// definite: A is indefinite), stop. d_j <= rcond·max_i(s·A_ii + shift):
+// singular (the factorization continues, so min_pivot is the minimum over all j).
 template <class T>
 LNN_HD FactorInfo<T> cholesky_factor(const T* A, int n, T shift, T rcond, T* L, int* piv) {
   const T cutoff = rcond * cholesky_setup(A, n, shift, L);
@@ -158,9 +158,6 @@ LNN_HD void cholesky_solve(int n, const T* L, const int* piv, T* b) {
 }
 
 // ---- LU with partial pivoting --------------------------------------------------
-// P A = L U in place in LU; piv[j] is the row swapped with row j at step j.
-// |u_jj| <= rcond·max|A_ij|: singular (a zero column is skipped, as LAPACK getrf does);
-// a non-finite pivot (overflow): singular, stop.
 // The start of an LU factorization: A into LU (transposed when `transpose`:
 // the batched path's column-major factor, batched_prepare); returns max|A_ij|,
 // the cutoff's scale.
@@ -188,6 +185,9 @@ LNN_HD bool lu_pivot(T u, int j, T cutoff, FactorInfo<T>& info) {
   return true;
 }
 
+// P A = L U in place in LU; piv[j] is the row swapped with row j at step j.
+// |u_jj| <= rcond·max|A_ij|: singular (a zero column is skipped, as LAPACK getrf does);
+// a non-finite pivot (overflow): singular, stop.
 template <class T>
 LNN_HD FactorInfo<T> lu_factor(const T* A, int n, T rcond, T* LU, int* piv) {
   const T cutoff = rcond * lu_setup(A, n, LU);
@@ -379,10 +379,6 @@ LNN_HD void pinv_solve(int n, T rcond, const T* QR, const T* tau, const T* w, T*
 }
 
 // ---- dispatch ---------------------------------------------------------------
-// Factor A (n×n, both triangles, read only) with opt.method into work
-// (solve_workspace(n) values) and iwork (solve_int_workspace(n) ints). A non-finite
-// entry anywhere in A fails up front with not_positive_definite for every method
-// (pinv's singular would read as solvable) and min_pivot = that entry.
 // True, with info set to that failure, when A (n×n) has a non-finite entry.
 template <class T>
 LNN_HD bool non_finite_entry(const T* A, int n, FactorInfo<T>& info) {
@@ -394,6 +390,10 @@ LNN_HD bool non_finite_entry(const T* A, int n, FactorInfo<T>& info) {
   return false;
 }
 
+// Factor A (n×n, both triangles, read only) with opt.method into work
+// (solve_workspace(n) values) and iwork (solve_int_workspace(n) ints). A non-finite
+// entry anywhere in A fails up front with not_positive_definite for every method
+// (pinv's singular would read as solvable) and min_pivot = that entry.
 template <class T>
 LNN_HD FactorInfo<T> factor(const T* A, int n, const SolveOptions& opt, T* work, int* iwork) {
   const T rcond = resolved_rcond<T>(opt, n);
