@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -141,14 +142,14 @@ TYPED_TEST(CudaEngine, SolveMethodsGiveTheCpuStatuses) {
 // The batched solve (cuSOLVER potrfBatched/potrsBatched, cuBLAS
 // getrfBatched/getrsBatched; docs/math.md §5), which the CUDA engine takes
 // for n >= 9 (kBatchedSolveMinDefault, unless LNN_BATCHED_SOLVE_MIN says
-// otherwise), against the CPU engine's per-sample solve: statuses, pivots,
+// otherwise; here also n = 6 with it set to 1), against the CPU engine's per-sample solve: statuses, pivots,
 // accelerations and the loss gradient, on awkward n and batch sizes (chunks
 // of 64 and a padded last one), with samples that are not positive definite
 // and singular (test::expect_batched_like_cpu, as the staging emulation).
 TYPED_TEST(CudaEngine, BatchedSolveIsEquivalentToCpu) {
   LNN_REQUIRE_GPU();
   using T = TypeParam;
-  for (const int n : {9, 13, 31}) {
+  for (const int n : {6, 9, 13, 31}) {
     const Model<T> models[] = {
         test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
         test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
@@ -163,7 +164,11 @@ TYPED_TEST(CudaEngine, BatchedSolveIsEquivalentToCpu) {
           co.solve.method = go.solve.method = m;
           co.solve.damping = go.solve.damping = 1e-2;
           co.solve.rcond = go.solve.rcond = rcond;
+          // n = 6: below the default threshold, batched through
+          // LNN_BATCHED_SOLVE_MIN (read when an engine is made).
+          if (n < 9) setenv("LNN_BATCHED_SOLVE_MIN", "1", 1);
           Engine<T> cpu(models[mi], co), gpu(models[mi], go);
+          if (n < 9) unsetenv("LNN_BATCHED_SOLVE_MIN");
           const std::array<int, 3> c =
               test::expect_batched_like_cpu(cpu, gpu, co.solve, n, 157, 5);
           for (std::size_t i = 0; i < 3; ++i) total[i] += c[i];
