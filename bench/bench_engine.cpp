@@ -4,7 +4,8 @@
 // this machine's SGEMM rate measured in the same run (OpenBLAS on the CPU,
 // cuBLAS on the GPU). The CUDA benchmarks (names ending in /device:1) add
 // scaling over the batch (512 … 2^20) and n (1 … 16); without a usable GPU
-// they report an error and the CPU ones still run.
+// they report an error and the CPU ones still run. BM_SolveCrossover times
+// the per-sample against the batched solve on the GPU for n = 2 … 32.
 //
 //   ./build/bench/lnn_bench --benchmark_out=results.json --benchmark_out_format=json
 //   ./build/bench/lnn_bench --benchmark_filter='device:1'   # the GPU only
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -364,6 +366,77 @@ BENCHMARK(BM_TrainingStep)->Apply([](benchmark::internal::Benchmark* b) {
       ->Repetitions(3);
 });
 
+// ---- the batched solve's crossover (docs/benchmarks.md, "Batched solve crossover")
+// Accelerations on the GPU (width 64, B = 16384, float) with the per-sample
+// solve (path 0: a thread per sample, core::factor_solve) and the batched one
+// (path 1: cuSOLVER / cuBLAS batched, docs/math.md §5) for n = 2 … 32, lu and
+// cholesky. The two paths differ only in the solve, so the difference of the
+// times is the difference of the solves. The path is chosen through
+// LNN_BATCHED_SOLVE_MIN, which an engine reads when it is made. At the end
+// the table of both, by n, and which is faster.
+// Args: {width, batch, n, device, method (0 lu, 1 cholesky), path}.
+struct CrossoverTimes {
+  double ms[2] = {0.0, 0.0};  // per call, the fastest repetition, by path
+  std::size_t failures = 0;
+};
+std::map<std::pair<int, int>, CrossoverTimes>& crossover() {
+  static std::map<std::pair<int, int>, CrossoverTimes> times;
+  return times;
+}
+
+void BM_SolveCrossover(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  Setup s(state);
+  const int method = static_cast<int>(state.range(4)), path = static_cast<int>(state.range(5));
+  lnn::EngineOptions opt = s.options();
+  opt.solve.method = method == 1 ? lnn::SolveMethod::cholesky : lnn::SolveMethod::lu;
+  setenv("LNN_BATCHED_SOLVE_MIN", path == 1 ? "1" : "1000000000", 1);
+  lnn::Engine<float> engine(s.model, opt);
+  unsetenv("LNN_BATCHED_SOLVE_MIN");
+  std::size_t failures = 0;
+  engine.accelerations(s.states, {}, s.acc);  // warm-up: the arena, the cuSOLVER handle
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    failures = engine.accelerations(s.states, {}, s.acc).failures();
+    benchmark::DoNotOptimize(s.acc.data());
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count() /
+                    static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
+  CrossoverTimes& t = crossover()[{s.n, method}];
+  t.ms[path] = t.ms[path] > 0.0 ? std::min(t.ms[path], ms) : ms;
+  t.failures = failures;
+  state.counters["solve_failures"] = static_cast<double>(failures);
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+  state.SetLabel(std::string(path == 1 ? "batched" : "per-sample") + " " +
+                 (method == 1 ? "cholesky" : "lu") + " n=" + std::to_string(s.n));
+}
+
+BENCHMARK(BM_SolveCrossover)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int n = 2; n <= 32; ++n)
+    for (int method : {0, 1})
+      for (int path : {0, 1}) b->Args({64, 16384, n, 1, method, path});
+  b->ArgNames({"width", "batch", "n", "device", "method", "path"})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(3)
+      ->MinTime(0.05);
+});
+
+void print_crossover() {
+  if (crossover().empty()) return;
+  std::printf("\nBatched solve crossover (accelerations, width 64, B = 16384, float; ms per call)\n");
+  std::printf("%4s  %-8s  %12s  %12s  %-10s  %s\n", "n", "method", "per-sample", "batched",
+              "faster", "failures");
+  for (const auto& [key, t] : crossover()) {
+    const char* faster = t.ms[0] <= 0.0 || t.ms[1] <= 0.0 ? "-"
+                         : t.ms[1] < t.ms[0]              ? "batched"
+                                                          : "per-sample";
+    std::printf("%4d  %-8s  %12.4f  %12.4f  %-10s  %zu\n", key.first,
+                key.second == 1 ? "cholesky" : "lu", t.ms[0], t.ms[1], faster, t.failures);
+  }
+}
+
 // --roofline: the account of the reference shapes (width 600, n = 2, float;
 // B = 512 and 65536; accelerations, loss gradient, training step) on an
 // H200, without running anything (src/engine/cost_model.hpp).
@@ -396,6 +469,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("cpu_threads", std::to_string(lnn::cpu_threads()));
   benchmark::RunSpecifiedBenchmarks();
   for (const auto& [name, table] : phase_accounts()) std::printf("\n%s", table.c_str());
+  print_crossover();
   benchmark::Shutdown();
   return 0;
 }

@@ -70,6 +70,37 @@ LNN_HD T resolved_rcond(const SolveOptions& opt, int n) {
 }
 
 // ---- Cholesky ----------------------------------------------------------------
+// The start of a Cholesky factorization (pivoted here, unpivoted in the
+// batched path, batched_prepare): the sign s into L[n²], s·A + shift·I into
+// the lower triangle of L; returns max_i(s·A_ii + shift), the cutoff's scale.
+template <class T>
+LNN_HD T cholesky_setup(const T* A, int n, T shift, T* L) {
+  T trace = T(0);
+  for (int i = 0; i < n; ++i) trace += A[i * n + i];
+  const T sign = trace < T(0) ? T(-1) : T(1);
+  L[n * n] = sign;
+  T scale = T(0);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < i; ++j) L[i * n + j] = sign * A[i * n + j];
+    L[i * n + i] = sign * A[i * n + i] + shift;
+    scale = L[i * n + i] > scale ? L[i * n + i] : scale;
+  }
+  return scale;
+}
+
+// Pivot d of step j into info; false (info not_positive_definite, min_pivot
+// d) when the factorization must stop.
+template <class T>
+LNN_HD bool cholesky_pivot(T d, int j, T cutoff, FactorInfo<T>& info) {
+  if (j == 0 || d < info.min_pivot) info.min_pivot = d;
+  if (!(d > T(0)) || !is_finite(d)) {
+    info = {SolveStatus::not_positive_definite, d};
+    return false;
+  }
+  if (d <= cutoff) info.status = SolveStatus::singular;
+  return true;
+}
+
 // A definite A of either sign: s = −1 when the trace of A is negative, else +1,
 // and P (s·A + shift·I) Pᵀ = L Lᵀ, so A x = b is x = s·(s·A + shift·I)⁻¹ b.
 // L and −L give the same motion, so a negative definite M is as valid as a
@@ -83,17 +114,7 @@ LNN_HD T resolved_rcond(const SolveOptions& opt, int n) {
 // singular (the factorization continues, so min_pivot is the minimum over all j).
 template <class T>
 LNN_HD FactorInfo<T> cholesky_factor(const T* A, int n, T shift, T rcond, T* L, int* piv) {
-  T trace = T(0);
-  for (int i = 0; i < n; ++i) trace += A[i * n + i];
-  const T sign = trace < T(0) ? T(-1) : T(1);
-  L[n * n] = sign;
-  T scale = T(0);
-  for (int i = 0; i < n; ++i) {
-    for (int j = 0; j < i; ++j) L[i * n + j] = sign * A[i * n + j];
-    L[i * n + i] = sign * A[i * n + i] + shift;
-    scale = L[i * n + i] > scale ? L[i * n + i] : scale;
-  }
-  const T cutoff = rcond * scale;
+  const T cutoff = rcond * cholesky_setup(A, n, shift, L);
   FactorInfo<T> info{SolveStatus::ok, T(0)};
   for (int j = 0; j < n; ++j) {
     int p = j;
@@ -107,9 +128,7 @@ LNN_HD FactorInfo<T> cholesky_factor(const T* A, int n, T shift, T rcond, T* L, 
       for (int i = p + 1; i < n; ++i) swap_entries(L[i * n + j], L[i * n + p]);
     }
     const T d = L[j * n + j];
-    if (j == 0 || d < info.min_pivot) info.min_pivot = d;
-    if (!(d > T(0)) || !is_finite(d)) return {SolveStatus::not_positive_definite, d};
-    if (d <= cutoff) info.status = SolveStatus::singular;
+    if (!cholesky_pivot(d, j, cutoff, info)) return info;
     const T l = std::sqrt(d);
     L[j * n + j] = l;
     for (int i = j + 1; i < n; ++i) L[i * n + j] /= l;
@@ -139,17 +158,39 @@ LNN_HD void cholesky_solve(int n, const T* L, const int* piv, T* b) {
 }
 
 // ---- LU with partial pivoting --------------------------------------------------
+// The start of an LU factorization: A into LU (transposed when `transpose`:
+// the batched path's column-major factor, batched_prepare); returns max|A_ij|,
+// the cutoff's scale.
+template <class T>
+LNN_HD T lu_setup(const T* A, int n, T* LU, bool transpose = false) {
+  T scale = T(0);
+  for (int i = 0; i < n * n; ++i) {
+    LU[transpose ? (i % n) * n + i / n : i] = A[i];
+    scale = std::fabs(A[i]) > scale ? std::fabs(A[i]) : scale;
+  }
+  return scale;
+}
+
+// Pivot u of step j into info; false (info singular, min_pivot |u|) when
+// the factorization must stop.
+template <class T>
+LNN_HD bool lu_pivot(T u, int j, T cutoff, FactorInfo<T>& info) {
+  const T au = std::fabs(u);
+  if (j == 0 || au < info.min_pivot) info.min_pivot = au;
+  if (!is_finite(u)) {
+    info = {SolveStatus::singular, au};
+    return false;
+  }
+  if (au <= cutoff) info.status = SolveStatus::singular;
+  return true;
+}
+
 // P A = L U in place in LU; piv[j] is the row swapped with row j at step j.
 // |u_jj| <= rcond·max|A_ij|: singular (a zero column is skipped, as LAPACK getrf does);
 // a non-finite pivot (overflow): singular, stop.
 template <class T>
 LNN_HD FactorInfo<T> lu_factor(const T* A, int n, T rcond, T* LU, int* piv) {
-  T scale = T(0);
-  for (int i = 0; i < n * n; ++i) {
-    LU[i] = A[i];
-    scale = std::fabs(A[i]) > scale ? std::fabs(A[i]) : scale;
-  }
-  const T cutoff = rcond * scale;
+  const T cutoff = rcond * lu_setup(A, n, LU);
   FactorInfo<T> info{SolveStatus::ok, T(0)};
   for (int j = 0; j < n; ++j) {
     int p = j;
@@ -159,10 +200,7 @@ LNN_HD FactorInfo<T> lu_factor(const T* A, int n, T rcond, T* LU, int* piv) {
     if (p != j)
       for (int c = 0; c < n; ++c) swap_entries(LU[j * n + c], LU[p * n + c]);
     const T u = LU[j * n + j];
-    const T au = std::fabs(u);
-    if (j == 0 || au < info.min_pivot) info.min_pivot = au;
-    if (!is_finite(u)) return {SolveStatus::singular, au};
-    if (au <= cutoff) info.status = SolveStatus::singular;
+    if (!lu_pivot(u, j, cutoff, info)) return info;
     if (u == T(0)) continue;
     for (int i = j + 1; i < n; ++i) {
       const T l = LU[i * n + j] / u;
@@ -341,6 +379,17 @@ LNN_HD void pinv_solve(int n, T rcond, const T* QR, const T* tau, const T* w, T*
 }
 
 // ---- dispatch ---------------------------------------------------------------
+// True, with info set to that failure, when A (n×n) has a non-finite entry.
+template <class T>
+LNN_HD bool non_finite_entry(const T* A, int n, FactorInfo<T>& info) {
+  for (int i = 0; i < n * n; ++i)
+    if (!is_finite(A[i])) {
+      info = {SolveStatus::not_positive_definite, A[i]};
+      return true;
+    }
+  return false;
+}
+
 // Factor A (n×n, both triangles, read only) with opt.method into work
 // (solve_workspace(n) values) and iwork (solve_int_workspace(n) ints). A non-finite
 // entry anywhere in A fails up front with not_positive_definite for every method
@@ -348,8 +397,8 @@ LNN_HD void pinv_solve(int n, T rcond, const T* QR, const T* tau, const T* w, T*
 template <class T>
 LNN_HD FactorInfo<T> factor(const T* A, int n, const SolveOptions& opt, T* work, int* iwork) {
   const T rcond = resolved_rcond<T>(opt, n);
-  for (int i = 0; i < n * n; ++i)
-    if (!is_finite(A[i])) return {SolveStatus::not_positive_definite, A[i]};
+  FactorInfo<T> bad;
+  if (non_finite_entry(A, n, bad)) return bad;
   switch (opt.method) {
     case SolveMethod::cholesky:
       return cholesky_factor(A, n, T(0), rcond, work, iwork);
@@ -387,6 +436,100 @@ template <class T>
 LNN_HD bool usable(const FactorInfo<T>& info, const SolveOptions& opt) {
   return info.status == SolveStatus::ok ||
          (opt.method == SolveMethod::pinv && info.status == SolveStatus::singular);
+}
+
+// ---- the batched path (docs/math.md §5) ----------------------------------------
+// Above the per-sample limit a device backend factors every sample's M in one
+// library call (Backend::batched_factor: cuSOLVER potrfBatched, Cholesky
+// WITHOUT pivoting, for cholesky and damped; cuBLAS getrfBatched, LU with
+// partial pivoting, for lu; pinv stays per-sample) and solves with
+// Backend::batched_solve (potrsBatched / getrsBatched). The engine's
+// per-sample passes around those calls are these functions:
+//   batched_prepare   before the factor: the matrix the library factors
+//   batched_classify  after it: status and min_pivot by the rules of factor()
+//   batched_finish    after each solve: the sign s of a negative definite M
+// Work per sample (within solve_workspace(n)):
+//   cholesky, damped: work[0, n²) s·A + shift·I in the lower triangle
+//                     (row-major; the upper triangle of the library's
+//                     column-major view), then its L there; work[n²] the sign
+//                     s; work[n² + 1] the cutoff's scale max_i(s·A_ii + shift)
+//   lu:               work[0, n²) Aᵀ, i.e. A column-major, then L and U
+//                     column-major; work[n²] the cutoff's scale max|A_ij|;
+//                     iwork: the row swaps, 1-based (LAPACK's ipiv)
+// A sample without a usable factor (non-finite M, a failed or singular
+// factor) gets the identity as its factor, so the library only ever meets
+// finite values; the engine writes NaN for its accelerations.
+// What differs from factor(): the Cholesky pivots are taken in the order of
+// M's rows, not largest first, so min_pivot is the smallest of other pivots
+// and "singular" (a pivot at or below the cutoff) is not rank-revealing; the
+// pivots are L_jj² after the square root; and a failed factor's pivot is
+// recomputed from the row of L the library left (docs/math.md §5).
+LNN_HD constexpr bool batched_method(SolveMethod m) { return m != SolveMethod::pinv; }
+
+template <class T>
+LNN_HD void batched_identity(int n, SolveMethod m, T* work, int* iwork) {
+  for (int i = 0; i < n * n; ++i) work[i] = T(0);
+  for (int i = 0; i < n; ++i) work[i * n + i] = T(1);
+  work[n * n] = T(1);  // cholesky: the sign
+  if (m == SolveMethod::lu)
+    for (int i = 0; i < n; ++i) iwork[i] = i + 1;
+}
+
+// The matrix that Backend::batched_factor factors, from A (n×n, row-major).
+template <class T>
+LNN_HD void batched_prepare(const T* A, int n, const SolveOptions& opt, T* work, int* iwork) {
+  FactorInfo<T> bad;
+  if (non_finite_entry(A, n, bad)) {
+    batched_identity(n, opt.method, work, iwork);
+  } else if (opt.method == SolveMethod::lu) {
+    work[n * n] = lu_setup(A, n, work, true);
+  } else {
+    const T shift = opt.method == SolveMethod::damped ? T(opt.damping) : T(0);
+    work[n * n + 1] = cholesky_setup(A, n, shift, work);
+  }
+}
+
+// Status and min_pivot of a sample after Backend::batched_factor; `info` is
+// the library's (Cholesky: j + 1 when the factor stopped at step j). A
+// factor that is not usable() is replaced by the identity.
+template <class T>
+LNN_HD FactorInfo<T> batched_classify(const T* A, int n, const SolveOptions& opt, int info,
+                                      T* work, int* iwork) {
+  const T rcond = resolved_rcond<T>(opt, n);
+  FactorInfo<T> fi{SolveStatus::ok, T(0)};
+  if (!non_finite_entry(A, n, fi)) {
+    if (opt.method == SolveMethod::lu) {
+      const T cutoff = rcond * work[n * n];
+      for (int j = 0; j < n && lu_pivot(work[j * n + j], j, cutoff, fi); ++j) {
+      }
+    } else {
+      const T* L = work;
+      const T cutoff = rcond * L[n * n + 1];
+      const int failed = info > 0 && info <= n ? info - 1 : n;
+      for (int j = 0; j < n; ++j) {
+        T d = L[j * n + j] * L[j * n + j];
+        if (j == failed) {  // the pivot the library rejected: s·A_jj + shift − Σ_k L_jk²
+          const T shift = opt.method == SolveMethod::damped ? T(opt.damping) : T(0);
+          d = L[n * n] * A[j * n + j] + shift;
+          for (int k = 0; k < j; ++k) d -= L[j * n + k] * L[j * n + k];
+        }
+        if (!cholesky_pivot(d, j, cutoff, fi)) break;
+        if (j == failed) {  // rejected although rounding put it above zero here
+          fi = {SolveStatus::not_positive_definite, d};
+          break;
+        }
+      }
+    }
+  }
+  if (!usable(fi, opt)) batched_identity(n, opt.method, work, iwork);
+  return fi;
+}
+
+// After Backend::batched_solve of a usable sample: b ← s·b (Cholesky's sign).
+template <class T>
+LNN_HD void batched_finish(int n, const SolveOptions& opt, const T* work, T* b) {
+  if (opt.method != SolveMethod::lu && work[n * n] < T(0))
+    for (int i = 0; i < n; ++i) b[i] = -b[i];
 }
 
 namespace detail {

@@ -1,13 +1,16 @@
 // The CUDA backend: the operations the layer algorithm (src/engine) is
-// written against, over cuBLAS and the kernels in kernels/. One stream and
-// one cuBLAS handle per engine (CudaContext); every call is stream-ordered
-// and the host waits only in fetch() and the setup uploads.
+// written against, over cuBLAS, cuSOLVER and the kernels in kernels/. One
+// stream, one cuBLAS handle and (made on first use) one cuSOLVER handle per
+// engine (CudaContext); every call is stream-ordered and the host waits only
+// in fetch() and the setup uploads.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <cusolverDn.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <source_location>
@@ -15,6 +18,7 @@
 #include <string>
 
 #include "common/phase_timer.hpp"
+#include "core/small_solve.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/device_buffer.hpp"
 #include "cuda/gemm_layout.hpp"
@@ -69,6 +73,27 @@ class StreamPhaseTimeline : public detail::PhaseTimeline {
   std::vector<std::pair<const char*, cudaEvent_t>> marks_;
 };
 
+// The default smallest n of the batched solve (CudaBackend::batched_solve,
+// docs/math.md §5): just above the per-sample solve's register limit
+// (core::kFixedSolveMax). Up to it a sample's factor lives in its thread's
+// registers; above it the per-sample code keeps its factor in global memory
+// and runs ~n³/3 dependent steps in one thread, where the batched kernels
+// spread a matrix over many threads. Chosen by that reasoning, NOT measured
+// (docs/benchmarks.md, "Batched solve crossover").
+constexpr int kBatchedSolveMinDefault = core::kFixedSolveMax + 1;
+
+// LNN_BATCHED_SOLVE_MIN in the environment when an engine is made: the
+// smallest n for the batched solve (1: always; a value above any n: never),
+// else kBatchedSolveMinDefault. For the crossover benchmark and tests.
+inline int batched_solve_min_from_environment() {
+  const char* e = std::getenv("LNN_BATCHED_SOLVE_MIN");
+  if (e == nullptr || *e == '\0') return kBatchedSolveMinDefault;
+  char* end = nullptr;
+  const long x = std::strtol(e, &end, 10);
+  return end != e && *end == '\0' && x >= 1 && x <= (1L << 30) ? static_cast<int>(x)
+                                                               : kBatchedSolveMinDefault;
+}
+
 // The stream and cuBLAS handle of one engine, on the device current when it
 // was made. Move-less: shared by the backend copies that hold it.
 class CudaContext {
@@ -110,6 +135,7 @@ class CudaContext {
   ~CudaContext() {
     cudaStreamSynchronize(stream_);
     if (timeline_) timeline_->detach();
+    if (solver_) cusolverDnDestroy(solver_);
     cublasDestroy(blas_);
     cudaStreamDestroy(stream_);
   }
@@ -119,7 +145,24 @@ class CudaContext {
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t blas() const { return blas_; }
   bool split_tf32() const { return split_tf32_; }
+  // The cuSOLVER handle on this stream, made on first use (only engines with
+  // the batched solve need one; making it costs time and device memory).
+  cusolverDnHandle_t solver() {
+    const std::lock_guard<std::mutex> lock(solver_mu_);
+    if (!solver_) {
+      cusolverDnHandle_t h = nullptr;
+      check(cusolverDnCreate(&h), "cusolverDnCreate");
+      const cusolverStatus_t st = cusolverDnSetStream(h, stream_);
+      if (st != CUSOLVER_STATUS_SUCCESS) {
+        cusolverDnDestroy(h);
+        check(st, "cusolverDnSetStream");
+      }
+      solver_ = h;
+    }
+    return solver_;
+  }
   int device() const { return device_; }
+  int batched_solve_min() const { return batched_solve_min_; }
   // This stream's phase marks, registered with the report on first use.
   StreamPhaseTimeline& timeline() {
     if (!timeline_) {
@@ -133,9 +176,12 @@ class CudaContext {
   static constexpr std::size_t kBlasWorkspaceBytes = std::size_t{32} << 20;
   bool split_tf32_ = false;
   int device_ = 0;
+  int batched_solve_min_ = batched_solve_min_from_environment();
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   DeviceBuffer<unsigned char> workspace_;
+  std::mutex solver_mu_;
+  cusolverDnHandle_t solver_ = nullptr;
   std::shared_ptr<StreamPhaseTimeline> timeline_;
 };
 
@@ -150,6 +196,12 @@ class CudaBackend {
   // σ′, σ″, σ‴ formed again from the pre-activation where they are used
   // (LayerAlgorithm::kRecomputeDerivs), not stored.
   static constexpr bool kRecomputeDerivs = true;
+
+  // The batched solve (LayerAlgorithm::kBatchedSolve, docs/math.md §5):
+  // cuSOLVER potrfBatched/potrsBatched (cholesky, damped) and cuBLAS
+  // getrfBatched/getrsBatched (lu) for n >= batched_solve_min().
+  static constexpr bool kBatchedSolve = true;
+  int batched_solve_min() const { return ctx_->batched_solve_min(); }
 
   CudaBackend() = default;
   explicit CudaBackend(std::shared_ptr<CudaContext> ctx) : ctx_(std::move(ctx)) {}
@@ -189,6 +241,70 @@ class CudaBackend {
             "cublasDgemm");
     }
     if (sync_launches()) launched(sizeof(T) == 4 ? "cublasSgemm" : "cublasDgemm", loc);
+  }
+
+  // Every sample's A[s] (n×n, column-major, in place) factored: Cholesky of
+  // the upper triangle (the row-major lower one), A = UᵀU, for cholesky and
+  // damped (cuSOLVER potrfBatched, info[s] = j + 1 where step j failed); LU
+  // with partial pivoting for lu (cuBLAS getrfBatched; piv: count × n,
+  // 1-based). A: count device pointers in device memory.
+  void batched_factor(SolveMethod method, int n, int count, T* const* A, int* piv, int* info,
+                      std::source_location loc = std::source_location::current()) const {
+    if (count <= 0) return;
+    if (method == SolveMethod::lu) {
+      if constexpr (sizeof(T) == 4) {
+        check(cublasSgetrfBatched(ctx_->blas(), n, A, n, piv, info, count), "cublasSgetrfBatched");
+      } else {
+        check(cublasDgetrfBatched(ctx_->blas(), n, A, n, piv, info, count), "cublasDgetrfBatched");
+      }
+    } else {
+      // (cuSOLVER's batched API takes non-const pointer arrays.)
+      T** a = const_cast<T**>(A);
+      if constexpr (sizeof(T) == 4) {
+        check(cusolverDnSpotrfBatched(ctx_->solver(), CUBLAS_FILL_MODE_UPPER, n, a, n, info, count),
+              "cusolverDnSpotrfBatched");
+      } else {
+        check(cusolverDnDpotrfBatched(ctx_->solver(), CUBLAS_FILL_MODE_UPPER, n, a, n, info, count),
+              "cusolverDnDpotrfBatched");
+      }
+    }
+    if (sync_launches()) launched("batched factor", loc);
+  }
+
+  // B[s] ← A[s]⁻¹ B[s] (n values each) from batched_factor.
+  void batched_solve(SolveMethod method, int n, int count, T* const* A, const int* piv,
+                     T* const* B, std::source_location loc = std::source_location::current()) const {
+    if (count <= 0) return;
+    if (method == SolveMethod::lu) {
+      int host_info = 0;  // argument errors only (getrsBatched's info is a host value)
+      if constexpr (sizeof(T) == 4) {
+        check(cublasSgetrsBatched(ctx_->blas(), CUBLAS_OP_N, n, 1, A, n, piv, B, n, &host_info,
+                                  count),
+              "cublasSgetrsBatched");
+      } else {
+        check(cublasDgetrsBatched(ctx_->blas(), CUBLAS_OP_N, n, 1, A, n, piv, B, n, &host_info,
+                                  count),
+              "cublasDgetrsBatched");
+      }
+      if (host_info != 0)
+        throw BackendError("cuBLAS: getrsBatched: argument " + std::to_string(-host_info) +
+                           " is invalid");
+    } else {
+      T** a = const_cast<T**>(A);
+      T** b = const_cast<T**>(B);
+      // potrsBatched reports argument errors in one device int (not read).
+      int* dinfo = reinterpret_cast<int*>(scratch(1));
+      if constexpr (sizeof(T) == 4) {
+        check(cusolverDnSpotrsBatched(ctx_->solver(), CUBLAS_FILL_MODE_UPPER, n, 1, a, n, b, n,
+                                      dinfo, count),
+              "cusolverDnSpotrsBatched");
+      } else {
+        check(cusolverDnDpotrsBatched(ctx_->solver(), CUBLAS_FILL_MODE_UPPER, n, 1, a, n, b, n,
+                                      dinfo, count),
+              "cusolverDnDpotrsBatched");
+      }
+    }
+    if (sync_launches()) launched("batched solve", loc);
   }
 
   // f(i) for i in [0, count) on the device, one thread per sample.

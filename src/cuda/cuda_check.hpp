@@ -1,8 +1,9 @@
-// Checked CUDA runtime and cuBLAS calls: a failure throws BackendError (or
+// Checked CUDA runtime, cuBLAS and cuSOLVER calls: a failure throws BackendError (or
 // OutOfMemory) naming the call, the file and line, and the library's message.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <cusolverDn.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +73,38 @@ inline void check(cublasStatus_t s, const char* what,
   const std::string msg =
       std::string("cuBLAS: ") + what + " failed at " + where(loc) + ": " + cublas_name(s);
   if (s == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory(msg);
+  throw BackendError(msg);
+}
+
+inline const char* cusolver_name(cusolverStatus_t s) {
+  switch (s) {
+    case CUSOLVER_STATUS_SUCCESS:
+      return "CUSOLVER_STATUS_SUCCESS";
+    case CUSOLVER_STATUS_NOT_INITIALIZED:
+      return "CUSOLVER_STATUS_NOT_INITIALIZED";
+    case CUSOLVER_STATUS_ALLOC_FAILED:
+      return "CUSOLVER_STATUS_ALLOC_FAILED";
+    case CUSOLVER_STATUS_INVALID_VALUE:
+      return "CUSOLVER_STATUS_INVALID_VALUE";
+    case CUSOLVER_STATUS_ARCH_MISMATCH:
+      return "CUSOLVER_STATUS_ARCH_MISMATCH";
+    case CUSOLVER_STATUS_EXECUTION_FAILED:
+      return "CUSOLVER_STATUS_EXECUTION_FAILED";
+    case CUSOLVER_STATUS_INTERNAL_ERROR:
+      return "CUSOLVER_STATUS_INTERNAL_ERROR";
+    case CUSOLVER_STATUS_NOT_SUPPORTED:
+      return "CUSOLVER_STATUS_NOT_SUPPORTED";
+    default:
+      return "unknown cuSOLVER status";
+  }
+}
+
+inline void check(cusolverStatus_t s, const char* what,
+                  std::source_location loc = std::source_location::current()) {
+  if (s == CUSOLVER_STATUS_SUCCESS) return;
+  const std::string msg =
+      std::string("cuSOLVER: ") + what + " failed at " + where(loc) + ": " + cusolver_name(s);
+  if (s == CUSOLVER_STATUS_ALLOC_FAILED) throw OutOfMemory(msg);
   throw BackendError(msg);
 }
 

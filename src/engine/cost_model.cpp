@@ -58,6 +58,8 @@ const char* to_string(LaunchKind k) {
       return "device copy";
     case LaunchKind::host_copy:
       return "host copy";
+    case LaunchKind::batched_solve:
+      return "batched solve";
   }
   return "?";
 }
@@ -98,11 +100,13 @@ double activation_flops(Activation a) {
 // LU with partial pivoting and one solve of an n × n system
 // (core::lu_factor, core::lu_solve; the other methods cost about the same at
 // small n): elimination Σ_j (n−1−j)(1 + 2(n−1−j)), solves 2n(n−1) + n.
-double lu_flops(int n) {
+double lu_factor_flops(int n) {
   double f = 0;
   for (int j = 0; j < n; ++j) f += (n - 1 - j) * (1.0 + 2.0 * (n - 1 - j));
-  return f + 2.0 * n * (n - 1) + n;
+  return f;
 }
+double lu_solve_flops(int n) { return 2.0 * n * (n - 1) + n; }
+double lu_flops(int n) { return lu_factor_flops(n) + lu_solve_flops(n); }
 
 class Account {
  public:
@@ -272,7 +276,31 @@ class Account {
 
     // ---- solve (docs/math.md §1, §5) -----------------------------------------------
     phase("solve");
-    {
+    const bool batched = n >= s_.batched_solve_min;
+    if (batched) {
+      // LayerAlgorithm::solve_batched, LU (cuBLAS getrfBatched/getrsBatched).
+      // prepare: per real sample reads M and C q̇ from H (n² + n), the states
+      // (2n), g_0 (d0); writes M (n²), ∇L (2n), the right-hand side (n), the
+      // matrix to factor and its scale (n² + 1) and two pointers (16 bytes);
+      // padding writes its status. FLOPs: the embedding, the right-hand side.
+      add(LaunchKind::per_sample, "batched solve: M, rhs, matrix, pointers",
+          b_in * (5.0 * angles + n),
+          b_in * (T * (n * n + n + 2.0 * n + d0 + n * n + 2.0 * n + n + n * n + 1.0) + 16.0) +
+              (b - b_in));
+      // getrfBatched: each matrix read and written, its pivots (n ints) and info.
+      add(LaunchKind::batched_solve, "LU factor (getrfBatched)", b_in * lu_factor_flops(n),
+          b_in * (2.0 * T * n * n + 4.0 * n + 4.0));
+      // classify: reads M (n²: the finite check and the scale), the factor's
+      // diagonal (n) and info; writes the status (the engine's, and the
+      // caller's in accelerations); n² + n comparisons.
+      add(LaunchKind::per_sample, "batched solve: classify", b_in * (n * n + n),
+          b_in * (T * (n * n + n) + 4.0 + (grad ? 1.0 : 2.0)));
+      // getrsBatched: reads the factor and pivots, the right-hand side read and written.
+      add(LaunchKind::batched_solve, "LU solve (getrsBatched)", b_in * lu_solve_flops(n),
+          b_in * (T * (n * n + 2.0 * n) + 4.0 * n));
+      // finish: reads the status, q̈ read and written.
+      add(LaunchKind::per_sample, "batched solve: finish", 0, b_in * (1.0 + 2.0 * T * n));
+    } else {
       // Per real sample: reads M and C q̇ from H (n² + n), the states (2n),
       // g_0 (d0); writes M (n²), ∇L (2n), q̈ (n), the factor
       // (core::solve_workspace = 2n² + 2n) and its n pivots (int); status
@@ -308,8 +336,20 @@ class Account {
       // (2n² + n), S̄'s n² entries (3 each), ḡ_0 (4 per angle).
       const double real = 1.0 + T * (n + n + n * n + 2.0 * n) + 4.0 * n + T * (n + k * k + d0);
       const double pad = 1.0 + T * (n + k * k + d0);
-      add(LaunchKind::per_sample, "lambda = M^-1 abar, Sbar, gbar_0",
-          b_in * (2.0 * n * n + n + 3.0 * n * n + 4.0 * angles), b_in * real + (b - b_in) * pad);
+      if (batched) {
+        // λ = ā and a pointer per sample (status read, ā read, λ written),
+        // getrsBatched on the stored factor, then the loop below without its
+        // solve: it reads λ (n) instead of the factor and pivots.
+        add(LaunchKind::per_sample, "lambda = abar, pointers", 0,
+            b_in * (1.0 + 2.0 * T * n + 8.0) + (b - b_in) * (1.0 + T * n + 8.0));
+        add(LaunchKind::batched_solve, "LU solve (getrsBatched)", b_in * lu_solve_flops(n),
+            b_in * (T * (n * n + 2.0 * n) + 4.0 * n));
+        add(LaunchKind::per_sample, "Sbar, gbar_0", b_in * (3.0 * n * n + 4.0 * angles),
+            b_in * (1.0 + T * (n + n + 2.0 * n) + T * (n + k * k + d0)) + (b - b_in) * pad);
+      } else {
+        add(LaunchKind::per_sample, "lambda = M^-1 abar, Sbar, gbar_0",
+            b_in * (2.0 * n * n + n + 3.0 * n * n + 4.0 * angles), b_in * real + (b - b_in) * pad);
+      }
       // zero_failed: one launch per LayerAlgorithm::kStateBatch (32) stored
       // buffers (Z, G of every layer; A, S, D1–D3 of the hidden ones); a
       // thread reads its sample's status and, for a failed sample only,

@@ -64,6 +64,9 @@ struct CostSetup {
   // σ′, σ″, σ‴ formed again from a where used instead of stored (the CUDA
   // backend: LayerAlgorithm::kRecomputeDerivs).
   bool recompute_derivs = true;
+  // The smallest n the CUDA backend solves batched (kBatchedSolveMinDefault
+  // in src/cuda/cuda_backend.cuh, unless LNN_BATCHED_SOLVE_MIN says otherwise).
+  int batched_solve_min = 9;
   // The setup of the benchmark of `work` (the above as bench_engine.cpp does it).
   static CostSetup benchmark(const ModelSpec& spec, int value_bytes, std::int64_t batch, Work work);
 };
@@ -78,6 +81,7 @@ enum class LaunchKind {
   memset,         // cudaMemsetAsync
   device_copy,    // cudaMemcpyAsync within the device
   host_copy,      // cudaMemcpyAsync across the host link
+  batched_solve,  // a cuSOLVER / cuBLAS batched factor or solve (docs/math.md §5)
 };
 const char* to_string(LaunchKind k);
 

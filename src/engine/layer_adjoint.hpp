@@ -25,6 +25,22 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
   const bool penalized = penalty_scale != T(0);
   const T* MP = penalized ? mass_penalty(pass, penalty) : nullptr;  // b × n × n: ∂pen/∂M
   const unsigned char* live = penalized ? live_.data() : nullptr;
+  // λ = M⁻¹ā from solve()'s factor: per sample, or (batched_solve()) λ = ā
+  // for every sample, then the backend's batched solve (a failed sample's
+  // factor is the identity and its ā zero), then the sign in the loop below.
+  const bool batched = batched_solve();
+  if constexpr (kBatchedSolve) {
+    if (batched) {
+      T** Bp = Bptr_.data();
+      be_.for_each(b, [=] LNN_LAMBDA(int s) {
+        T* lam = LAM + static_cast<std::size_t>(s) * n;
+        const bool ok = st[s] == SolveStatus::ok;
+        for (int p = 0; p < n; ++p) lam[p] = ok ? abar[static_cast<std::size_t>(s) * n + p] : T(0);
+        Bp[s] = lam;
+      });
+      be_.batched_solve(opt.method, n, b_real, Aptr_.data(), iwork_.data(), Bp);
+    }
+  }
   // λ, S̄ and ḡ_0. A sample whose solve failed carries zeros; its stored
   // activations are zeroed too so that 0·NaN cannot reach the shared sums,
   // unless the penalty still needs them (live, see mass_penalty()).
@@ -32,10 +48,14 @@ void LayerAlgorithm<T, Backend>::adjoint(const Pass& pass, const T* states, cons
     T* lam = LAM + static_cast<std::size_t>(s) * n;
     T* sb = SB + static_cast<std::size_t>(s) * k * k;
     const bool ok = st[s] == SolveStatus::ok;
-    for (int p = 0; p < n; ++p) lam[p] = ok ? abar[static_cast<std::size_t>(s) * n + p] : T(0);
-    if (ok)
-      core::solve(n, opt, work + static_cast<std::size_t>(s) * ws,
-                  iwork + static_cast<std::size_t>(s) * n, lam);
+    if (batched) {
+      if (ok) core::batched_finish(n, opt, work + static_cast<std::size_t>(s) * ws, lam);
+    } else {
+      for (int p = 0; p < n; ++p) lam[p] = ok ? abar[static_cast<std::size_t>(s) * n + p] : T(0);
+      if (ok)
+        core::solve(n, opt, work + static_cast<std::size_t>(s) * ws,
+                    iwork + static_cast<std::size_t>(s) * n, lam);
+    }
     // M̄ = −λ aᵀ,  c̄ = (Cv)‾ = −λ;  S̄ = H̄ + H̄ᵀ with H̄ = [[M̄, c̄], [0, 0]]
     const T* a = acc + static_cast<std::size_t>(s) * n;
     for (int p = 0; p < n; ++p) {

@@ -241,6 +241,65 @@ class LayerAlgorithm {
     }
   }();
 
+  // The batched solve (docs/math.md §5): a backend that declares
+  // kBatchedSolve = true offers
+  //   batched_solve_min()  the smallest n for which it is used
+  //   batched_factor(method, n, count, A, piv, info)  every sample's matrix
+  //               A[s] (n×n, core::batched_prepare's layout) factored in place,
+  //               Cholesky unpivoted (cholesky, damped) or LU with partial
+  //               pivoting (lu); piv (count × n) and info (count) as LAPACK's
+  //   batched_solve(method, n, count, A, piv, B)  B[s] ← A[s]⁻¹ B[s] from them
+  // with A, B arrays of per-sample pointers in its memory. Where n >= that
+  // size, the method is not pinv and the backend has it, solve() and the
+  // adjoint's solve go through it (the CUDA backend: cuSOLVER / cuBLAS
+  // batched); otherwise each sample is factored in its own thread
+  // (core::factor_solve). The per-sample passes around the library calls are
+  // core::batched_prepare, batched_classify and batched_finish.
+  static constexpr bool kBatchedSolve = [] {
+    if constexpr (requires { Backend::kBatchedSolve; }) {
+      return Backend::kBatchedSolve;
+    } else {
+      return false;
+    }
+  }();
+  bool batched_solve() const {
+    if constexpr (kBatchedSolve) {
+      return core::batched_method(options_.solve.method) && n_ >= be_.batched_solve_min();
+    } else {
+      return false;
+    }
+  }
+
+  // Sample s's M (copied from the Hessian block into Mbuf) and its
+  // right-hand side f − C q̇ + τ (docs/math.md §1) into out; returns M.
+  struct SolveInputs {
+    const T* H;
+    const T* states;
+    const T* tau;
+    const T* G0;
+    const unsigned char* angle;
+    T* Mbuf;
+    T* F;
+    int n, d0;
+    LNN_HD const T* operator()(int s, T* out) const {
+      const int k = n + 1;
+      const T* h = H + static_cast<std::size_t>(s) * k * k;
+      const T* x = states + static_cast<std::size_t>(s) * 2 * n;
+      T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
+      for (int p = 0; p < n; ++p)
+        for (int q = 0; q < n; ++q) M[p * n + q] = h[p * k + q];
+      // rhs = f − C q̇ + τ, with f = J_φᵀ g_0 (q part)
+      T* g = F + static_cast<std::size_t>(s) * 2 * n;
+      core::embed_gradient(n, angle, x, G0 + static_cast<std::size_t>(s) * d0, g);
+      for (int p = 0; p < n; ++p)
+        out[p] = g[p] - h[p * k + n] + (tau ? tau[static_cast<std::size_t>(s) * n + p] : T(0));
+      return M;
+    }
+  };
+  // solve() through the backend's batched factor and solve.
+  void solve_batched(const Pass& pass, const SolveInputs& in, T* acc, SolveStatus* status,
+                     T* pivot);
+
   // The adjoint of the tangent scaling of one layer: [ā; Ū] from ā, the
   // Hessian terms' Ū (read back, or formed here from D·S̄u when
   // kUbarInRegisters) and the next layer's [z̄; T̄] (ZT, null for the output
@@ -378,6 +437,7 @@ class LayerAlgorithm {
       take(work_, B * static_cast<std::size_t>(core::solve_workspace(n_)));
       take(iwork_, B * n);
       take(status_, B);
+      take(Aptr_, B), take(Bptr_, B), take(info_, B);  // the batched solve's
       take(lambda_, B * n);
       take(Sbar_, B * k * k);
       take(Sbarl_, B * max_m);
@@ -417,6 +477,8 @@ class LayerAlgorithm {
   View<T> X_, H_, M_, F_, work_, lambda_, Sbar_, Sbarl_;
   View<T> Mpen_, Mpen_work_, Pval_;  // the mass penalty (mass_penalty())
   View<int> iwork_;
+  View<T*> Aptr_, Bptr_;  // per sample: its factor in work_, its right-hand side
+  View<int> info_;        // per sample: the batched factor's info
   View<unsigned char> live_;
   View<SolveStatus> status_;
 };

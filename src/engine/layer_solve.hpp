@@ -12,15 +12,18 @@ void LayerAlgorithm<T, Backend>::solve(const Pass& pass, const T* states, const 
   be_.mark("solve");
   require_euler_lagrange(pass);
   const int b = pass.bp, b_real = pass.b;
-  const int n = n_, k = n_ + 1, d0 = width_[0];
-  const unsigned char* angle = angle_.data();
+  const int n = n_;
   const SolveOptions opt = options_.solve;
-  const T* H = H_.data();
-  const T* G0 = G_[0].data();
+  const SolveInputs in{H_.data(), states, tau,      G_[0].data(), angle_.data(),
+                       M_.data(), F_.data(), n_, width_[0]};
+  if constexpr (kBatchedSolve) {
+    if (batched_solve()) {
+      solve_batched(pass, in, acc, status, pivot);
+      return;
+    }
+  }
   T* work = work_.data();
   int* iwork = iwork_.data();
-  T* Mbuf = M_.data();
-  T* F = F_.data();
   SolveStatus* st = status_.data();
   const int ws = core::solve_workspace(n);
   be_.for_each(b, [=] LNN_LAMBDA(int s) {
@@ -28,17 +31,8 @@ void LayerAlgorithm<T, Backend>::solve(const Pass& pass, const T* states, const 
       st[s] = SolveStatus::singular;
       return;
     }
-    const T* h = H + static_cast<std::size_t>(s) * k * k;
-    const T* x = states + static_cast<std::size_t>(s) * 2 * n;
-    T* M = Mbuf + static_cast<std::size_t>(s) * n * n;
-    for (int p = 0; p < n; ++p)
-      for (int q = 0; q < n; ++q) M[p * n + q] = h[p * k + q];
     T* out = acc + static_cast<std::size_t>(s) * n;
-    // rhs = f − C q̇ + τ, with f = J_φᵀ g_0 (q part)
-    T* g = F + static_cast<std::size_t>(s) * 2 * n;
-    core::embed_gradient(n, angle, x, G0 + static_cast<std::size_t>(s) * d0, g);
-    for (int p = 0; p < n; ++p)
-      out[p] = g[p] - h[p * k + n] + (tau ? tau[static_cast<std::size_t>(s) * n + p] : T(0));
+    const T* M = in(s, out);
     T* wk = work + static_cast<std::size_t>(s) * ws;
     int* iw = iwork + static_cast<std::size_t>(s) * n;
     // In registers for n <= core::kFixedSolveMax (one switch on n).
@@ -49,6 +43,54 @@ void LayerAlgorithm<T, Backend>::solve(const Pass& pass, const T* states, const 
     st[s] = info.status;
     if (status) status[s] = info.status;
     if (pivot) pivot[s] = info.min_pivot;
+  });
+}
+
+// Three per-sample passes around the backend's two library calls: prepare
+// (M, the right-hand side, the matrix to factor and the pointer arrays, built
+// here on the backend, no host loop), factor, classify, solve, finish.
+template <class T, class Backend>
+void LayerAlgorithm<T, Backend>::solve_batched(const Pass& pass, const SolveInputs& in, T* acc,
+                                               SolveStatus* status, T* pivot) {
+  const int b = pass.bp, b_real = pass.b;
+  const int n = n_;
+  const SolveOptions opt = options_.solve;
+  const int ws = core::solve_workspace(n);
+  T* work = work_.data();
+  int* iwork = iwork_.data();
+  int* info = info_.data();
+  T** Ap = Aptr_.data();
+  T** Bp = Bptr_.data();
+  const T* Mbuf = M_.data();
+  SolveStatus* st = status_.data();
+  be_.for_each(b, [=] LNN_LAMBDA(int s) {
+    if (s >= b_real) {  // padding: inactive, never reported, not factored
+      st[s] = SolveStatus::singular;
+      return;
+    }
+    T* out = acc + static_cast<std::size_t>(s) * n;
+    T* wk = work + static_cast<std::size_t>(s) * ws;
+    core::batched_prepare(in(s, out), n, opt, wk, iwork + static_cast<std::size_t>(s) * n);
+    Ap[s] = wk;
+    Bp[s] = out;
+  });
+  be_.batched_factor(opt.method, n, b_real, Ap, iwork, info);
+  be_.for_each(b_real, [=] LNN_LAMBDA(int s) {
+    const core::FactorInfo<T> fi = core::batched_classify(
+        Mbuf + static_cast<std::size_t>(s) * n * n, n, opt, info[s],
+        work + static_cast<std::size_t>(s) * ws, iwork + static_cast<std::size_t>(s) * n);
+    st[s] = fi.status;
+    if (status) status[s] = fi.status;
+    if (pivot) pivot[s] = fi.min_pivot;
+  });
+  be_.batched_solve(opt.method, n, b_real, Ap, iwork, Bp);
+  be_.for_each(b_real, [=] LNN_LAMBDA(int s) {
+    T* out = acc + static_cast<std::size_t>(s) * n;
+    if (st[s] == SolveStatus::ok) {  // usable(): ok, for every batched method
+      core::batched_finish(n, opt, work + static_cast<std::size_t>(s) * ws, out);
+    } else {
+      for (int p = 0; p < n; ++p) out[p] = std::numeric_limits<T>::quiet_NaN();
+    }
   });
 }
 

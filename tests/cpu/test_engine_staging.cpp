@@ -9,12 +9,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
 
+#include "common/batched_equivalence.hpp"
 #include "common/equivalence.hpp"
 #include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
@@ -154,6 +157,95 @@ struct StagingBackend : cpu::CpuBackend<T> {
     }
   }
 
+  // The batched solve as the CUDA backend calls it (cuSOLVER potrfBatched /
+  // potrsBatched with the upper triangle, cuBLAS getrfBatched /
+  // getrsBatched): column-major matrices, LAPACK's 1-based pivots and info,
+  // Cholesky WITHOUT pivoting that stops at the first pivot <= 0 or NaN
+  // (leaving the columns before it factored, as LAPACK's potf2 does), LU with
+  // partial pivoting that goes on past a zero pivot. Samples in reverse order.
+  static constexpr bool kBatchedSolve = true;
+  int batched_min = core::kFixedSolveMax + 1;
+  int batched_solve_min() const { return batched_min; }
+  void batched_factor(SolveMethod m, int n, int count, T* const* A, int* piv, int* info) const {
+    if (count > 0) ++*batched_calls;
+    for (int s = count - 1; s >= 0; --s)
+      info[s] = m == SolveMethod::lu ? getrf(n, A[s], piv + static_cast<std::size_t>(s) * n)
+                                     : potrf_upper(n, A[s]);
+  }
+  void batched_solve(SolveMethod m, int n, int count, T* const* A, const int* piv,
+                     T* const* B) const {
+    if (count > 0) ++*batched_calls;
+    for (int s = count - 1; s >= 0; --s) {
+      if (m == SolveMethod::lu) {
+        getrs(n, A[s], piv + static_cast<std::size_t>(s) * n, B[s]);
+      } else {
+        potrs_upper(n, A[s], B[s]);
+      }
+    }
+  }
+  // A = UᵀU, U(i, j) = a[i + j·n] for i <= j; returns j + 1 where step j failed.
+  static int potrf_upper(int n, T* a) {
+    for (int j = 0; j < n; ++j) {
+      T d = a[j + j * n];
+      for (int k = 0; k < j; ++k) d -= a[k + j * n] * a[k + j * n];
+      if (!(d > T(0))) {
+        a[j + j * n] = d;
+        return j + 1;
+      }
+      const T u = std::sqrt(d);
+      a[j + j * n] = u;
+      for (int c = j + 1; c < n; ++c) {
+        T v = a[j + c * n];
+        for (int k = 0; k < j; ++k) v -= a[k + j * n] * a[k + c * n];
+        a[j + c * n] = v / u;
+      }
+    }
+    return 0;
+  }
+  static void potrs_upper(int n, const T* a, T* b) {
+    for (int i = 0; i < n; ++i) {  // Uᵀ y = b
+      T v = b[i];
+      for (int k = 0; k < i; ++k) v -= a[k + i * n] * b[k];
+      b[i] = v / a[i + i * n];
+    }
+    for (int i = n - 1; i >= 0; --i) {  // U x = y
+      T v = b[i];
+      for (int k = i + 1; k < n; ++k) v -= a[i + k * n] * b[k];
+      b[i] = v / a[i + i * n];
+    }
+  }
+  // P A = L U, column-major; returns j + 1 for the first exactly zero pivot.
+  static int getrf(int n, T* a, int* piv) {
+    int info = 0;
+    for (int j = 0; j < n; ++j) {
+      int p = j;
+      for (int i = j + 1; i < n; ++i)
+        if (std::fabs(a[i + j * n]) > std::fabs(a[p + j * n])) p = i;
+      piv[j] = p + 1;
+      if (a[p + j * n] != T(0)) {
+        if (p != j)
+          for (int c = 0; c < n; ++c) std::swap(a[j + c * n], a[p + c * n]);
+        for (int i = j + 1; i < n; ++i) a[i + j * n] /= a[j + j * n];
+      } else if (info == 0) {
+        info = j + 1;
+      }
+      for (int c = j + 1; c < n; ++c)
+        for (int i = j + 1; i < n; ++i) a[i + c * n] -= a[i + j * n] * a[j + c * n];
+    }
+    return info;
+  }
+  static void getrs(int n, const T* a, const int* piv, T* b) {
+    for (int j = 0; j < n; ++j) std::swap(b[j], b[piv[j] - 1]);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < i; ++k) b[i] -= a[i + k * n] * b[k];
+    for (int i = n - 1; i >= 0; --i) {
+      T v = b[i];
+      for (int k = i + 1; k < n; ++k) v -= a[i + k * n] * b[k];
+      b[i] = v / a[i + i * n];
+    }
+  }
+
+  std::shared_ptr<long> batched_calls = std::make_shared<long>(0);
   std::shared_ptr<long> gemms = std::make_shared<long>(0);
   std::shared_ptr<long> copies = std::make_shared<long>(0);
   std::shared_ptr<long> element_maps = std::make_shared<long>(0);
@@ -217,6 +309,158 @@ TYPED_TEST(EngineStaging, SolveMethodsAndFailuresEqualTheCpuEngine) {
     Engine<T> ref(model, opt);
     engine::EngineOn<T, StagingBackend<T>> staged(model, opt);
     test::expect_equivalent(ref, staged, n, 41, 4);
+  }
+}
+
+// Above the per-sample limit (and, with the threshold lowered, at n = 6)
+// the batched path gives the CPU engine's results for every batched method,
+// with samples that fail as not positive definite and as singular (a large
+// rcond makes the ill-conditioned ones singular).
+TYPED_TEST(EngineStaging, BatchedSolveEqualsTheCpuEngine) {
+  using T = TypeParam;
+  for (const int n : {6, 9, 16}) {
+    // Definite M everywhere (ok, and singular under the large rcond), or
+    // mostly indefinite (a fresh tanh network).
+    const Model<T> models[] = {
+        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
+        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
+        test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
+    std::array<int, 3> total{};
+    for (std::size_t mi = 0; mi < std::size(models); ++mi) {
+    const Model<T>& model = models[mi];
+    for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::damped, SolveMethod::lu}) {
+      for (const double rcond : {0.0, 0.1}) {
+        SCOPED_TRACE("n " + std::to_string(n) + ", model " + std::to_string(mi) + ", " +
+                     std::string(to_string(m)) + ", rcond " + std::to_string(rcond));
+        EngineOptions opt;
+        opt.solve.method = m;
+        opt.solve.damping = 1e-2;
+        opt.solve.rcond = rcond;
+        opt.chunk = 40;  // chunks of 40 and a last one of 24 (padding)
+        Engine<T> ref(model, opt);
+        StagingBackend<T> be;
+        be.batched_min = n <= core::kFixedSolveMax ? n : be.batched_min;
+        engine::EngineOn<T, StagingBackend<T>> staged(model, opt, be);
+        const std::array<int, 3> c = test::expect_batched_like_cpu(ref, staged, opt.solve, n, 104, 5);
+        for (std::size_t i = 0; i < 3; ++i) total[i] += c[i];
+        EXPECT_GT(*be.batched_calls, 0) << "the batched path was not taken";
+        if (m == SolveMethod::lu && rcond == 0.0) test::expect_equivalent(ref, staged, n, 57, 8);
+      }
+    }
+    }
+    SCOPED_TRACE("n " + std::to_string(n));
+    EXPECT_GT(total[0], 0) << "no solved sample";
+    EXPECT_GT(total[1], 0) << "no sample not positive definite";
+    EXPECT_GT(total[2], 0) << "no singular sample";
+  }
+}
+
+// The batched phases (core::batched_prepare, the emulated library factor,
+// core::batched_classify, the library solve, core::batched_finish) against
+// core::factor_solve on chosen 10×10 matrices (docs/math.md §5): a definite
+// M of either sign is solved alike, an indefinite or non-finite one fails
+// alike, a rank-deficient one fails in both (as singular or not positive
+// definite, by rounding), LU's pivots are the same.
+TYPED_TEST(EngineStaging, BatchedPhasesClassifyAsThePerSampleFactor) {
+  using T = TypeParam;
+  const int n = 10;
+  const std::size_t N = static_cast<std::size_t>(n);
+  struct Result {
+    core::FactorInfo<T> info;
+    std::vector<T> x;
+  };
+  const auto batched = [&](const std::vector<T>& A, const SolveOptions& opt,
+                           const std::vector<T>& b) {
+    std::vector<T> work(static_cast<std::size_t>(core::solve_workspace(n)), T(7));
+    std::vector<int> iw(N, 7);
+    Result r{{}, b};
+    int info = -1;
+    core::batched_prepare(A.data(), n, opt, work.data(), iw.data());
+    T* a = work.data();
+    T* x = r.x.data();
+    const StagingBackend<T> be;
+    be.batched_factor(opt.method, n, 1, &a, iw.data(), &info);
+    r.info = core::batched_classify(A.data(), n, opt, info, work.data(), iw.data());
+    be.batched_solve(opt.method, n, 1, &a, iw.data(), &x);
+    if (core::usable(r.info, opt)) core::batched_finish(n, opt, work.data(), r.x.data());
+    return r;
+  };
+  const auto per_sample = [&](const std::vector<T>& A, const SolveOptions& opt,
+                              const std::vector<T>& b) {
+    std::vector<T> work(static_cast<std::size_t>(core::solve_workspace(n)));
+    std::vector<int> iw(N);
+    Result r{{}, b};
+    r.info = core::factor_solve(A.data(), n, opt, work.data(), iw.data(), r.x.data());
+    return r;
+  };
+  const std::vector<T> C = test::uniform<T>(N * N, -1.0, 1.0, 3);
+  const std::vector<T> rhs = test::uniform<T>(N, -1.0, 1.0, 4);
+  // C Cᵀ over the first `rank` columns of C, + shift·I, times sign.
+  const auto gram = [&](int rank, double shift, double sign) {
+    std::vector<T> A(N * N);
+    for (std::size_t i = 0; i < N; ++i)
+      for (std::size_t j = 0; j < N; ++j) {
+        double v = i == j ? shift : 0.0;
+        for (std::size_t c = 0; c < static_cast<std::size_t>(rank); ++c)
+          v += double(C[i * N + c]) * double(C[j * N + c]);
+        A[i * N + j] = static_cast<T>(sign * v);
+      }
+    return A;
+  };
+  std::vector<T> indefinite = gram(n, 1.0, 1.0);
+  indefinite[N * N - 1] = T(-50);
+  std::vector<T> nan = gram(n, 1.0, 1.0);
+  nan[3 * N + 4] = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> zero_row = gram(n, 1.0, 1.0);
+  for (std::size_t j = 0; j < N; ++j) zero_row[4 * N + j] = zero_row[j * N + 4] = T(0);
+  const double tol = 1e3 * double(core::epsilon<T>());
+  for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::damped, SolveMethod::lu}) {
+    SolveOptions opt;
+    opt.method = m;
+    opt.damping = 1e-3;
+    SCOPED_TRACE(std::string(to_string(m)));
+    for (const double sign : {1.0, -1.0}) {  // definite of either sign: solved alike
+      const std::vector<T> A = gram(n, 1.0, sign);
+      const Result r1 = per_sample(A, opt, rhs), r2 = batched(A, opt, rhs);
+      EXPECT_EQ(r2.info.status, SolveStatus::ok);
+      EXPECT_EQ(r1.info.status, SolveStatus::ok);
+      for (std::size_t i = 0; i < N; ++i)
+        EXPECT_NEAR(double(r2.x[i]), double(r1.x[i]), tol * (1 + std::fabs(double(r1.x[i]))));
+      if (m == SolveMethod::lu) {
+        EXPECT_NEAR(double(r2.info.min_pivot), double(r1.info.min_pivot),
+                    tol * double(r1.info.min_pivot));
+      } else {  // both positive; other pivots (another order)
+        EXPECT_GT(r2.info.min_pivot, T(0));
+      }
+    }
+    {
+      const Result r1 = per_sample(nan, opt, rhs), r2 = batched(nan, opt, rhs);
+      EXPECT_EQ(r2.info.status, SolveStatus::not_positive_definite);
+      EXPECT_EQ(r1.info.status, SolveStatus::not_positive_definite);
+      EXPECT_TRUE(std::isnan(r2.info.min_pivot));
+    }
+    if (m != SolveMethod::lu) {
+      const Result r1 = per_sample(indefinite, opt, rhs), r2 = batched(indefinite, opt, rhs);
+      EXPECT_EQ(r2.info.status, SolveStatus::not_positive_definite);
+      EXPECT_EQ(r1.info.status, SolveStatus::not_positive_definite);
+      EXPECT_FALSE(r2.info.min_pivot > T(0));
+    }
+    if (m != SolveMethod::damped) {  // rank n − 2: fails in both
+      const Result r1 = per_sample(gram(n - 2, 0.0, 1.0), opt, rhs),
+                   r2 = batched(gram(n - 2, 0.0, 1.0), opt, rhs);
+      EXPECT_NE(r2.info.status, SolveStatus::ok);
+      EXPECT_NE(r1.info.status, SolveStatus::ok);
+    }
+    {  // an exactly zero row and column: a zero pivot in both
+      const Result r1 = per_sample(zero_row, opt, rhs), r2 = batched(zero_row, opt, rhs);
+      if (m == SolveMethod::damped) {
+        EXPECT_EQ(r2.info.status, SolveStatus::ok);  // the pivot is the damping
+      } else {
+        EXPECT_EQ(r2.info.status,
+                  m == SolveMethod::lu ? SolveStatus::singular : SolveStatus::not_positive_definite);
+      }
+      EXPECT_EQ(r2.info.status, r1.info.status);
+    }
   }
 }
 
@@ -479,7 +723,9 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
     int n;
     std::vector<int> hidden;
   };
-  for (const Shape& sh : {Shape{2, {33, 20}}, Shape{3, {16, 16, 16}}, Shape{1, {40}}}) {
+  // n = 9: the batched solve (the staging backend's batched_min, the CUDA default).
+  for (const Shape& sh :
+       {Shape{2, {33, 20}}, Shape{3, {16, 16, 16}}, Shape{1, {40}}, Shape{9, {24, 24}}}) {
     ModelSpec spec;
     spec.n = sh.n;
     spec.hidden = sh.hidden;
@@ -506,7 +752,8 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
       }
       engine::CostSetup c = engine::CostSetup::benchmark(spec, 4, B, work);
       c.chunk = opt.chunk;
-      long gemm = 0, element = 0, rows = 0, per_sample = 0, column = 0;
+      c.batched_solve_min = be.batched_min;
+      long gemm = 0, element = 0, rows = 0, per_sample = 0, column = 0, batched = 0;
       for (const engine::LaunchCost& l : engine::launch_costs(c)) {
         switch (l.kind) {
           case engine::LaunchKind::gemm: gemm += l.launches; break;
@@ -514,6 +761,7 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
           case engine::LaunchKind::row_reduction: rows += l.launches; break;
           case engine::LaunchKind::per_sample: per_sample += l.launches; break;
           case engine::LaunchKind::column_sums: ++column; break;  // one sum_rows call each
+          case engine::LaunchKind::batched_solve: batched += l.launches; break;
           default: break;  // copies, memsets: the CPU backend has no such calls to count
         }
       }
@@ -522,6 +770,8 @@ TEST(EngineStagingCosts, TheRooflineAccountHasTheLaunchesTheEngineMakes) {
       EXPECT_EQ(rows, *be.row_reductions + *be.fused_passes);
       EXPECT_EQ(per_sample, *be.per_sample);
       EXPECT_EQ(column, *be.column_sums);
+      EXPECT_EQ(batched, *be.batched_calls);
+      EXPECT_EQ(batched > 0, sh.n >= be.batched_min);
     }
   }
 }

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "common/batched_equivalence.hpp"
 #include "common/equivalence.hpp"
 #include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
@@ -136,6 +138,49 @@ TYPED_TEST(CudaEngine, SolveMethodsGiveTheCpuStatuses) {
     co.solve.damping = go.solve.damping = 1e-3;
     Engine<T> cpu(model, co), gpu(model, go);
     test::expect_equivalent(cpu, gpu, n, B, 4);
+  }
+}
+
+// The batched solve (cuSOLVER potrfBatched/potrsBatched, cuBLAS
+// getrfBatched/getrsBatched; docs/math.md §5), which the CUDA engine takes
+// for n >= 9 (kBatchedSolveMinDefault, unless LNN_BATCHED_SOLVE_MIN says
+// otherwise; here also n = 6 with it set to 1), against the CPU engine's per-sample solve: statuses, pivots,
+// accelerations and the loss gradient, on awkward n and batch sizes (chunks
+// of 64 and a padded last one), with samples that are not positive definite
+// and singular (test::expect_batched_like_cpu, as the staging emulation).
+TYPED_TEST(CudaEngine, BatchedSolveIsEquivalentToCpu) {
+  LNN_REQUIRE_GPU();
+  using T = TypeParam;
+  for (const int n : {6, 9, 13, 31}) {
+    const Model<T> models[] = {
+        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
+        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
+        test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
+    std::array<int, 3> total{};
+    for (std::size_t mi = 0; mi < std::size(models); ++mi) {
+      for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::damped, SolveMethod::lu}) {
+        for (const double rcond : {0.0, 0.1}) {
+          SCOPED_TRACE("n " + std::to_string(n) + ", model " + std::to_string(mi) + ", " +
+                       std::string(to_string(m)) + ", rcond " + std::to_string(rcond));
+          EngineOptions co, go = cuda_options(64);
+          co.solve.method = go.solve.method = m;
+          co.solve.damping = go.solve.damping = 1e-2;
+          co.solve.rcond = go.solve.rcond = rcond;
+          // n = 6: below the default threshold, batched through
+          // LNN_BATCHED_SOLVE_MIN (read when an engine is made).
+          if (n < 9) setenv("LNN_BATCHED_SOLVE_MIN", "1", 1);
+          Engine<T> cpu(models[mi], co), gpu(models[mi], go);
+          if (n < 9) unsetenv("LNN_BATCHED_SOLVE_MIN");
+          const std::array<int, 3> c =
+              test::expect_batched_like_cpu(cpu, gpu, co.solve, n, 157, 5);
+          for (std::size_t i = 0; i < 3; ++i) total[i] += c[i];
+        }
+      }
+    }
+    SCOPED_TRACE("n " + std::to_string(n));
+    EXPECT_GT(total[0], 0) << "no solved sample";
+    EXPECT_GT(total[1], 0) << "no sample not positive definite";
+    EXPECT_GT(total[2], 0) << "no singular sample";
   }
 }
 
