@@ -157,6 +157,8 @@ class CpuBackend {
     std::copy(src, src + count, dst);
   }
   static void wait(Ticket&) {}
+  // A ticket for this point of the queue (nothing to wait for on the CPU).
+  static void record(Ticket&) {}
   // The start of a phase of the engine's work (lnn::phase_times; off unless
   // LNN_PHASE_TIMES is set).
   static void mark(const char* phase) {

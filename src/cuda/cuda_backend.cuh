@@ -459,6 +459,8 @@ class CudaBackend {
     t.record(stream());
   }
   void wait(Ticket& t) const { t.wait(); }
+  // A ticket for this point of the stream.
+  void record(Ticket& t) const { t.record(stream()); }
   void synchronize() const {
     check(cudaStreamSynchronize(stream()),
           "the work on this stream (cudaStreamSynchronize; the failing kernel ran earlier)");

@@ -13,6 +13,7 @@
 #include "cuda/cuda_engine.hpp"
 #include "engine/engine_impl.hpp"
 #include "systems/fresh_batch.hpp"
+#include "train/batch_staging.hpp"
 #include "train/parameter_store.hpp"
 #include "train/step_graph.hpp"
 
@@ -52,6 +53,11 @@ std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<
                                                              std::size_t batch) {
   if (system.dof() > systems::kFreshMaxDof) return nullptr;
   return systems::make_fresh_batches<T>(backend_of(engine), system, box, seed, batch);
+}
+
+template <class T>
+std::unique_ptr<training::BatchStaging<T>> make_batch_staging(engine::EngineCore<T>& engine) {
+  return std::make_unique<training::BackendBatchStaging<T, CudaBackend<T>>>(backend_of(engine));
 }
 
 // A training step recorded on the engine's stream as a CUDA graph.

@@ -19,6 +19,8 @@ class ParameterStore;
 }
 namespace lnn::training {
 class StepGraph;
+template <class T>
+class BatchStaging;
 }
 namespace lnn::systems {
 template <class T>
@@ -50,6 +52,11 @@ std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(engine::EngineCore<
                                                              const System& system,
                                                              const StateBox& box,
                                                              std::uint64_t seed, std::size_t batch);
+
+// Pinned host slots for the batches of a dataset run, on the stream of
+// `engine` (src/train/batch_staging.hpp).
+template <class T>
+std::unique_ptr<training::BatchStaging<T>> make_batch_staging(engine::EngineCore<T>& engine);
 
 // A recorder of one training step as a CUDA graph on the stream of
 // `engine` (src/train/step_graph.hpp); null when graphs are off

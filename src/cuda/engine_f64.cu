@@ -8,4 +8,5 @@ template std::unique_ptr<training::ParameterStore<double>> make_parameter_store(
 template std::unique_ptr<systems::FreshBatches<double>> make_fresh_batches(
     engine::EngineCore<double>&, const System&, const StateBox&, std::uint64_t, std::size_t);
 template std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<double>&);
+template std::unique_ptr<training::BatchStaging<double>> make_batch_staging(engine::EngineCore<double>&);
 }  // namespace lnn::cuda

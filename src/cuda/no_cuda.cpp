@@ -6,6 +6,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 #include "systems/fresh_batch.hpp"
+#include "train/batch_staging.hpp"
 #include "train/parameter_store.hpp"
 #include "train/step_graph.hpp"
 
@@ -55,8 +56,15 @@ template <class T>
 std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<T>&) {
   return nullptr;  // no graphs without CUDA
 }
+template <class T>
+std::unique_ptr<training::BatchStaging<T>> make_batch_staging(engine::EngineCore<T>&) {
+  throw InvalidArgument(
+      "device 'cuda': this build of lnn has no CUDA backend (it was configured without nvcc); "
+      "use device 'cpu'");
+}
 #define LNN_NO_CUDA_FACTORIES(T)                                                                 \
   template std::unique_ptr<training::StepGraph> make_step_graph(engine::EngineCore<T>&);         \
+  template std::unique_ptr<training::BatchStaging<T>> make_batch_staging(engine::EngineCore<T>&); \
   template std::unique_ptr<training::ParameterStore<T>> make_parameter_store(                   \
       engine::EngineCore<T>&, const Model<T>&, const Adam<T>&);                                 \
   template std::unique_ptr<systems::FreshBatches<T>> make_fresh_batches(                        \

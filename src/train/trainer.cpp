@@ -8,6 +8,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
 #include "systems/fresh_batch.hpp"
+#include "train/batch_staging.hpp"
 #include "train/parameter_store.hpp"
 #include "train/step_graph.hpp"
 
@@ -60,8 +62,13 @@ class DataSource {
   const System* system() const { return system_.get(); }
   bool has_tau() const { return actuated_; }
 
-  // The batch of step k into states (B × 2n), tau (B × n, or empty) and targets.
-  void batch(std::int64_t k, std::vector<T>& states, std::vector<T>& tau, std::vector<T>& targets) {
+  // Sizes of a batch: states (B × 2n), tau (B × n, or none) and targets (B × n).
+  std::size_t states_size() const { return config_.batch * width(); }
+  std::size_t tau_size() const { return actuated_ ? config_.batch * static_cast<std::size_t>(n_) : 0; }
+  std::size_t targets_size() const { return config_.batch * static_cast<std::size_t>(n_); }
+
+  // The batch of step k into arrays of those sizes.
+  void batch(std::int64_t k, std::span<T> states, std::span<T> tau, std::span<T> targets) {
     const std::size_t B = config_.batch, un = static_cast<std::size_t>(n_);
     xd_.resize(B * width());
     taud_.assign(actuated_ ? B * un : 0, 0.0);
@@ -74,9 +81,16 @@ class DataSource {
     } else {
       gather(k);
     }
-    convert(xd_, states);
-    convert(taud_, tau);
-    convert(accd_, targets);
+    convert_into(xd_, states);
+    convert_into(taud_, tau);
+    convert_into(accd_, targets);
+  }
+  // The vector form (scale_inputs' first batch).
+  void batch(std::int64_t k, std::vector<T>& states, std::vector<T>& tau, std::vector<T>& targets) {
+    states.resize(states_size());
+    tau.resize(tau_size());
+    targets.resize(targets_size());
+    batch(k, std::span<T>(states), std::span<T>(tau), std::span<T>(targets));
   }
 
   const std::vector<T>& validation_states() const { return val_states_; }
@@ -88,6 +102,10 @@ class DataSource {
     return std::any_of(flags.begin(), flags.end(), [](std::uint8_t f) { return f != 0; });
   }
 
+  static void convert_into(const std::vector<double>& from, std::span<T> to) {
+    if (from.size() != to.size()) throw Error("internal: a batch of the wrong size");
+    std::transform(from.begin(), from.end(), to.begin(), [](double v) { return static_cast<T>(v); });
+  }
   static void convert(const std::vector<double>& from, std::vector<T>& to) {
     to.resize(from.size());
     std::transform(from.begin(), from.end(), to.begin(), [](double v) { return static_cast<T>(v); });
@@ -478,6 +496,13 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // step is the same queued work: recorded once as a CUDA graph, replayed.
   std::unique_ptr<systems::FreshBatches<T>> fresh;
   std::unique_ptr<training::StepGraph> graph;
+  // Batches read from a dataset file are written into pinned slots on a GPU.
+  std::unique_ptr<training::BatchStaging<T>> staging;
+  if (config.device == Device::cuda) {
+    staging = cuda::make_batch_staging(core);
+  } else {
+    staging = std::make_unique<training::HostBatchStaging<T>>();
+  }
   if (config.device == Device::cuda && data.system() != nullptr) {
     fresh = cuda::make_fresh_batches<T>(core, *data.system(), config.box, config.seed, config.batch);
     if (fresh) {
@@ -487,7 +512,7 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   }
   const std::string config_json = config.to_json();
 
-  std::vector<T> states, tau, targets, host_grad;
+  std::vector<T> host_grad;
   TrainProgress p;
   p.total = config.steps;
   p.skipped = state.skipped;
@@ -584,8 +609,11 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
       const typename systems::FreshBatches<T>::Batch b = fresh->next();
       loss = core.loss_gradient_queued(b.states, b.tau, b.targets, lo, store->grad());
     } else {
-      data.batch(k, states, tau, targets);
-      loss = core.loss_gradient_queued(states, tau, targets, lo, store->grad());
+      const training::HostBatch<T> h =
+          staging->acquire(data.states_size(), data.tau_size(), data.targets_size());
+      data.batch(k, h.states, h.tau, h.targets);
+      loss = core.loss_gradient_queued(h.states, h.tau, h.targets, lo, store->grad());
+      staging->release();
     }
     store->update(optimizer, loss, config.steps);
   };

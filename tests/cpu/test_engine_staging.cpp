@@ -30,6 +30,7 @@
 #include "lnn/optimizer.hpp"
 #include "lnn/systems.hpp"
 #include "systems/fresh_batch.hpp"
+#include "train/batch_staging.hpp"
 #include "train/parameter_store.hpp"
 
 namespace lnn {
@@ -598,6 +599,25 @@ TYPED_TEST(EngineStaging, BoundParametersReplaceTheModels) {
   ea.bind_parameters(b.parameters());
   test::expect_equivalent(eb, ea, 2, 13, 3);
   EXPECT_THROW(ea.bind_parameters(std::span<const T>(b.parameters().data(), 3)), InvalidArgument);
+}
+
+// A dataset run's batches on a device backend: two slots used in turn, each
+// of the sizes asked, parts not overlapping.
+TEST(BatchStaging, TwoSlotsInTurn) {
+  training::BackendBatchStaging<float, StagingBackend<float>> staging(StagingBackend<float>{});
+  const training::HostBatch<float> a = staging.acquire(8, 0, 4);
+  EXPECT_EQ(a.states.size(), 8u);
+  EXPECT_TRUE(a.tau.empty());
+  EXPECT_EQ(a.targets.size(), 4u);
+  EXPECT_EQ(a.targets.data(), a.states.data() + 8);
+  staging.release();
+  const training::HostBatch<float> b = staging.acquire(8, 4, 4);
+  EXPECT_NE(b.states.data(), a.states.data());  // the other slot
+  EXPECT_EQ(b.tau.data(), b.states.data() + 8);
+  staging.release();
+  const training::HostBatch<float> c = staging.acquire(8, 0, 4);
+  EXPECT_EQ(c.states.data(), a.states.data());  // the first again
+  staging.release();
 }
 
 // EngineOptions::cache_parameters on a backend with memory of its own: the
