@@ -40,13 +40,16 @@ mkdir -p "$b/bin" "$b/lib"
 cp "$build/tests/lnn_cuda_tests" "$build/tests/lnn_capi_tests" "$build/bench/lnn_bench" \
   "$build/lnn" "$b/bin/"
 
-# Libraries the GPU machine supplies: the glibc family and the NVIDIA driver's
-# and cuBLAS's (found there by name).
+# Libraries the GPU machine supplies: the glibc family and the NVIDIA driver's,
+# cuBLAS's and cuSOLVER's with its dependencies (found there by name, in
+# /usr/local/cuda*/lib64 or Python's nvidia packages: scripts/gpu-check.sh;
+# cuSOLVER, cuSPARSE and nvJitLink alone are ~400 MB, far over a carry).
 host_owned() {
   case "$1" in
     libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|libresolv.so*|libnss_*|libutil.so*|\
     libanl.so*|libmvec.so*|libBrokenLocale.so*|libthread_db.so*|ld-linux*|linux-vdso*|\
-    libcuda.so*|libnvidia-*|libcublas.so*|libcublasLt.so*) return 0 ;;
+    libcuda.so*|libnvidia-*|libcublas.so*|libcublasLt.so*|libcusolver.so*|libcusparse.so*|\
+    libnvJitLink.so*) return 0 ;;
   esac
   return 1
 }

@@ -57,7 +57,9 @@ cp "$bundle" "$work/gpu-bundle.tar.gz"
 cublas_dir="$(dirname "$(readlink -f /usr/local/cuda/lib64/libcublas.so)")"
 supply_cublas() {
   mkdir -p "$fsroot/usr/local/cuda/lib64"
-  for l in libcublas.so.13 libcublasLt.so.13; do
+  # cuBLAS, and cuSOLVER with the libraries it needs (the bundle carries
+  # none of them: scripts/gpu-bundle.sh).
+  for l in libcublas.so.13 libcublasLt.so.13 libcusolver.so.12 libcusparse.so.12 libnvJitLink.so.13; do
     ln -f "$cublas_dir/$l" "$fsroot/usr/local/cuda/lib64/$l" 2>/dev/null ||
       cp "$cublas_dir/$l" "$fsroot/usr/local/cuda/lib64/$l"
   done
