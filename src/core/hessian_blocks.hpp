@@ -61,6 +61,25 @@ constexpr int hessian_entries() {
   return K > 0 ? K * (K + 1) / 2 : 1;
 }
 
+// hessian_lane_sums' loop into acc (the caller's local array; inlined, so it
+// stays in registers), with σ'' stored (d2) or formed from a (a0).
+template <int K, bool Stored, class T>
+LNN_HD void hessian_lane_loop(const T* d2, const T* a0, Activation act, const T* g, const T* U,
+                              int m, int lane, int lanes, int p, int q, T* acc) {
+  for (int i = lane; i < m; i += lanes) {
+    const T D = (Stored ? d2[i] : activation_derivs(act, a0[i]).d2) * g[i];
+    if constexpr (K > 0) {
+      T u[K];
+      for (int r = 0; r < K; ++r) u[r] = U[static_cast<std::size_t>(r) * m + i];
+      int t = 0;
+      for (int r = 0; r < K; ++r)
+        for (int c = r; c < K; ++c) acc[t++] += D * u[r] * u[c];
+    } else {
+      acc[0] += D * U[static_cast<std::size_t>(p) * m + i] * U[static_cast<std::size_t>(q) * m + i];
+    }
+  }
+}
+
 // out[t] = Σ over i = lane, lane + lanes, … < m (ascending) of layer l's
 // terms of sample s, for the upper-triangle entries t (row order,
 // upper_pair) when K > 0, or for the one entry (p, q) when K = 0. The sums
@@ -79,17 +98,11 @@ LNN_HD void hessian_lane_sums(const HessianBlocksArgs<T>& a, int l, std::int64_t
   const T* g = L.G + o;
   T acc[P];
   for (int t = 0; t < P; ++t) acc[t] = T(0);
-  for (int i = lane; i < m; i += lanes) {
-    const T D = (d2 ? d2[i] : activation_derivs(a.act, a0[i]).d2) * g[i];
-    if constexpr (K > 0) {
-      T u[K];
-      for (int r = 0; r < K; ++r) u[r] = U[static_cast<std::size_t>(r) * m + i];
-      int t = 0;
-      for (int r = 0; r < K; ++r)
-        for (int c = r; c < K; ++c) acc[t++] += D * u[r] * u[c];
-    } else {
-      acc[0] += D * U[static_cast<std::size_t>(p) * m + i] * U[static_cast<std::size_t>(q) * m + i];
-    }
+  // The choice of σ'' source made once, not per neuron.
+  if (d2) {
+    hessian_lane_loop<K, true>(d2, a0, a.act, g, U, m, lane, lanes, p, q, acc);
+  } else {
+    hessian_lane_loop<K, false>(d2, a0, a.act, g, U, m, lane, lanes, p, q, acc);
   }
   for (int t = 0; t < P; ++t) out[t] = acc[t];
 }
