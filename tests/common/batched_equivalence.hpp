@@ -138,4 +138,14 @@ Model<T> mostly_definite_model(int n, int width, std::uint64_t seed, int negativ
   return model;
 }
 
+// The models the batched-solve tests run for n coordinates: M definite
+// everywhere (ok, and singular under a large rcond), definite but where one
+// unit dominates, and mostly indefinite (a fresh tanh network).
+template <class T>
+std::array<Model<T>, 3> batched_solve_models(int n) {
+  const auto seed = 30 + static_cast<std::uint64_t>(n);
+  return {mostly_definite_model<T>(n, 3 * n, seed, 0), mostly_definite_model<T>(n, 3 * n, seed, 1),
+          equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
+}
+
 }  // namespace lnn::test

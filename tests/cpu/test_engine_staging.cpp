@@ -320,12 +320,7 @@ TYPED_TEST(EngineStaging, SolveMethodsAndFailuresEqualTheCpuEngine) {
 TYPED_TEST(EngineStaging, BatchedSolveEqualsTheCpuEngine) {
   using T = TypeParam;
   for (const int n : {6, 9, 16}) {
-    // Definite M everywhere (ok, and singular under the large rcond), or
-    // mostly indefinite (a fresh tanh network).
-    const Model<T> models[] = {
-        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
-        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
-        test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
+    const std::array<Model<T>, 3> models = test::batched_solve_models<T>(n);
     std::array<int, 3> total{};
     for (std::size_t mi = 0; mi < std::size(models); ++mi) {
     const Model<T>& model = models[mi];

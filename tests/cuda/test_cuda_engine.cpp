@@ -152,10 +152,7 @@ TYPED_TEST(CudaEngine, BatchedSolveIsEquivalentToCpu) {
   LNN_REQUIRE_GPU();
   using T = TypeParam;
   for (const int n : {6, 9, 13, 31}) {
-    const Model<T> models[] = {
-        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 0),
-        test::mostly_definite_model<T>(n, 3 * n, 30 + static_cast<unsigned>(n), 1),
-        test::equivalence_model<T>(n, {32, 32}, 21, Activation::tanh)};
+    const std::array<Model<T>, 3> models = test::batched_solve_models<T>(n);
     std::array<int, 3> total{};
     for (std::size_t mi = 0; mi < std::size(models); ++mi) {
       for (const SolveMethod m : {SolveMethod::cholesky, SolveMethod::damped, SolveMethod::lu}) {
