@@ -14,6 +14,7 @@ namespace lnn::training {
 template <class T>
 struct HostBatch {
   std::span<T> states, tau, targets;
+  int slot = 0;  // which of the stager's slots (a recorded step reads one slot)
 };
 
 template <class T>
@@ -34,7 +35,7 @@ class HostBatchStaging final : public BatchStaging<T> {
     states_.resize(s);
     tau_.resize(t);
     targets_.resize(y);
-    return {states_, tau_, targets_};
+    return {states_, tau_, targets_, 0};
   }
   void release() override {}
 
@@ -55,7 +56,7 @@ class BackendBatchStaging final : public BatchStaging<T> {
     be_.wait(slot.done);  // the step that read this slot last has run
     if (slot.data.size() < s + t + y) slot.data.resize(s + t + y);
     T* p = slot.data.data();
-    return {{p, s}, {p + s, t}, {p + s + t, y}};
+    return {{p, s}, {p + s, t}, {p + s + t, y}, next_};
   }
   void release() override {
     be_.record(slots_[next_].done);

@@ -495,7 +495,6 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // small enough for it; else on the host, as for the CPU), and then every
   // step is the same queued work: recorded once as a CUDA graph, replayed.
   std::unique_ptr<systems::FreshBatches<T>> fresh;
-  std::unique_ptr<training::StepGraph> graph;
   // Batches read from a dataset file are written into pinned slots on a GPU.
   std::unique_ptr<training::BatchStaging<T>> staging;
   if (config.device == Device::cuda) {
@@ -505,10 +504,16 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   }
   if (config.device == Device::cuda && data.system() != nullptr) {
     fresh = cuda::make_fresh_batches<T>(core, *data.system(), config.box, config.seed, config.batch);
-    if (fresh) {
-      fresh->seek(state.step);
-      graph = cuda::make_step_graph(core);
-    }
+    if (fresh) fresh->seek(state.step);
+  }
+  // Every step is the same queued work, recorded once as a CUDA graph and
+  // replayed: one graph for fresh data; for a dataset run one per staging
+  // slot (the recorded copy reads that slot's pinned memory).
+  std::unique_ptr<training::StepGraph> graphs[2];
+  bool recorded[2] = {false, false};
+  if (config.device == Device::cuda) {
+    graphs[0] = cuda::make_step_graph(core);
+    if (!fresh && graphs[0]) graphs[1] = cuda::make_step_graph(core);
   }
   const std::string config_json = config.to_json();
 
@@ -603,38 +608,46 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // outcome of step k − 1 read while step k runs (store->lag()); a step
   // after which the host validates or saves is read before the next is
   // queued. A non-finite loss or gradient skips the step where it is found.
-  auto queue_step = [&](std::int64_t k) {
+  // The device's part of a step: the loss gradient of the batch (drawn on
+  // the device, or in the staging slot `h`) and the Adam update.
+  auto queue_step = [&](const training::HostBatch<T>* h) {
     const engine::LossSummary* loss = nullptr;
     if (fresh) {
       const typename systems::FreshBatches<T>::Batch b = fresh->next();
       loss = core.loss_gradient_queued(b.states, b.tau, b.targets, lo, store->grad());
     } else {
-      const training::HostBatch<T> h =
-          staging->acquire(data.states_size(), data.tau_size(), data.targets_size());
-      data.batch(k, h.states, h.tau, h.targets);
-      loss = core.loss_gradient_queued(h.states, h.tau, h.targets, lo, store->grad());
-      staging->release();
+      loss = core.loss_gradient_queued(h->states, h->tau, h->targets, lo, store->grad());
     }
     store->update(optimizer, loss, config.steps);
   };
-  bool recorded = false;
+  // Recorded after each graph's first plain step, which has sized every buffer.
+  const std::int64_t plain_steps = fresh ? 1 : 2;
   for (std::int64_t k = state.step; k < config.steps; ++k) {
-    if (recorded) {
-      graph->replay();
-    } else if (graph && k > state.step) {
-      // Recorded after one plain step, which has sized every buffer.
-      recorded = graph->capture([&] { queue_step(k); });
-      if (recorded) {
-        graph->replay();
+    training::HostBatch<T> h;
+    if (!fresh) {
+      h = staging->acquire(data.states_size(), data.tau_size(), data.targets_size());
+      data.batch(k, h.states, h.tau, h.targets);
+    }
+    const int g = fresh ? 0 : h.slot;
+    if (recorded[g]) {
+      graphs[g]->replay();
+    } else if (graphs[g] && k >= state.step + plain_steps) {
+      recorded[g] = graphs[g]->capture([&] { queue_step(&h); });
+      if (recorded[g]) {
+        graphs[g]->replay();
       } else {
-        std::fprintf(stderr, "lnn train: steps not recorded as a CUDA graph (%s); running them one launch at a time\n",
-                     graph->why().c_str());
-        graph.reset();
-        queue_step(k);
+        std::fprintf(stderr,
+                     "lnn train: steps not recorded as a CUDA graph (%s); running them one launch "
+                     "at a time\n",
+                     graphs[g]->why().c_str());
+        for (auto& gr : graphs) gr.reset();
+        recorded[0] = recorded[1] = false;
+        queue_step(&h);
       }
     } else {
-      queue_step(k);
+      queue_step(&h);
     }
+    if (!fresh) staging->release();
     store->publish();
     const int keep = host_work_after(k + 1) ? 0 : store->lag();
     while (store->queued() > keep) finish_step();
