@@ -604,10 +604,6 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     }
   };
 
-  // Step k is queued (batch, loss and gradient, Adam) and, on a device, the
-  // outcome of step k − 1 read while step k runs (store->lag()); a step
-  // after which the host validates or saves is read before the next is
-  // queued. A non-finite loss or gradient skips the step where it is found.
   // The device's part of a step: the loss gradient of the batch (drawn on
   // the device, or in the staging slot `h`) and the Adam update.
   auto queue_step = [&](const training::HostBatch<T>* h) {
@@ -620,7 +616,12 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     }
     store->update(optimizer, loss, config.steps);
   };
-  // Recorded after each graph's first plain step, which has sized every buffer.
+  // Step k is queued (batch, loss and gradient, Adam) and, on a device, the
+  // outcome of step k − 1 read while step k runs (store->lag()); a step
+  // after which the host validates or saves is read before the next is
+  // queued. A non-finite loss or gradient skips the step where it is found.
+  // Graphs are recorded after each one's first plain step, which has sized
+  // every buffer.
   const std::int64_t plain_steps = fresh ? 1 : 2;
   for (std::int64_t k = state.step; k < config.steps; ++k) {
     training::HostBatch<T> h;
