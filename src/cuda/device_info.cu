@@ -1,11 +1,15 @@
-// The CUDA device query behind `lnn info` and Device::cuda checks.
+// The CUDA device query behind `lnn info` and Device::cuda checks; device
+// memory and conversions for lnn::AnyEngine (cuda/memory_kind.hpp).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "cuda/cuda_check.hpp"
 #include "cuda/memory_kind.hpp"
+#include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 
 namespace lnn {
@@ -94,6 +98,49 @@ void copy_host_to_device(void* device, const void* host, std::size_t bytes) {
   cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (before a copy to the device)");
   cuda::check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice),
               "cudaMemcpy (host to device)");
+}
+
+void* device_allocate(std::size_t bytes) {
+  void* p = nullptr;
+  const cudaError_t e = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw OutOfMemory("cudaMalloc of " + std::to_string(bytes) +
+                      " bytes for a conversion buffer failed: out of device memory");
+  }
+  cuda::check(e, "cudaMalloc (conversion buffer)");
+  return p;
+}
+
+void device_free(void* p) noexcept {
+  if (p != nullptr) cudaFree(p);
+}
+
+namespace {
+template <class From, class To>
+__global__ void convert_kernel(const From* from, To* to, std::size_t count) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
+       i += std::size_t(gridDim.x) * blockDim.x) {
+    to[i] = static_cast<To>(from[i]);
+  }
+}
+template <class From, class To>
+void convert(const From* from, To* to, std::size_t count) {
+  if (count == 0) return;
+  cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (before a conversion)");
+  constexpr unsigned kThreads = 256;
+  const std::size_t blocks = std::min<std::size_t>((count + kThreads - 1) / kThreads, 65535);
+  convert_kernel<<<static_cast<unsigned>(blocks), kThreads>>>(from, to, count);
+  cuda::check(cudaGetLastError(), "convert_kernel launch");
+  cuda::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (after a conversion)");
+}
+}  // namespace
+
+void convert_on_device(const double* from, float* to, std::size_t count) {
+  convert(from, to, count);
+}
+void convert_on_device(const float* from, double* to, std::size_t count) {
+  convert(from, to, count);
 }
 
 }  // namespace detail

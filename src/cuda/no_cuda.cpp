@@ -25,6 +25,16 @@ void copy_device_to_host(void*, const void*, std::size_t) {
 void copy_host_to_device(void*, const void*, std::size_t) {
   throw BackendError("this build has no CUDA backend: no device memory to copy");
 }
+void* device_allocate(std::size_t) {
+  throw BackendError("this build has no CUDA backend: no device memory to allocate");
+}
+void device_free(void*) noexcept {}
+void convert_on_device(const double*, float*, std::size_t) {
+  throw BackendError("this build has no CUDA backend: no device memory to convert");
+}
+void convert_on_device(const float*, double*, std::size_t) {
+  throw BackendError("this build has no CUDA backend: no device memory to convert");
+}
 }  // namespace detail
 namespace cuda {
 template <class T>
