@@ -66,6 +66,16 @@ class AnyModel {
   bool holds() const {
     return std::holds_alternative<Model<T>>(model_);
   }
+  // f(Model<T>&) for the model's precision T: for code written once for
+  // both precisions.
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    return std::visit(std::forward<F>(f), model_);
+  }
+  template <class F>
+  decltype(auto) visit(F&& f) const {
+    return std::visit(std::forward<F>(f), model_);
+  }
 
  private:
   std::variant<Model<float>, Model<double>> model_;
@@ -94,6 +104,11 @@ class AnyEngine {
   // BackendError (as Engine<T>).
   explicit AnyEngine(const AnyModel& model, EngineOptions options = {},
                      std::optional<Precision> precision = std::nullopt);
+  // The same for a model held as Model<T> (kept by reference).
+  explicit AnyEngine(const Model<float>& model, EngineOptions options = {},
+                     std::optional<Precision> precision = std::nullopt);
+  explicit AnyEngine(const Model<double>& model, EngineOptions options = {},
+                     std::optional<Precision> precision = std::nullopt);
   ~AnyEngine();
   AnyEngine(AnyEngine&&) noexcept;
   AnyEngine& operator=(AnyEngine&&) noexcept;
@@ -115,6 +130,13 @@ class AnyEngine {
   // for code that works in T itself, such as the trainer.
   template <class T>
   Engine<T>& typed();
+  // f(Engine<T>&) for the evaluation precision T: for code written once for
+  // both precisions that works in T itself (a benchmark, the trainer).
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    if (precision() == Precision::f32) return f(typed<float>());
+    return f(typed<double>());
+  }
 
   // As Engine<T>'s functions of the same names (include/lnn/engine.hpp), for
   // U = double or U = the engine's precision.

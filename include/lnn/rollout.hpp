@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lnn/any_engine.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/integrate.hpp"
 #include "lnn/model.hpp"
@@ -40,13 +41,12 @@ class Dynamics {
 // energy is the system's T + V.
 std::unique_ptr<Dynamics> analytic_dynamics(const System& system,
                                             SolveOptions solve = {SolveMethod::lu});
-// A learned model through an Engine (keeps a reference to the model). States
-// are converted to T, results back to double.
+// A learned model through an AnyEngine (keeps a reference to the model).
+// States are converted to T, results back to double.
 template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions options = {});
 // The same over an existing engine (borrowed: it must outlive the result).
-template <class T>
-std::unique_ptr<Dynamics> learned_dynamics(Engine<T>& engine);
+std::unique_ptr<Dynamics> learned_dynamics(AnyEngine& engine);
 // The dynamics named by `model`: a model file, read here and owned by the
 // result (a float32 file is evaluated in double — its weights are exact
 // there — unless native_precision), or "analytic" for `system` itself.

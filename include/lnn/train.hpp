@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lnn/any_engine.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/generate.hpp"
 #include "lnn/integrate.hpp"
@@ -180,6 +181,9 @@ struct EvaluateResult {
 template <class T>
 EvaluateResult evaluate(const Model<T>& model, const System& system, const EvaluateOptions& options,
                         const ProgressFn& progress = {});
+// The same for a model whose precision is known at run time (a model file).
+EvaluateResult evaluate(const AnyModel& model, const System& system,
+                        const EvaluateOptions& options, const ProgressFn& progress = {});
 
 extern template EvaluateResult evaluate<float>(const Model<float>&, const System&,
                                                const EvaluateOptions&, const ProgressFn&);

@@ -5,6 +5,7 @@
 #include <string>
 #include <variant>
 
+#include "lnn/any_engine.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/lnn.h"
 #include "lnn/model.hpp"
@@ -13,7 +14,7 @@
 struct lnn_model {
   lnn::ModelFileInfo info;
   // In the file's precision (info.precision): exactly the stored values.
-  std::variant<lnn::Model<float>, lnn::Model<double>> network;
+  lnn::AnyModel network;
 };
 
 namespace lnn::capi {

@@ -84,17 +84,10 @@ lnn_status lnn_model_load(const char* path, lnn_model** model) {
     require(model, "model (the output handle)");
     require(path, "path");
     lnn::ModelFileInfo info = lnn::read_model_info(path);
-    std::unique_ptr<lnn_model> m;
-    if (info.precision == lnn::Precision::f32) {
-      m.reset(new lnn_model{info, lnn::load_model<float>(path)});
-    } else {
-      m.reset(new lnn_model{info, lnn::load_model<double>(path)});
-    }
+    auto m = std::make_unique<lnn_model>(lnn_model{info, lnn::AnyModel::load(path)});
     // The header was read twice; a file replaced in between must not give a
-    // model whose spec differs from its info.
-    const lnn::ModelSpec& loaded =
-        std::visit([](const auto& net) -> const lnn::ModelSpec& { return net.spec(); }, m->network);
-    if (!(loaded == m->info.spec)) {
+    // model whose spec or precision differs from its info.
+    if (!(m->network.spec() == m->info.spec) || m->network.precision() != m->info.precision) {
       throw lnn::FileError(path, "the file changed while it was read");
     }
     *model = m.release();

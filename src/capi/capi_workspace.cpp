@@ -23,78 +23,6 @@ namespace {
 using lnn::InvalidArgument;
 using lnn::capi::require;
 
-// The engine and conversion buffers of one precision.
-template <class T>
-struct Typed {
-  std::unique_ptr<lnn::Model<T>> converted;  // the model in T when the file is not T
-  lnn::Engine<T> engine;
-  std::vector<T> in, out1, out2, out3;  // grown on first use (float only)
-
-  Typed(std::unique_ptr<lnn::Model<T>> own, const lnn::Model<T>& model,
-        const lnn::EngineOptions& options)
-      : converted(std::move(own)), engine(model, options) {}
-
-  // The caller's doubles as T: the array itself for double, a copy for float.
-  std::span<const T> input(const double* p, std::size_t count, std::vector<T>& buffer) {
-    if constexpr (std::is_same_v<T, double>) {
-      (void)buffer;
-      return {p, count};
-    } else {
-      buffer.resize(count);
-      for (std::size_t i = 0; i < count; ++i) buffer[i] = static_cast<T>(p[i]);
-      return buffer;
-    }
-  }
-  // Where the engine writes an output of count values (empty when p is null).
-  std::span<T> output(double* p, std::size_t count, std::vector<T>& buffer) {
-    if (p == nullptr) return {};
-    if constexpr (std::is_same_v<T, double>) {
-      (void)buffer;
-      return {p, count};
-    } else {
-      buffer.resize(count);
-      return buffer;
-    }
-  }
-  // Copies a float output back to the caller's doubles.
-  static void finish(double* p, std::span<const T> values) {
-    if constexpr (!std::is_same_v<T, double>) {
-      if (p == nullptr) return;
-      for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<double>(values[i]);
-    } else {
-      (void)p;
-      (void)values;
-    }
-  }
-};
-
-// The model converted to T (an f64 value outside float's range is an error).
-template <class T, class U>
-std::unique_ptr<lnn::Model<T>> convert(const lnn::Model<U>& from) {
-  auto to = std::make_unique<lnn::Model<T>>(from.spec());
-  std::span<const U> src = from.parameters();
-  std::span<T> dst = to->parameters();
-  for (std::size_t i = 0; i < src.size(); ++i) {
-    dst[i] = static_cast<T>(src[i]);
-    if (!std::isfinite(dst[i])) {
-      throw InvalidArgument("parameter " + std::to_string(i) +
-                            " of the model is outside the range of float; evaluate in f64");
-    }
-  }
-  return to;
-}
-
-template <class T>
-std::unique_ptr<Typed<T>> make_typed(const lnn_model& model, const lnn::EngineOptions& options) {
-  if (const auto* same = std::get_if<lnn::Model<T>>(&model.network)) {
-    return std::make_unique<Typed<T>>(nullptr, *same, options);
-  }
-  using Other = std::conditional_t<std::is_same_v<T, float>, double, float>;
-  std::unique_ptr<lnn::Model<T>> own = convert<T>(std::get<lnn::Model<Other>>(model.network));
-  const lnn::Model<T>& ref = *own;
-  return std::make_unique<Typed<T>>(std::move(own), ref, options);
-}
-
 }  // namespace
 
 struct lnn_workspace {
@@ -102,19 +30,13 @@ struct lnn_workspace {
   std::size_t max_batch = 0;
   int device = LNN_DEVICE_CPU;
   int n = 0;
-  std::unique_ptr<Typed<float>> f32;  // exactly one of the two is set
-  std::unique_ptr<Typed<double>> f64;
+  // Evaluates in the workspace's precision; the caller's double arrays are
+  // converted where they live (include/lnn/any_engine.hpp).
+  std::unique_ptr<lnn::AnyEngine> engine;
   std::vector<double> y0;  // lnn_step's copy of its in/out states
+  std::vector<lnn::SolveStatus> status;  // lnn_accelerations' statuses, on the host
+  std::vector<int> status_int;
 
-  // Calls f(Typed<T>&) for the workspace's precision.
-  template <class F>
-  void visit(F&& f) {
-    if (f32) {
-      f(*f32);
-    } else {
-      f(*f64);
-    }
-  }
   std::size_t width() const { return 2 * static_cast<std::size_t>(n); }
   std::size_t dof() const { return static_cast<std::size_t>(n); }
 };
@@ -241,22 +163,22 @@ lnn::IntegrateOptions integrate_options(const lnn_integrate_options* c) {
   return r;
 }
 
-// Integrates the model's dynamics (the network in T, the state in double)
-// through lnn::rollout, the same code as the C++ API's rollouts.
-template <class T>
-std::vector<lnn::TrajectoryReport> run_integration(Typed<T>& t, int, double t0,
+// Integrates the model's dynamics (the network in the workspace's precision,
+// the state in double) through lnn::rollout, the same code as the C++ API's
+// rollouts.
+std::vector<lnn::TrajectoryReport> run_integration(lnn_workspace* ws, double t0,
                                                    std::span<const double> y0,
                                                    std::span<const double> times,
                                                    std::span<double> out,
                                                    const lnn::IntegrateOptions& options) {
-  return lnn::rollout(*lnn::learned_dynamics(t.engine), t0, y0, times, out, options);
+  return lnn::rollout(*lnn::learned_dynamics(*ws->engine), t0, y0, times, out, options);
 }
 
-// A CUDA workspace takes device arrays (lnn.h). Its engine runs on the GPU,
-// but the C API's own work on the arrays (float conversion, statuses, the
-// integrators' bookkeeping) is host code, so a CUDA workspace's arrays pass
-// through host copies: inputs are copied in, outputs copied back by flush()
-// once the call has succeeded. A CPU workspace's arrays pass through as they are.
+// A CUDA workspace takes device arrays (lnn.h). The engine reads and writes
+// them in place; but the integrators (lnn_rollout, lnn_step) are host code,
+// so their arrays pass through host copies: inputs are copied in, outputs
+// copied back by flush() once the call has succeeded. A CPU workspace's
+// arrays pass through as they are.
 class Mirror {
  public:
   explicit Mirror(const lnn_workspace* ws) : device_(ws->device == LNN_DEVICE_CUDA) {}
@@ -317,6 +239,17 @@ static_assert(static_cast<int>(lnn::TrajectoryStatus::non_finite) == LNN_TRAJECT
 static_assert(static_cast<int>(lnn::TrajectoryStatus::max_steps) == LNN_TRAJECTORY_MAX_STEPS);
 static_assert(static_cast<int>(lnn::TrajectoryStatus::no_convergence) ==
               LNN_TRAJECTORY_NO_CONVERGENCE);
+
+// count values from the host into the caller's array p, which lives in the
+// workspace's memory (checked by check_memory).
+template <class U>
+void deliver(const lnn_workspace* ws, U* p, const U* host, std::size_t count) {
+  if (ws->device == LNN_DEVICE_CUDA) {
+    lnn::detail::copy_host_to_device(p, host, count * sizeof(U));
+  } else {
+    std::copy(host, host + count, p);
+  }
+}
 
 void write_status(int* trajectory_status, const std::vector<lnn::TrajectoryReport>& reports) {
   if (trajectory_status == nullptr) return;
@@ -383,16 +316,15 @@ lnn_status lnn_workspace_create(const lnn_model* model, int64_t max_batch,
         throw lnn::capi::NoDevice("device LNN_DEVICE_CUDA: no usable CUDA device (" + why + ")");
       }
     }
-    bool f32 = false;
+    lnn::Precision precision = model->network.precision();
     switch (o.precision) {
       case LNN_PRECISION_MODEL:
-        f32 = model->info.precision == lnn::Precision::f32;
         break;
       case LNN_PRECISION_F32:
-        f32 = true;
+        precision = lnn::Precision::f32;
         break;
       case LNN_PRECISION_F64:
-        f32 = false;
+        precision = lnn::Precision::f64;
         break;
       default:
         throw InvalidArgument("options->precision = " + std::to_string(o.precision) +
@@ -404,11 +336,7 @@ lnn_status lnn_workspace_create(const lnn_model* model, int64_t max_batch,
     ws->device = o.device;
     ws->n = model->info.spec.n;
     try {
-      if (f32) {
-        ws->f32 = make_typed<float>(*model, eo);
-      } else {
-        ws->f64 = make_typed<double>(*model, eo);
-      }
+      ws->engine = std::make_unique<lnn::AnyEngine>(model->network, eo, precision);
     } catch (const InvalidArgument& e) {
       // The engine refuses a device it cannot run on: say so with the device's code.
       if (o.device == LNN_DEVICE_CUDA) throw lnn::capi::NoDevice(e.what());
@@ -426,7 +354,10 @@ lnn_status lnn_workspace_get(const lnn_workspace* workspace, int64_t* max_batch,
     require(workspace, "workspace");
     if (max_batch) *max_batch = static_cast<int64_t>(workspace->max_batch);
     if (device) *device = workspace->device;
-    if (precision) *precision = workspace->f32 ? LNN_PRECISION_F32 : LNN_PRECISION_F64;
+    if (precision) {
+      *precision = workspace->engine->precision() == lnn::Precision::f32 ? LNN_PRECISION_F32
+                                                                         : LNN_PRECISION_F64;
+    }
   });
 }
 
@@ -442,26 +373,19 @@ lnn_status lnn_accelerations(lnn_workspace* ws, int64_t B, const double* states,
                       {solve_status, "solve_status"},
                       {failures, "failures"}});
     const auto b = static_cast<std::size_t>(B);
-    Mirror mirror(ws);
-    states = mirror.in(states, b * ws->width());
-    tau = mirror.in(tau, b * ws->dof());
-    acc = mirror.out(acc, b * ws->dof());
-    solve_status = mirror.out(solve_status, b);
-    failures = mirror.out(failures, 1);
-    std::vector<lnn::SolveStatus> status(b);
-    ws->visit([&](auto& t) {
-      auto x = t.input(states, b * ws->width(), t.in);
-      using T = typename decltype(x)::value_type;
-      std::span<const T> f = tau ? t.input(tau, b * ws->dof(), t.out2) : std::span<const T>{};
-      auto a = t.output(acc, b * ws->dof(), t.out1);
-      const lnn::SolveReport report = t.engine.accelerations(x, f, a, status);
-      t.finish(acc, a);
-      if (failures) *failures = static_cast<int64_t>(report.failures());
-    });
+    ws->status.resize(b);  // on the host; the engine fetches statuses there anyway
+    const lnn::SolveReport report = ws->engine->accelerations<double>(
+        {states, b * ws->width()}, {tau, tau ? b * ws->dof() : 0}, {acc, b * ws->dof()},
+        ws->status);
     if (solve_status) {
-      for (std::size_t s = 0; s < b; ++s) solve_status[s] = static_cast<int>(status[s]);
+      ws->status_int.resize(b);
+      for (std::size_t s = 0; s < b; ++s) ws->status_int[s] = static_cast<int>(ws->status[s]);
+      deliver(ws, solve_status, ws->status_int.data(), b);
     }
-    mirror.flush();
+    if (failures) {
+      const auto count = static_cast<int64_t>(report.failures());
+      deliver(ws, failures, &count, 1);
+    }
   });
 }
 
@@ -472,15 +396,7 @@ lnn_status lnn_lagrangian(lnn_workspace* ws, int64_t B, const double* states, do
     require(L, "L");
     check_memory(ws, {{states, "states"}, {L, "L"}});
     const auto b = static_cast<std::size_t>(B);
-    Mirror mirror(ws);
-    states = mirror.in(states, b * ws->width());
-    L = mirror.out(L, b);
-    ws->visit([&](auto& t) {
-      auto out = t.output(L, b, t.out1);
-      t.engine.lagrangian(t.input(states, b * ws->width(), t.in), out);
-      t.finish(L, out);
-    });
-    mirror.flush();
+    ws->engine->lagrangian<double>({states, b * ws->width()}, {L, b});
   });
 }
 
@@ -491,15 +407,7 @@ lnn_status lnn_energy(lnn_workspace* ws, int64_t B, const double* states, double
     require(E, "E");
     check_memory(ws, {{states, "states"}, {E, "E"}});
     const auto b = static_cast<std::size_t>(B);
-    Mirror mirror(ws);
-    states = mirror.in(states, b * ws->width());
-    E = mirror.out(E, b);
-    ws->visit([&](auto& t) {
-      auto out = t.output(E, b, t.out1);
-      t.engine.energy(t.input(states, b * ws->width(), t.in), out);
-      t.finish(E, out);
-    });
-    mirror.flush();
+    ws->engine->energy<double>({states, b * ws->width()}, {E, b});
   });
 }
 
@@ -511,18 +419,8 @@ lnn_status lnn_lagrangian_gradient(lnn_workspace* ws, int64_t B, const double* s
     require(grad, "grad");
     check_memory(ws, {{states, "states"}, {L, "L"}, {grad, "grad"}});
     const auto b = static_cast<std::size_t>(B);
-    Mirror mirror(ws);
-    states = mirror.in(states, b * ws->width());
-    L = mirror.out(L, b);
-    grad = mirror.out(grad, b * ws->width());
-    ws->visit([&](auto& t) {
-      auto l = t.output(L, b, t.out1);
-      auto g = t.output(grad, b * ws->width(), t.out2);
-      t.engine.gradient(t.input(states, b * ws->width(), t.in), l, g);
-      t.finish(L, l);
-      t.finish(grad, g);
-    });
-    mirror.flush();
+    ws->engine->gradient<double>({states, b * ws->width()}, {L, L ? b : 0},
+                                 {grad, b * ws->width()});
   });
 }
 
@@ -533,15 +431,7 @@ lnn_status lnn_hessian(lnn_workspace* ws, int64_t B, const double* states, doubl
     require(H, "H");
     check_memory(ws, {{states, "states"}, {H, "H"}});
     const auto b = static_cast<std::size_t>(B);
-    Mirror mirror(ws);
-    states = mirror.in(states, b * ws->width());
-    H = mirror.out(H, b * ws->width() * ws->width());
-    ws->visit([&](auto& t) {
-      auto h = t.output(H, b * ws->width() * ws->width(), t.out1);
-      t.engine.hessian(t.input(states, b * ws->width(), t.in), h);
-      t.finish(H, h);
-    });
-    mirror.flush();
+    ws->engine->hessian<double>({states, b * ws->width()}, {H, b * ws->width() * ws->width()});
   });
 }
 
@@ -555,21 +445,9 @@ lnn_status lnn_euler_lagrange_terms(lnn_workspace* ws, int64_t B, const double* 
     }
     check_memory(ws, {{states, "states"}, {M, "M"}, {Cv, "Cv"}, {f, "f"}});
     const auto b = static_cast<std::size_t>(B);
-    Mirror mirror(ws);
-    states = mirror.in(states, b * ws->width());
-    M = mirror.out(M, b * ws->dof() * ws->dof());
-    Cv = mirror.out(Cv, b * ws->dof());
-    f = mirror.out(f, b * ws->dof());
-    ws->visit([&](auto& t) {
-      auto m = t.output(M, b * ws->dof() * ws->dof(), t.out1);
-      auto c = t.output(Cv, b * ws->dof(), t.out2);
-      auto g = t.output(f, b * ws->dof(), t.out3);
-      t.engine.euler_lagrange_terms(t.input(states, b * ws->width(), t.in), m, c, g);
-      t.finish(M, m);
-      t.finish(Cv, c);
-      t.finish(f, g);
-    });
-    mirror.flush();
+    ws->engine->euler_lagrange_terms<double>({states, b * ws->width()},
+                                             {M, M ? b * ws->dof() * ws->dof() : 0},
+                                             {Cv, Cv ? b * ws->dof() : 0}, {f, f ? b * ws->dof() : 0});
   });
 }
 
@@ -598,10 +476,8 @@ lnn_status lnn_rollout(lnn_workspace* ws, const lnn_integrate_options* options, 
     out = mirror.out(out, b * s * ws->width());
     trajectory_status = mirror.out(trajectory_status, b);
     std::vector<lnn::TrajectoryReport> reports;
-    ws->visit([&](auto& t) {
-      reports = run_integration(t, ws->n, t0, {y0, b * ws->width()}, {times, s},
-                                {out, b * s * ws->width()}, o);
-    });
+    reports = run_integration(ws, t0, {y0, b * ws->width()}, {times, s},
+                              {out, b * s * ws->width()}, o);
     write_status(trajectory_status, reports);
     mirror.flush();
   });
@@ -625,9 +501,7 @@ lnn_status lnn_step(lnn_workspace* ws, const lnn_integrate_options* options, int
     ws->y0.assign(states, states + count);  // the integrator reads y0 while writing out
     const double times[1] = {t1};
     std::vector<lnn::TrajectoryReport> reports;
-    ws->visit([&](auto& t) {
-      reports = run_integration(t, ws->n, t0, ws->y0, times, {states, count}, o);
-    });
+    reports = run_integration(ws, t0, ws->y0, times, {states, count}, o);
     write_status(trajectory_status, reports);
     mirror.flush();
   });

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
-#include "lnn/engine.hpp"
+#include "lnn/any_engine.hpp"
 #include "lnn/info.hpp"
 #include "lnn/model_file.hpp"
 
@@ -48,28 +48,22 @@ std::vector<T> random_states(std::size_t B, int n) {
   return states;
 }
 
-template <class T>
-Model<T> make_model(const ThroughputOptions& opt) {
-  if (!opt.model.empty()) return load_model<T>(opt.model);
-  Model<T> model(opt.spec.spec());
+// The model file, or a fresh model of the spec flags in `precision`.
+AnyModel make_model(const ThroughputOptions& opt, Precision precision) {
+  if (!opt.model.empty()) return AnyModel::load(opt.model);
+  AnyModel model(opt.spec.spec(), precision);
   model.initialize(opt.spec.init_scheme(), opt.spec.seed);
   return model;
 }
 
+// Times `engine` on arrays of its own precision T (no conversions timed).
 template <class T>
-void measure(const ThroughputOptions& opt, Precision precision) {
-  const Model<T> model = make_model<T>(opt);
+void measure(const ThroughputOptions& opt, Engine<T>& engine) {
+  const Model<T>& model = engine.model();
+  const EngineOptions& options = engine.options();
   const int n = model.spec().n;
   const std::size_t B = opt.batch;
   const bool grad = opt.what == "grad";
-
-  EngineOptions options;
-  options.solve.method = parse_solve_method(opt.solver);
-  options.chunk = opt.chunk;
-  options.device = resolve_device(opt.device);
-  options.tf32 = opt.tf32;
-  options.tf32x3 = opt.tf32x3;
-  Engine<T> engine(model, options);
 
   const std::vector<T> states = random_states<T>(B, n);
   std::vector<T> acc(grad ? 0 : B * static_cast<std::size_t>(n));
@@ -81,7 +75,7 @@ void measure(const ThroughputOptions& opt, Precision precision) {
   };
 
   std::cout << "lnn throughput: " << (grad ? "loss gradient (L1)" : "accelerations") << ", "
-            << precision_name(precision) << ", " << describe(model.spec()) << "\n";
+            << to_string(precision_of<T>()) << ", " << describe(model.spec()) << "\n";
   if (options.device == Device::cuda) {
     const std::vector<GpuInfo> gpus = cuda_devices();
     std::cout << format("  batch %zu, chunk %d, solver %s, cuda (%s)%s\n", B,
@@ -126,17 +120,18 @@ void measure(const ThroughputOptions& opt, Precision precision) {
 }
 
 void run_throughput(const ThroughputOptions& opt) {
-  Precision precision = Precision::f32;
-  if (opt.precision != "auto") {
-    precision = parse_precision(opt.precision);
-  } else if (!opt.model.empty()) {
-    precision = read_model_info(opt.model).precision;
-  }
-  if (precision == Precision::f32) {
-    measure<float>(opt, precision);
-  } else {
-    measure<double>(opt, precision);
-  }
+  const Precision asked = opt.precision == "auto" ? Precision::f32 : parse_precision(opt.precision);
+  const AnyModel model = make_model(opt, asked);
+  EngineOptions options;
+  options.solve.method = parse_solve_method(opt.solver);
+  options.chunk = opt.chunk;
+  options.device = resolve_device(opt.device);
+  options.tf32 = opt.tf32;
+  options.tf32x3 = opt.tf32x3;
+  // auto: a file's own precision, f32 for a fresh model.
+  AnyEngine engine(model, options,
+                   opt.precision == "auto" ? model.precision() : asked);
+  engine.visit([&](auto& e) { measure(opt, e); });
 }
 
 }  // namespace

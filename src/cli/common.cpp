@@ -127,12 +127,6 @@ std::vector<CLI::Option*> add_spec_flags(CLI::App& sub, SpecFlags& flags) {
   return opts;
 }
 
-Precision parse_precision(std::string_view name) {
-  if (name == "f32") return Precision::f32;
-  if (name == "f64") return Precision::f64;
-  throw InvalidArgument("unknown precision '" + std::string(name) + "' (accepted: f32, f64)");
-}
-
 Device resolve_device(std::string_view name) {
   if (name == "auto") return cuda_devices().empty() ? Device::cpu : Device::cuda;
   return parse_device(name);
@@ -146,8 +140,6 @@ CLI::Option* add_device_flag(CLI::App& sub, std::string& device) {
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
 }
-
-std::string_view precision_name(Precision p) { return p == Precision::f32 ? "f32" : "f64"; }
 
 std::string describe(const ModelSpec& spec) {
   std::string emb;

@@ -15,6 +15,7 @@
 
 #include "lnn/errors.hpp"
 #include "lnn/model.hpp"
+#include "lnn/any_engine.hpp"
 #include "lnn/model_file.hpp"
 #include "lnn/systems.hpp"
 
@@ -86,6 +87,10 @@ struct CsvTable {
 // describes the columns in messages (e.g. "2n = 4 values").
 template <class T>
 CsvTable<T> read_csv(const std::string& path, std::size_t cols, std::string_view what);
+// The same, each value read as precision p reads it (f32: the float nearest
+// the text, not the float nearest its double), held exactly in double.
+CsvTable<double> read_csv(const std::string& path, std::size_t cols, std::string_view what,
+                          Precision p);
 
 // Appends the shortest text that reads back as exactly `v` ("nan" for NaN).
 template <class T>
@@ -97,6 +102,14 @@ void append_number(std::string& out, T v) {
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
+}
+// The shortest text for `v`, a value of precision p held in double.
+inline void append_number(std::string& out, double v, Precision p) {
+  if (p == Precision::f32) {
+    append_number(out, static_cast<float>(v));
+  } else {
+    append_number(out, v);
+  }
 }
 
 // Where output for `path` really goes: a symbolic link is followed (so the
@@ -172,14 +185,11 @@ CLI::Validator parsed_by(Parse parse, std::string description) {
 // (CLI11's own set_config does not reach a subcommand's options in 2.1.)
 void apply_config_file(CLI::App& sub, const std::string& path);
 
-// "auto" | "f32" | "f64" (validated by the option check).
-Precision parse_precision(std::string_view name);
 // "cpu", "cuda", or "auto": the CUDA engine where this build has one and a
 // GPU is usable, else the CPU. Throws InvalidArgument for other names.
 Device resolve_device(std::string_view name);
 // Adds --device (default "cpu") to a subcommand.
 CLI::Option* add_device_flag(CLI::App& sub, std::string& device);
-std::string_view precision_name(Precision p);
 // A one-line description: "n=2, hidden 128,128,128, softplus, embedding plain".
 std::string describe(const ModelSpec& spec);
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
-#include "lnn/engine.hpp"
+#include "lnn/any_engine.hpp"
 #include "lnn/model_file.hpp"
 
 namespace lnn::cli {
@@ -24,10 +24,10 @@ struct EvalOptions {
   int chunk = lnn::EngineOptions{}.chunk;
 };
 
-template <class T>
-std::string render_csv(int n, std::size_t B, const std::vector<T>& acc,
-                       const std::vector<T>& energy, const std::vector<SolveStatus>& status,
-                       const std::vector<T>& pivot) {
+// Values of precision p, printed as p prints them.
+std::string render_csv(int n, std::size_t B, const std::vector<double>& acc,
+                       const std::vector<double>& energy, const std::vector<SolveStatus>& status,
+                       const std::vector<double>& pivot, Precision p) {
   std::string text;
   for (int j = 1; j <= n; ++j) text += "qdd_" + std::to_string(j) + ",";
   text += "energy,status,min_pivot\n";
@@ -35,31 +35,32 @@ std::string render_csv(int n, std::size_t B, const std::vector<T>& acc,
   const auto nn = static_cast<std::size_t>(n);
   for (std::size_t b = 0; b < B; ++b) {
     for (std::size_t j = 0; j < nn; ++j) {
-      append_number(text, acc[b * nn + j]);
+      append_number(text, acc[b * nn + j], p);
       text += ',';
     }
-    append_number(text, energy[b]);
+    append_number(text, energy[b], p);
     text += ',';
     text += to_string(status[b]);
     text += ',';
-    append_number(text, pivot[b]);
+    append_number(text, pivot[b], p);
     text += '\n';
   }
   return text;
 }
 
-template <class T>
-void evaluate(const EvalOptions& opt, Precision precision) {
-  const Model<T> model = load_model<T>(opt.model);
+void evaluate(const EvalOptions& opt) {
+  const AnyModel model = AnyModel::load(opt.model);
+  const Precision precision =
+      opt.precision == "auto" ? model.precision() : parse_precision(opt.precision);
   const int n = model.spec().n;
   const auto nn = static_cast<std::size_t>(n);
-  const CsvTable<T> states =
-      read_csv<T>(opt.states, 2 * nn, format("2n = %zu values (n = %d)", 2 * nn, n));
+  const CsvTable<double> states = read_csv(
+      opt.states, 2 * nn, format("2n = %zu values (n = %d)", 2 * nn, n), precision);
   const std::size_t B = states.rows;
 
-  std::vector<T> tau;
+  std::vector<double> tau;
   if (!opt.tau.empty()) {
-    CsvTable<T> t = read_csv<T>(opt.tau, nn, format("n = %d generalized forces", n));
+    CsvTable<double> t = read_csv(opt.tau, nn, format("n = %d generalized forces", n), precision);
     if (t.rows != B) {
       throw FileError(opt.tau, format("has %zu rows of forces but %s has %zu states", t.rows,
                                       opt.states.c_str(), B));
@@ -73,22 +74,22 @@ void evaluate(const EvalOptions& opt, Precision precision) {
   options.solve.rcond = opt.rcond;
   options.chunk = opt.chunk;
   options.device = resolve_device(opt.device);
-  Engine<T> engine(model, options);
+  AnyEngine engine(model, options, precision);
 
-  std::vector<T> acc(B * nn), energy(B), pivot(B);
+  std::vector<double> acc(B * nn), energy(B), pivot(B);
   std::vector<SolveStatus> status(B);
   const Stopwatch clock;
-  const SolveReport report = engine.accelerations(states.values, tau, acc, status, pivot);
-  engine.energy(states.values, energy);
+  const SolveReport report = engine.accelerations<double>(states.values, tau, acc, status, pivot);
+  engine.energy<double>(states.values, energy);
   const double seconds = clock.seconds();
 
-  write_file_atomic(opt.out, render_csv(n, B, acc, energy, status, pivot));
+  write_file_atomic(opt.out, render_csv(n, B, acc, energy, status, pivot, precision));
 
   std::cerr << format(
       "lnn predict: %zu samples, %zu failed (%zu not_positive_definite, %zu singular), %s, %s, %s, "
       "%.3g s, %.4g samples/s%s%s\n",
       B, report.failures(), report.not_positive_definite, report.singular,
-      std::string(precision_name(precision)).c_str(), opt.solver.c_str(),
+      std::string(to_string(precision)).c_str(), opt.solver.c_str(),
       std::string(to_string(options.device)).c_str(), seconds,
       seconds > 0 ? static_cast<double>(B) / seconds : 0.0, opt.out == "-" ? "" : " -> ",
       opt.out == "-" ? "" : opt.out.c_str());
@@ -104,13 +105,7 @@ void run_eval(const EvalOptions& opt) {
   if (opt.states == "-" && opt.tau == "-") {
     throw InvalidArgument("--states and --tau cannot both read standard input");
   }
-  const Precision precision = opt.precision == "auto" ? read_model_info(opt.model).precision
-                                                      : parse_precision(opt.precision);
-  if (precision == Precision::f32) {
-    evaluate<float>(opt, precision);
-  } else {
-    evaluate<double>(opt, precision);
-  }
+  evaluate(opt);
 }
 
 }  // namespace

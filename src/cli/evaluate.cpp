@@ -32,16 +32,8 @@ struct EvaluateCliOptions {
   bool unforced = false;
 };
 
-template <class T>
-EvaluateResult run_typed(const std::string& path, const System& system, const EvaluateOptions& o,
-                         const ProgressFn& progress) {
-  const Model<T> model = load_model<T>(path);
-  return evaluate(model, system, o, progress);
-}
-
 void run_evaluate(EvaluateCliOptions opt) {
   refuse_same_file(opt.json, "--json", {{"--model", opt.model}});
-  const ModelFileInfo info = read_model_info(opt.model);
   const auto system = system_for(opt.system, opt.params, opt.model);
   refuse_forced(*system, opt.unforced, "lnn evaluate");
   EvaluateOptions& o = opt.eval;
@@ -51,9 +43,8 @@ void run_evaluate(EvaluateCliOptions opt) {
 
   Progress bar("lnn evaluate", opt.quiet);
   const ProgressFn progress = [&](double f) { bar.update(f); };
-  const EvaluateResult r = info.precision == Precision::f32
-                               ? run_typed<float>(opt.model, *system, o, progress)
-                               : run_typed<double>(opt.model, *system, o, progress);
+  const AnyModel model = AnyModel::load(opt.model);
+  const EvaluateResult r = evaluate(model, *system, o, progress);
   bar.finish();
   const double scale = system->info().potential_scale;
   const bool none_finished = r.energy_error.count == 0;
@@ -68,7 +59,7 @@ void run_evaluate(EvaluateCliOptions opt) {
     return by.empty() ? std::string() : " (" + list(by) + ")";
   };
   std::cout << "lnn evaluate: " << opt.model << " on " << system->name() << " ("
-            << describe(info.spec) << ")\n";
+            << describe(model.spec()) << ")\n";
   std::cout << format("  rollouts: %zu from %s, t = 0 .. %g, %s", o.trajectories,
                       describe(r.box, *system).c_str(), o.t_end, opt.integrator.c_str());
   if (o.integrate.method != Integrator::dopri5) std::cout << format(" dt = %g", o.integrate.dt);

@@ -115,6 +115,13 @@ CsvTable<T> read_csv(const std::string& path, std::size_t cols, std::string_view
   return table;
 }
 
+CsvTable<double> read_csv(const std::string& path, std::size_t cols, std::string_view what,
+                          Precision p) {
+  if (p == Precision::f64) return read_csv<double>(path, cols, what);
+  const CsvTable<float> f = read_csv<float>(path, cols, what);
+  return {f.rows, f.cols, std::vector<double>(f.values.begin(), f.values.end())};
+}
+
 template CsvTable<float> read_csv<float>(const std::string&, std::size_t, std::string_view);
 template CsvTable<double> read_csv<double>(const std::string&, std::size_t, std::string_view);
 

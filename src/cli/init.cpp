@@ -16,13 +16,6 @@ struct InitOptions {
   bool force = false;
 };
 
-template <class T>
-void write_model(const ModelSpec& spec, Init scheme, std::uint64_t seed, const std::string& out) {
-  Model<T> model(spec);
-  model.initialize(scheme, seed);
-  save_model(model, out);
-}
-
 void run_init(const InitOptions& opt) {
   const ModelSpec spec = opt.spec.spec();
   const Init scheme = opt.spec.init_scheme();
@@ -36,13 +29,11 @@ void run_init(const InitOptions& opt) {
                     "a rename, which would replace it");
   }
   refuse_existing(opt.out, opt.force, "--out");
-  if (precision == Precision::f32) {
-    write_model<float>(spec, scheme, opt.spec.seed, target.path);
-  } else {
-    write_model<double>(spec, scheme, opt.spec.seed, target.path);
-  }
+  AnyModel model(spec, precision);
+  model.initialize(scheme, opt.spec.seed);
+  model.save(target.path);
   std::cout << "lnn init: wrote " << opt.out << " (" << describe(spec) << ", init "
-            << to_string(scheme) << ", seed " << opt.spec.seed << ", " << precision_name(precision)
+            << to_string(scheme) << ", seed " << opt.spec.seed << ", " << to_string(precision)
             << ")\n";
 }
 

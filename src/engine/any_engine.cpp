@@ -137,19 +137,34 @@ class Scratch {
   std::size_t device_count_ = 0;
 };
 
+// The model an AnyEngine evaluates, in the precision it is kept in.
+using Source = std::variant<const Model<float>*, const Model<double>*>;
+
 // One engine of precision T and its conversion buffers.
 template <class T>
 struct Typed {
   using Value = T;
-  Typed(const AnyModel& source, const EngineOptions& options)
-      : converted(source.holds<T>() ? nullptr : std::make_unique<Model<T>>(own(source))),
-        engine(converted ? *converted : source.as<T>(), options) {}
+  Typed(const Source& source, const EngineOptions& options)
+      : converted(std::holds_alternative<const Model<T>*>(source)
+                      ? nullptr
+                      : std::make_unique<Model<T>>(own(source))),
+        engine(converted ? *converted : *std::get<const Model<T>*>(source), options) {}
 
-  static Model<T> own(const AnyModel& source) {
-    return std::move(source.to(precision_of<T>()).template as<T>());
+  // The source's parameters in T (only called when it is the other precision).
+  static Model<T> own(const Source& source) {
+    return std::visit(
+        [](const auto* m) -> Model<T> {
+          using U = typename std::remove_reference_t<decltype(m->parameters())>::value_type;
+          if constexpr (std::is_same_v<std::remove_const_t<U>, T>) {
+            return *m;
+          } else {
+            return convert_model<T>(*m);
+          }
+        },
+        source);
   }
 
-  std::unique_ptr<Model<T>> converted;  // the model in T when it is stored in the other precision
+  std::unique_ptr<Model<T>> converted;  // the model in T when it is kept in the other precision
   Engine<T> engine;
   Scratch<T> in[3], out[4];
   Scratch<T> weights;
@@ -252,21 +267,36 @@ class Call {
 }  // namespace
 
 struct AnyEngine::Impl {
-  Impl(const AnyModel& m, const EngineOptions& o, Precision p) : model(m), options(o) {
+  Impl(Source m, const EngineOptions& o, Precision p) : model(m), options(o) {
     if (p == Precision::f32) {
       engine = std::make_unique<Typed<float>>(m, o);
     } else {
       engine = std::make_unique<Typed<double>>(m, o);
     }
   }
-  const AnyModel& model;
+  const ModelSpec& spec() const {
+    return std::visit([](const auto* m) -> const ModelSpec& { return m->spec(); }, model);
+  }
+  Source model;
   EngineOptions options;
   std::variant<std::unique_ptr<Typed<float>>, std::unique_ptr<Typed<double>>> engine;
 };
 
 AnyEngine::AnyEngine(const AnyModel& model, EngineOptions options,
+                     std::optional<Precision> precision) {
+  const Precision p = precision.value_or(model.precision());
+  if (model.holds<float>()) {
+    impl_ = std::make_unique<Impl>(&model.as<float>(), options, p);
+  } else {
+    impl_ = std::make_unique<Impl>(&model.as<double>(), options, p);
+  }
+}
+AnyEngine::AnyEngine(const Model<float>& model, EngineOptions options,
                      std::optional<Precision> precision)
-    : impl_(std::make_unique<Impl>(model, options, precision.value_or(model.precision()))) {}
+    : impl_(std::make_unique<Impl>(&model, options, precision.value_or(Precision::f32))) {}
+AnyEngine::AnyEngine(const Model<double>& model, EngineOptions options,
+                     std::optional<Precision> precision)
+    : impl_(std::make_unique<Impl>(&model, options, precision.value_or(Precision::f64))) {}
 AnyEngine::~AnyEngine() = default;
 AnyEngine::AnyEngine(AnyEngine&&) noexcept = default;
 AnyEngine& AnyEngine::operator=(AnyEngine&&) noexcept = default;
@@ -276,7 +306,7 @@ Precision AnyEngine::precision() const {
                                                                              : Precision::f64;
 }
 const EngineOptions& AnyEngine::options() const { return impl_->options; }
-const ModelSpec& AnyEngine::spec() const { return impl_->model.spec(); }
+const ModelSpec& AnyEngine::spec() const { return impl_->spec(); }
 double AnyEngine::epsilon() const {
   return precision() == Precision::f32 ? std::numeric_limits<float>::epsilon()
                                        : std::numeric_limits<double>::epsilon();

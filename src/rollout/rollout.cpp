@@ -8,6 +8,7 @@
 #include <string>
 #include <type_traits>
 
+#include "lnn/any_engine.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/model_file.hpp"
 
@@ -40,64 +41,30 @@ class AnalyticDynamics final : public Dynamics {
   std::vector<double> L_;
 };
 
-template <class T>
+// A learned model through AnyEngine, which converts the double states to
+// the evaluation precision and the results back (nothing for double).
 class LearnedDynamics final : public Dynamics {
  public:
-  LearnedDynamics(const Model<T>& model, EngineOptions options)
-      : owned_(std::make_unique<Engine<T>>(model, options)), engine_(*owned_) {}
-  LearnedDynamics(std::unique_ptr<Model<T>> model, EngineOptions options)
-      : model_(std::move(model)),
-        owned_(std::make_unique<Engine<T>>(*model_, options)),
-        engine_(*owned_) {}
-  explicit LearnedDynamics(Engine<T>& engine) : engine_(engine) {}
-  int dof() const override { return engine_.model().spec().n; }
+  explicit LearnedDynamics(AnyEngine& engine) : engine_(engine) {}
+  LearnedDynamics(std::unique_ptr<AnyEngine> engine, std::unique_ptr<AnyModel> model = nullptr)
+      : model_(std::move(model)), owned_(std::move(engine)), engine_(*owned_) {}
+  int dof() const override { return engine_.dof(); }
   void accelerations(std::span<const double> states, std::span<double> acc) override {
-    engine_.accelerations(in(states), {}, out(acc, y_));
-    back(acc, y_);
+    engine_.accelerations<double>(states, {}, acc);
   }
   void derivatives(std::span<const double> states, std::span<double> grad,
                    std::span<double> hess) override {
-    engine_.hessian(in(states), out(hess, y_), out(grad, g_));
-    back(hess, y_);
-    back(grad, g_);
+    engine_.hessian<double>(states, hess, grad);
   }
   void energy(std::span<const double> states, std::span<double> E) override {
-    engine_.energy(in(states), out(E, y_));
-    back(E, y_);
+    engine_.energy<double>(states, E);
   }
-  double epsilon() const override { return static_cast<double>(std::numeric_limits<T>::epsilon()); }
+  double epsilon() const override { return engine_.epsilon(); }
 
  private:
-  // A double model reads and writes the caller's arrays; a float one goes
-  // through conversion buffers (the integrator's hot path: no copies for double).
-  std::span<const T> in(std::span<const double> x) {
-    if constexpr (std::is_same_v<T, double>) {
-      return x;
-    } else {
-      x_.resize(x.size());
-      std::transform(x.begin(), x.end(), x_.begin(), [](double v) { return static_cast<T>(v); });
-      return x_;
-    }
-  }
-  std::span<T> out(std::span<double> to, std::vector<T>& buffer) {
-    if constexpr (std::is_same_v<T, double>) {
-      return to;
-    } else {
-      buffer.resize(to.size());
-      return buffer;
-    }
-  }
-  static void back(std::span<double> to, const std::vector<T>& buffer) {
-    if constexpr (!std::is_same_v<T, double>) {
-      std::transform(buffer.begin(), buffer.end(), to.begin(),
-                     [](T v) { return static_cast<double>(v); });
-    }
-  }
-
-  std::unique_ptr<Model<T>> model_;  // when the dynamics own their model
-  std::unique_ptr<Engine<T>> owned_;
-  Engine<T>& engine_;
-  std::vector<T> x_, y_, g_;
+  std::unique_ptr<AnyModel> model_;  // when the dynamics own their model (declared first: outlives the engine)
+  std::unique_ptr<AnyEngine> owned_;
+  AnyEngine& engine_;
 };
 
 }  // namespace
@@ -108,32 +75,26 @@ std::unique_ptr<Dynamics> analytic_dynamics(const System& system, SolveOptions s
 
 template <class T>
 std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions options) {
-  return std::make_unique<LearnedDynamics<T>>(model, options);
+  return std::make_unique<LearnedDynamics>(std::make_unique<AnyEngine>(model, options));
+}
+std::unique_ptr<Dynamics> learned_dynamics(AnyEngine& engine) {
+  return std::make_unique<LearnedDynamics>(engine);
 }
 std::unique_ptr<Dynamics> load_dynamics(const std::string& model, const System& system,
                                         bool native_precision, EngineOptions options) {
   if (model == "analytic") return analytic_dynamics(system, options.solve);
-  const ModelFileInfo info = read_model_info(model);
-  if (info.spec.n != system.dof()) {
-    throw InvalidArgument(model + " has n = " + std::to_string(info.spec.n) + " but " +
+  auto loaded = std::make_unique<AnyModel>(AnyModel::load(model));
+  if (loaded->spec().n != system.dof()) {
+    throw InvalidArgument(model + " has n = " + std::to_string(loaded->spec().n) + " but " +
                           system.name() + " has n = " + std::to_string(system.dof()));
   }
-  if (native_precision && info.precision == Precision::f32) {
-    return std::make_unique<LearnedDynamics<float>>(
-        std::make_unique<Model<float>>(load_model<float>(model)), options);
-  }
-  return std::make_unique<LearnedDynamics<double>>(
-      std::make_unique<Model<double>>(load_model<double>(model)), options);
-}
-
-template <class T>
-std::unique_ptr<Dynamics> learned_dynamics(Engine<T>& engine) {
-  return std::make_unique<LearnedDynamics<T>>(engine);
+  // A float file in double unless native: its weights are exact there.
+  const Precision p = native_precision ? loaded->precision() : Precision::f64;
+  auto engine = std::make_unique<AnyEngine>(*loaded, options, p);
+  return std::make_unique<LearnedDynamics>(std::move(engine), std::move(loaded));
 }
 template std::unique_ptr<Dynamics> learned_dynamics<float>(const Model<float>&, EngineOptions);
 template std::unique_ptr<Dynamics> learned_dynamics<double>(const Model<double>&, EngineOptions);
-template std::unique_ptr<Dynamics> learned_dynamics<float>(Engine<float>&);
-template std::unique_ptr<Dynamics> learned_dynamics<double>(Engine<double>&);
 
 std::vector<TrajectoryReport> rollout(Dynamics& dynamics, double t0, std::span<const double> y0,
                                       std::span<const double> times, std::span<double> out,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "lnn/any_engine.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/rollout.hpp"
 #include "lnn/train.hpp"
@@ -15,23 +16,25 @@ namespace {
 // validation states.
 constexpr std::uint64_t kHeldOutKey = 0xd1b54a32d192ed03ULL;
 
-}  // namespace
-
-template <class T>
-EvaluateResult evaluate(const Model<T>& model, const System& system, const EvaluateOptions& o,
-                        const ProgressFn& progress) {
-  if (model.spec().n != system.dof()) {
-    throw InvalidArgument("the model has n = " + std::to_string(model.spec().n) + " but " +
+EngineOptions engine_options(const ModelSpec& spec, const System& system,
+                             const EvaluateOptions& o) {
+  if (spec.n != system.dof()) {
+    throw InvalidArgument("the model has n = " + std::to_string(spec.n) + " but " +
                           system.name() + " has n = " + std::to_string(system.dof()));
   }
   if (o.trajectories == 0 || !(o.t_end > 0) || !(o.rate > 0)) {
     throw InvalidArgument("evaluate: need trajectories >= 1, t_end > 0 and rate > 0");
   }
-  const auto start = std::chrono::steady_clock::now();
   EngineOptions eo;
   eo.solve = o.solve;
   eo.chunk = o.chunk;
-  Engine<T> engine(model, eo);
+  return eo;
+}
+
+// The protocol on an engine made by engine_options().
+EvaluateResult evaluate_on(AnyEngine& engine, const System& system, const EvaluateOptions& o,
+                           const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
   const int n = system.dof(), d = 2 * n;
   const auto un = static_cast<std::size_t>(n), ud = static_cast<std::size_t>(d);
   EvaluateResult result;
@@ -81,10 +84,9 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
     std::vector<double> x(o.held_out * ud), truth(o.held_out * un);
     system.sample_states(o.seed ^ kHeldOutKey, 0, x);
     system.accelerations(x, {}, truth);
-    std::vector<T> xt(x.size()), pred(truth.size());
-    std::transform(x.begin(), x.end(), xt.begin(), [](double v) { return static_cast<T>(v); });
+    std::vector<double> pred(truth.size());
     std::vector<SolveStatus> status(o.held_out);
-    result.acc_failed = engine.accelerations(xt, {}, pred, status).failures();
+    result.acc_failed = engine.accelerations<double>(x, {}, pred, status).failures();
     double sum = 0;
     std::size_t count = 0;
     for (std::size_t s = 0; s < o.held_out; ++s) {
@@ -92,7 +94,7 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
         ++result.acc_failures[std::string(to_string(status[s]))];
         continue;
       }
-      for (std::size_t k = 0; k < un; ++k) sum += std::fabs(static_cast<double>(pred[s * un + k]) - truth[s * un + k]);
+      for (std::size_t k = 0; k < un; ++k) sum += std::fabs(pred[s * un + k] - truth[s * un + k]);
       count += un;
     }
     result.acc_l1 = count ? sum / static_cast<double>(count) : NAN;
@@ -100,6 +102,20 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
   if (progress) progress(1.0);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+template <class T>
+EvaluateResult evaluate(const Model<T>& model, const System& system, const EvaluateOptions& o,
+                        const ProgressFn& progress) {
+  AnyEngine engine(model, engine_options(model.spec(), system, o));
+  return evaluate_on(engine, system, o, progress);
+}
+EvaluateResult evaluate(const AnyModel& model, const System& system, const EvaluateOptions& o,
+                        const ProgressFn& progress) {
+  AnyEngine engine(model, engine_options(model.spec(), system, o));
+  return evaluate_on(engine, system, o, progress);
 }
 
 template EvaluateResult evaluate<float>(const Model<float>&, const System&, const EvaluateOptions&,

@@ -230,7 +230,7 @@ std::vector<double> engine_rollout(Engine<double>& engine, const std::vector<dou
     }
   };
   *reports = o.method == Integrator::variational
-                 ? rollout(*learned_dynamics(engine), 0.0, y0, times, out, o)
+                 ? rollout(*learned_dynamics(engine.model(), engine.options()), 0.0, y0, times, out, o)
                  : integrate<double>(rhs, 4, 0.0, y0, times, out, o);
   return out;
 }
