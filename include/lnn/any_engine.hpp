@@ -33,6 +33,14 @@ constexpr Precision precision_of() {
   return std::is_same_v<T, float> ? Precision::f32 : Precision::f64;
 }
 
+// f(T{}) for the type T of precision p (float or double): the one switch on
+// precision, for code written once for both.
+template <class F>
+decltype(auto) with_precision(Precision p, F&& f) {
+  if (p == Precision::f32) return std::forward<F>(f)(float{});
+  return std::forward<F>(f)(double{});
+}
+
 // A model in float or in double.
 class AnyModel {
  public:
@@ -134,8 +142,9 @@ class AnyEngine {
   // both precisions that works in T itself (a benchmark, the trainer).
   template <class F>
   decltype(auto) visit(F&& f) {
-    if (precision() == Precision::f32) return f(typed<float>());
-    return f(typed<double>());
+    return with_precision(precision(), [&](auto tag) -> decltype(auto) {
+      return f(typed<decltype(tag)>());
+    });
   }
 
   // As Engine<T>'s functions of the same names (include/lnn/engine.hpp), for

@@ -144,6 +144,34 @@ extern template TrainResult train<float>(const TrainConfig&, Model<float>&, Adam
 extern template TrainResult train<double>(const TrainConfig&, Model<double>&, Adam<double>&,
                                           TrainState&, const TrainCallback&);
 
+// A model, its optimizer and its progress in a precision chosen at run time
+// (a checkpoint's, or the caller's): train() for callers that do not fix T
+// at compile time (the CLI, Python).
+class TrainingRun {
+ public:
+  // A fresh run of `config` in `precision`: the model of config.spec
+  // initialised by config.init and config.seed, Adam with config.optimizer.
+  TrainingRun(const TrainConfig& config, Precision precision);
+  // The run a checkpoint holds (load_checkpoint), in its stored precision.
+  static TrainingRun resume(const std::string& checkpoint);
+  ~TrainingRun();
+  TrainingRun(TrainingRun&&) noexcept;
+  TrainingRun& operator=(TrainingRun&&) noexcept;
+
+  Precision precision() const { return model_.precision(); }
+  const AnyModel& model() const { return model_; }
+  const TrainState& state() const { return state_; }
+  // train(config, model, optimizer, state, callback) in the run's precision.
+  TrainResult run(const TrainConfig& config, const TrainCallback& callback = {});
+
+ private:
+  TrainingRun(AnyModel model, TrainState state);
+  struct Optimizer;
+  AnyModel model_;
+  TrainState state_;
+  std::unique_ptr<Optimizer> optimizer_;
+};
+
 // ---- evaluation --------------------------------------------------------------
 
 struct EvaluateOptions {

@@ -201,10 +201,8 @@ class CsvLog {
   std::ofstream out_;
 };
 
-template <class T>
-void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model, Adam<T> optimizer,
-               TrainState state) {
-  CsvLog log(o.log, state.step, config.diagnostics, config.spec.depth() + 1);
+void run(const TrainOptions& o, const TrainConfig& config, TrainingRun& training) {
+  CsvLog log(o.log, training.state().step, config.diagnostics, config.spec.depth() + 1);
   Progress bar("lnn train", o.quiet);
   double rate = 0.0;
   const TrainCallback cb = [&](const TrainProgress& p) {
@@ -217,8 +215,8 @@ void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model,
     if (p.skipped > 0) detail += format("  skipped %lld", static_cast<long long>(p.skipped));
     bar.update(static_cast<double>(p.step) / static_cast<double>(p.total), detail);
   };
-  const std::int64_t first = state.step;
-  const TrainResult r = train(config, model, optimizer, state, cb);
+  const std::int64_t first = training.state().step;
+  const TrainResult r = training.run(config, cb);
   bar.finish();
   auto figure = [](double v) { return std::isfinite(v) && v >= 0 ? format("%.5g", v) : std::string("n/a"); };
   if (r.steps == first) {
@@ -236,31 +234,23 @@ void run_typed(const TrainOptions& o, const TrainConfig& config, Model<T> model,
 void run_train(const TrainOptions& o) {
   if (!o.resume.empty()) {
     refuse_same_file(o.log, "--log", {{"--resume", o.resume}, {"--config", o.config}});
-    const ModelFileInfo info = read_model_info(o.resume);
-    auto go = [&](auto tag) {
-      using T = decltype(tag);
-      Checkpoint<T> ck = load_checkpoint<T>(o.resume);
-      TrainConfig config = TrainConfig::from_json(ck.state.config);
-      config.checkpoint = o.resume;
-      if (o.steps_given && o.steps != config.steps) {
-        if (o.steps < ck.state.step) {
-          throw InvalidArgument("--steps " + std::to_string(o.steps) + " is below the checkpoint's step " +
-                                std::to_string(ck.state.step) + "; a run cannot be shortened");
-        }
-        // The schedule runs to the new total from here on (docs: README, Training).
-        std::cout << "lnn train: extending the run from " << config.steps << " to " << o.steps
-                  << " steps\n";
-        config.steps = o.steps;
+    TrainingRun training = TrainingRun::resume(o.resume);
+    const std::int64_t at = training.state().step;
+    TrainConfig config = TrainConfig::from_json(training.state().config);
+    config.checkpoint = o.resume;
+    if (o.steps_given && o.steps != config.steps) {
+      if (o.steps < at) {
+        throw InvalidArgument("--steps " + std::to_string(o.steps) + " is below the checkpoint's step " +
+                              std::to_string(at) + "; a run cannot be shortened");
       }
-      std::cout << "lnn train: resuming " << o.resume << " at step " << ck.state.step << " of "
-                << config.steps << "\n";
-      run_typed<T>(o, config, std::move(ck.model), std::move(ck.optimizer), ck.state);
-    };
-    if (info.precision == Precision::f32) {
-      go(float{});
-    } else {
-      go(double{});
+      // The schedule runs to the new total from here on (docs: README, Training).
+      std::cout << "lnn train: extending the run from " << config.steps << " to " << o.steps
+                << " steps\n";
+      config.steps = o.steps;
     }
+    std::cout << "lnn train: resuming " << o.resume << " at step " << at << " of " << config.steps
+              << "\n";
+    run(o, config, training);
     return;
   }
   const TrainConfig config = config_from(o);
@@ -274,18 +264,8 @@ void run_train(const TrainOptions& o) {
   std::cout << "lnn train: " << describe(config.spec) << ", " << (config.dataset.empty() ? "fresh states of " + config.system : config.dataset)
             << ", " << config.steps << " steps of " << config.batch << ", " << to_string(config.loss)
             << ", Adam " << to_string(config.optimizer.schedule) << " lr " << config.optimizer.lr << "\n";
-  auto go = [&](auto tag) {
-    using T = decltype(tag);
-    Model<T> model(config.spec);
-    model.initialize(config.init, config.seed);
-    Adam<T> optimizer(model.parameters().size(), config.optimizer);
-    run_typed<T>(o, config, std::move(model), std::move(optimizer), TrainState{});
-  };
-  if (parse_precision(o.precision) == Precision::f32) {
-    go(float{});
-  } else {
-    go(double{});
-  }
+  TrainingRun training(config, parse_precision(o.precision));
+  run(o, config, training);
 }
 
 }  // namespace

@@ -31,8 +31,9 @@ Precision parse_precision(std::string_view name) {
 namespace {
 
 std::variant<Model<float>, Model<double>> zero_model(const ModelSpec& spec, Precision p) {
-  if (p == Precision::f32) return Model<float>(spec);
-  return Model<double>(spec);
+  return with_precision(p, [&](auto tag) -> std::variant<Model<float>, Model<double>> {
+    return Model<decltype(tag)>(spec);
+  });
 }
 
 // `from` in T: exact for float → double; a double outside float's range is
@@ -59,8 +60,9 @@ AnyModel::AnyModel(const ModelSpec& spec, Precision precision)
     : model_(zero_model(spec, precision)) {}
 
 AnyModel AnyModel::load(const std::string& path) {
-  if (read_model_info(path).precision == Precision::f32) return AnyModel(load_model<float>(path));
-  return AnyModel(load_model<double>(path));
+  return with_precision(read_model_info(path).precision, [&](auto tag) {
+    return AnyModel(load_model<decltype(tag)>(path));
+  });
 }
 
 Precision AnyModel::precision() const {

@@ -380,3 +380,48 @@ TEST(Evaluate, SummaryPercentiles) {
 
 }  // namespace
 }  // namespace lnn
+
+namespace lnn {
+namespace {
+
+// TrainingRun (precision at run time) is train<T> itself: a fresh run and a
+// resumed one give the typed run's parameters bit for bit.
+TEST(TrainingRun, FreshAndResumedRunsEqualTheTypedRun) {
+  TrainConfig c = mass_spring_config();
+  c.steps = 120;
+  Model<float> typed(c.spec);
+  run(c, typed);
+
+  TrainingRun fresh(c, Precision::f32);
+  EXPECT_EQ(fresh.precision(), Precision::f32);
+  const TrainResult r = fresh.run(c);
+  EXPECT_EQ(r.steps, 120);
+  EXPECT_EQ(fresh.state().step, 120);
+  EXPECT_EQ(std::memcmp(fresh.model().as<float>().parameters().data(), typed.parameters().data(),
+                        typed.parameters().size_bytes()),
+            0);
+
+  c.checkpoint = scratch("training-run.safetensors").string();
+  c.checkpoint_every = 60;
+  TrainingRun first(c, Precision::f32);
+  struct Interrupt {};
+  try {
+    first.run(c, [](const TrainProgress& p) {
+      if (p.step == 70) throw Interrupt{};
+    });
+    FAIL() << "not interrupted";
+  } catch (const Interrupt&) {
+  }
+  TrainingRun resumed = TrainingRun::resume(c.checkpoint);
+  EXPECT_EQ(resumed.precision(), Precision::f32);
+  EXPECT_EQ(resumed.state().step, 60);
+  resumed.run(TrainConfig::from_json(resumed.state().config));
+  EXPECT_EQ(std::memcmp(resumed.model().as<float>().parameters().data(), typed.parameters().data(),
+                        typed.parameters().size_bytes()),
+            0);
+  EXPECT_THROW((void)resumed.model().as<double>(), InvalidArgument);
+  fs::remove_all(fs::path(c.checkpoint).parent_path());
+}
+
+}  // namespace
+}  // namespace lnn
