@@ -299,24 +299,6 @@ class Loader {
 
 }  // namespace
 
-std::string_view to_string(DatasetKind k) {
-  switch (k) {
-    case DatasetKind::derivatives:
-      return "derivatives";
-    case DatasetKind::trajectories:
-      return "trajectories";
-  }
-  return "unknown";
-}
-
-DatasetKind parse_dataset_kind(std::string_view name) {
-  for (DatasetKind k : {DatasetKind::derivatives, DatasetKind::trajectories}) {
-    if (name == to_string(k)) return k;
-  }
-  throw InvalidArgument("unknown dataset kind " + in_quotes(name) +
-                        " (accepted: derivatives, trajectories)");
-}
-
 void Dataset::validate() const { validate_dataset(*this, false); }
 
 namespace {
