@@ -3,11 +3,15 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace lnn::text {
 
 // 'name', as error messages quote names, keys and values.
 inline std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// The text of an errno value.
+inline std::string errno_text(int err) { return std::generic_category().message(err); }
 
 // A number in full precision (%.17g).
 inline std::string format_number(double v) {

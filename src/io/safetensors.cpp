@@ -11,7 +11,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <system_error>
 
 #include "common/text.hpp"
 #include "io/atomic_file.hpp"
@@ -29,7 +28,7 @@ using text::in_quotes;
 
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // the safetensors reference limit
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
+using text::errno_text;
 
 class InputFile {
  public:
