@@ -19,8 +19,9 @@
 namespace lnn::io::safetensors {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "model files hold little-endian tensors; this build assumes a little-endian host");
+static_assert(
+    std::endian::native == std::endian::little,
+    "safetensors files hold little-endian tensors; this build assumes a little-endian host");
 
 using json = nlohmann::json;
 using text::bracketed;

@@ -58,7 +58,8 @@ struct Tensor {
 };
 
 // What a reader checks beyond the container's rules, called at the point of
-// each entry where the container reaches it; each refuses by throwing.
+// each entry where the container reaches it; each refuses by throwing. All
+// four must be set.
 struct Checks {
   // A tensor's name, before anything else of its entry.
   std::function<void(const std::string& name)> name;
