@@ -25,19 +25,6 @@ namespace {
 
 using integration::all_finite;
 
-constexpr std::array<std::pair<Integrator, std::string_view>, 3> kIntegrators{{
-    {Integrator::rk4, "rk4"},
-    {Integrator::dopri5, "dopri5"},
-    {Integrator::variational, "variational"},
-}};
-constexpr std::array<std::pair<TrajectoryStatus, std::string_view>, 5> kStatuses{{
-    {TrajectoryStatus::ok, "ok"},
-    {TrajectoryStatus::step_underflow, "step_underflow"},
-    {TrajectoryStatus::non_finite, "non_finite"},
-    {TrajectoryStatus::max_steps, "max_steps"},
-    {TrajectoryStatus::no_convergence, "no_convergence"},
-}};
-
 // Dormand–Prince 5(4) (Hairer, Nørsett & Wanner, Solving ODEs I, Table II.5.2).
 // Row i of kA builds the state of stage i + 1 (0-based) from k_0 … k_i; the
 // last row is the fifth-order solution itself, so its derivative k_6 is the
@@ -354,16 +341,7 @@ std::vector<TrajectoryReport> Integration<T>::dopri5() {
   return finish();
 }
 
-template <class E, std::size_t N>
-std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [e, name] : table)
-    if (e == value) return name;
-  return "unknown";
-}
-
 }  // namespace
-
-std::string_view to_string(Integrator m) { return name_of(kIntegrators, m); }
 
 std::size_t output_time_count(double t_end, double rate, std::size_t count,
                               std::size_t values_per_time, std::string_view what) {
@@ -388,18 +366,6 @@ std::size_t output_time_count(double t_end, double rate, std::size_t count,
                           std::to_string(times) + " output times is too large to hold");
   }
   return times;
-}
-std::string_view to_string(TrajectoryStatus s) { return name_of(kStatuses, s); }
-
-Integrator parse_integrator(std::string_view name) {
-  std::string accepted;
-  for (const auto& [m, n] : kIntegrators) {
-    if (n == name) return m;
-    accepted += accepted.empty() ? "" : ", ";
-    accepted += n;
-  }
-  throw InvalidArgument("unknown integrator '" + std::string(name) + "' (accepted: " + accepted +
-                        ")");
 }
 
 template <class T>

@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <string>
-#include <system_error>
 
+#include "common/text.hpp"
 #include "lnn/errors.hpp"
 
 namespace lnn::io {
@@ -18,9 +18,8 @@ namespace {
 
 constexpr int kTempAttempts = 16;  // temporary names tried
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
-
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+using text::errno_text;
+using text::in_quotes;
 
 // Best effort: makes the rename durable. Some file systems refuse fsync on a
 // directory; the file itself is already on disk, so that is not an error.

@@ -11,6 +11,7 @@
 #include <set>
 #include <span>
 
+#include "common/text.hpp"
 #include "io/atomic_file.hpp"
 #include "io/hdf5_util.hpp"
 #include "lnn/errors.hpp"
@@ -28,7 +29,7 @@ constexpr const char* kRoot = "/";
 constexpr const char* kParameters = "/parameters";
 constexpr std::string_view kValidatePrefix = "dataset: ";  // of Dataset::validate's messages
 
-std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+using text::in_quotes;
 
 // Dataset::validate's failure.
 [[noreturn]] void invalid(const std::string& problem) {
@@ -298,24 +299,6 @@ class Loader {
 };
 
 }  // namespace
-
-std::string_view to_string(DatasetKind k) {
-  switch (k) {
-    case DatasetKind::derivatives:
-      return "derivatives";
-    case DatasetKind::trajectories:
-      return "trajectories";
-  }
-  return "unknown";
-}
-
-DatasetKind parse_dataset_kind(std::string_view name) {
-  for (DatasetKind k : {DatasetKind::derivatives, DatasetKind::trajectories}) {
-    if (name == to_string(k)) return k;
-  }
-  throw InvalidArgument("unknown dataset kind " + in_quotes(name) +
-                        " (accepted: derivatives, trajectories)");
-}
 
 void Dataset::validate() const { validate_dataset(*this, false); }
 

@@ -13,9 +13,9 @@
 #include <limits>
 #include <mutex>
 #include <new>
-#include <system_error>
 #include <utility>
 
+#include "common/text.hpp"
 #include "lnn/errors.hpp"
 
 namespace lnn::io::h5 {
@@ -117,7 +117,7 @@ std::string hdf5_detail() {
   return desc.empty() ? std::string("HDF5 reported an error") : desc;
 }
 
-std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+using text::in_quotes;
 
 // "'states'": objects as h5py names them, without the leading slash.
 std::string object_label(const std::string& path) {
@@ -754,7 +754,7 @@ Reader::Reader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    impl_->fail("cannot open for reading: " + std::generic_category().message(err));
+    impl_->fail("cannot open for reading: " + text::errno_text(err));
   }
   struct stat st {};
   const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);

@@ -170,7 +170,7 @@ Dataset generate_derivatives(const System& system, const DerivativeSetOptions& o
   const std::size_t P = options.samples;
   Dataset d = start_dataset(system, DatasetKind::derivatives, options.seed);
   Json gen;
-  gen["kind"] = "derivatives";
+  gen["kind"] = std::string(to_string(DatasetKind::derivatives));
   gen["samples"] = P;
   gen["sampling"] = box_json(options.box, system);
   if (any_actuated(system)) gen["force_max"] = force_max;
@@ -230,7 +230,7 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
 
   Dataset data = start_dataset(system, DatasetKind::trajectories, options.seed);
   Json gen;
-  gen["kind"] = "trajectories";
+  gen["kind"] = std::string(to_string(DatasetKind::trajectories));
   gen["trajectories"] = B;
   gen["t_end"] = options.t_end;
   gen["rate"] = options.rate;

@@ -17,13 +17,6 @@
 namespace lnn {
 namespace {
 
-constexpr std::array<std::pair<Schedule, std::string_view>, 4> kSchedules{{
-    {Schedule::constant, "constant"},
-    {Schedule::step, "step"},
-    {Schedule::one_cycle, "one_cycle"},
-    {Schedule::cosine, "cosine"},
-}};
-
 // Below this many parameters a parallel region costs more than the update.
 constexpr std::size_t kParallelThreshold = 1 << 15;
 
@@ -34,23 +27,6 @@ constexpr std::size_t kParallelThreshold = 1 << 15;
 }
 
 }  // namespace
-
-std::string_view to_string(Schedule s) {
-  for (const auto& [value, name] : kSchedules)
-    if (value == s) return name;
-  return "unknown";
-}
-
-Schedule parse_schedule(std::string_view name) {
-  std::string accepted;
-  for (const auto& [value, n] : kSchedules) {
-    if (n == name) return value;
-    accepted += accepted.empty() ? "" : ", ";
-    accepted += n;
-  }
-  throw InvalidArgument("unknown schedule '" + std::string(name) + "' (accepted: " + accepted +
-                        ")");
-}
 
 void OptimizerOptions::validate() const {
   // Written so that NaN fails every check.
