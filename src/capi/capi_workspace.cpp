@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "capi/capi_detail.hpp"
+#include "common/enum_names.hpp"
 #include "cuda/memory_kind.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/info.hpp"
@@ -72,32 +73,10 @@ void check_memory(const lnn_workspace* ws,
 
 lnn::EngineOptions engine_options(const lnn_workspace_options& o) {
   lnn::EngineOptions e;
-  switch (o.device) {
-    case LNN_DEVICE_CPU:
-      e.device = lnn::Device::cpu;
-      break;
-    case LNN_DEVICE_CUDA:
-      e.device = lnn::Device::cuda;
-      break;
-    default:
-      throw InvalidArgument("options->device = " + std::to_string(o.device) + " is unknown");
-  }
-  switch (o.solve) {
-    case LNN_SOLVE_CHOLESKY:
-      e.solve.method = lnn::SolveMethod::cholesky;
-      break;
-    case LNN_SOLVE_LU:
-      e.solve.method = lnn::SolveMethod::lu;
-      break;
-    case LNN_SOLVE_DAMPED:
-      e.solve.method = lnn::SolveMethod::damped;
-      break;
-    case LNN_SOLVE_PINV:
-      e.solve.method = lnn::SolveMethod::pinv;
-      break;
-    default:
-      throw InvalidArgument("options->solve = " + std::to_string(o.solve) + " is unknown");
-  }
+  e.device = lnn::enum_names::from_number(lnn::enum_names::kDevices, o.device, "options->device",
+                                          "LNN_DEVICE_");
+  e.solve.method = lnn::enum_names::from_number(lnn::enum_names::kSolveMethods, o.solve,
+                                                "options->solve", "LNN_SOLVE_");
   if (!(std::isfinite(o.damping) && o.damping >= 0)) {
     throw InvalidArgument("options->damping must be finite and >= 0");
   }
@@ -116,21 +95,8 @@ lnn::IntegrateOptions integrate_options(const lnn_integrate_options* c) {
   lnn_integrate_options_default(&o);
   if (c != nullptr) o = *c;
   lnn::IntegrateOptions r;
-  switch (o.integrator) {
-    case LNN_INTEGRATOR_RK4:
-      r.method = lnn::Integrator::rk4;
-      break;
-    case LNN_INTEGRATOR_DOPRI5:
-      r.method = lnn::Integrator::dopri5;
-      break;
-    case LNN_INTEGRATOR_VARIATIONAL:
-      r.method = lnn::Integrator::variational;
-      break;
-    default:
-      throw InvalidArgument("options->integrator = " + std::to_string(o.integrator) +
-                            " is unknown (LNN_INTEGRATOR_RK4 = 0, LNN_INTEGRATOR_DOPRI5 = 1, "
-                            "LNN_INTEGRATOR_VARIATIONAL = 2)");
-  }
+  r.method = lnn::enum_names::from_number(lnn::enum_names::kIntegrators, o.integrator,
+                                          "options->integrator", "LNN_INTEGRATOR_");
   // Every field is checked, used by the chosen integrator or not: a field
   // that is NaN or negative is a struct that was never initialized.
   const std::pair<double, const char*> positive[] = {
@@ -226,8 +192,17 @@ class Mirror {
   std::vector<Back> back_;
 };
 
-// The C API hands statuses out as the C++ enums' values: they must be the
-// C header's.
+// The C API takes and hands out the C++ enums' values (enum_names::from_number
+// checks what comes in): they must be the C header's.
+static_assert(static_cast<int>(lnn::Device::cpu) == LNN_DEVICE_CPU);
+static_assert(static_cast<int>(lnn::Device::cuda) == LNN_DEVICE_CUDA);
+static_assert(static_cast<int>(lnn::SolveMethod::cholesky) == LNN_SOLVE_CHOLESKY);
+static_assert(static_cast<int>(lnn::SolveMethod::lu) == LNN_SOLVE_LU);
+static_assert(static_cast<int>(lnn::SolveMethod::damped) == LNN_SOLVE_DAMPED);
+static_assert(static_cast<int>(lnn::SolveMethod::pinv) == LNN_SOLVE_PINV);
+static_assert(static_cast<int>(lnn::Integrator::rk4) == LNN_INTEGRATOR_RK4);
+static_assert(static_cast<int>(lnn::Integrator::dopri5) == LNN_INTEGRATOR_DOPRI5);
+static_assert(static_cast<int>(lnn::Integrator::variational) == LNN_INTEGRATOR_VARIATIONAL);
 static_assert(static_cast<int>(lnn::SolveStatus::ok) == LNN_SOLVE_STATUS_OK);
 static_assert(static_cast<int>(lnn::SolveStatus::not_positive_definite) ==
               LNN_SOLVE_STATUS_NOT_POSITIVE_DEFINITE);

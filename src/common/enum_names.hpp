@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "lnn/any_engine.hpp"
 #include "lnn/dataset.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/errors.hpp"
@@ -57,6 +58,10 @@ inline constexpr Table<SolveStatus, 3> kSolveStatuses{{
 inline constexpr Table<Device, 2> kDevices{{
     {Device::cpu, "cpu"},
     {Device::cuda, "cuda"},
+}};
+inline constexpr Table<Precision, 2> kPrecisions{{
+    {Precision::f32, "f32"},
+    {Precision::f64, "f64"},
 }};
 inline constexpr Table<Loss, 2> kLosses{{
     {Loss::l1, "l1"},
@@ -112,6 +117,25 @@ E parse(const Table<E, N>& table, std::string_view name, std::string_view what) 
     if (e.name == name) return e.value;
   throw InvalidArgument("unknown " + std::string(what) + " '" + std::string(name) +
                         "' (accepted: " + accepted(table) + ")");
+}
+
+// The value whose underlying number is `number` (the C API's constants,
+// static_assert-ed equal to the enums'); otherwise InvalidArgument
+// "<what> = <number> is unknown (<name> = <number>, ...)".
+template <class E, std::size_t N>
+E from_number(const Table<E, N>& table, long long number, std::string_view what,
+              std::string_view c_prefix) {
+  for (const Entry<E>& e : table)
+    if (static_cast<long long>(e.value) == number) return e.value;
+  std::string known;
+  for (const Entry<E>& e : table) {
+    known += known.empty() ? "" : ", ";
+    known += std::string(c_prefix);
+    for (const char c : e.name) known += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    known += " = " + std::to_string(static_cast<long long>(e.value));
+  }
+  throw InvalidArgument(std::string(what) + " = " + std::to_string(number) + " is unknown (" +
+                        known + ")");
 }
 
 }  // namespace lnn::enum_names

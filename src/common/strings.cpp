@@ -23,6 +23,7 @@ std::string_view to_string(Init i) { return name_of(enum_names::kInits, i); }
 std::string_view to_string(SolveMethod m) { return name_of(enum_names::kSolveMethods, m); }
 std::string_view to_string(SolveStatus s) { return name_of(enum_names::kSolveStatuses, s); }
 std::string_view to_string(Device d) { return name_of(enum_names::kDevices, d); }
+std::string_view to_string(Precision p) { return name_of(enum_names::kPrecisions, p); }
 std::string_view to_string(Loss l) { return name_of(enum_names::kLosses, l); }
 std::string_view to_string(Integrator m) { return name_of(enum_names::kIntegrators, m); }
 std::string_view to_string(TrajectoryStatus s) {
@@ -48,6 +49,9 @@ SolveMethod parse_solve_method(std::string_view name) {
   return parse(enum_names::kSolveMethods, name, "solve method");
 }
 Device parse_device(std::string_view name) { return parse(enum_names::kDevices, name, "device"); }
+Precision parse_precision(std::string_view name) {
+  return parse(enum_names::kPrecisions, name, "precision");
+}
 Loss parse_loss(std::string_view name) { return parse(enum_names::kLosses, name, "loss"); }
 Integrator parse_integrator(std::string_view name) {
   return parse(enum_names::kIntegrators, name, "integrator");

@@ -18,14 +18,6 @@
 
 namespace lnn {
 
-std::string_view to_string(Precision p) { return p == Precision::f32 ? "f32" : "f64"; }
-
-Precision parse_precision(std::string_view name) {
-  if (name == "f32") return Precision::f32;
-  if (name == "f64") return Precision::f64;
-  throw InvalidArgument("unknown precision '" + std::string(name) + "' (accepted: f32, f64)");
-}
-
 // ---- AnyModel ---------------------------------------------------------------
 
 namespace {

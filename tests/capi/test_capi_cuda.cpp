@@ -139,5 +139,71 @@ TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
 #endif
 }
 
+// A float workspace on the GPU: the caller's double device arrays are
+// converted on the device (AnyEngine), statuses and the failure count are
+// written to device memory; the numbers are the CPU float workspace's to
+// float rounding.
+TEST(CApiCuda, FloatCudaWorkspaceConvertsDeviceArraysOnTheDevice) {
+#if !defined(LNN_HAVE_CUDA)
+  GTEST_SKIP() << "this build has no CUDA backend";
+#else
+  std::string why;
+  if (lnn::cuda_devices(&why).empty()) GTEST_SKIP() << "no CUDA device: " << why;
+  TempDir dir("cuda-f32");
+  const std::string path = save_test_model<double>(dir, "model.safetensors");
+  lnn_model* m = nullptr;
+  ASSERT_LNN_OK(lnn_model_load(path.c_str(), &m));
+  ModelPtr model(m);
+  const int B = 40, n = 2;
+  lnn_workspace_options o;
+  lnn_workspace_options_default(&o);
+  o.solve = LNN_SOLVE_LU;
+  o.precision = LNN_PRECISION_F32;
+  lnn_workspace *wc = nullptr, *wg = nullptr;
+  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wc));
+  WorkspacePtr cpu(wc);
+  o.device = LNN_DEVICE_CUDA;
+  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wg));
+  WorkspacePtr gpu(wg);
+  int precision = -1;
+  ASSERT_LNN_OK(lnn_workspace_get(gpu.get(), nullptr, nullptr, &precision));
+  EXPECT_EQ(precision, LNN_PRECISION_F32);
+  std::vector<double> x(B * 2 * n);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3 * std::sin(1.3 * double(i) + 0.1);
+  DeviceArray dx(x);
+  std::vector<double> a(B * n);
+  std::vector<int> st(B);
+  int64_t fails = -1;
+  ASSERT_LNN_OK(lnn_accelerations(cpu.get(), B, x.data(), nullptr, a.data(), st.data(), &fails));
+  DeviceArray da(B * n);
+  int* dst = nullptr;
+  int64_t* dfails = nullptr;
+  ASSERT_EQ(cudaMalloc(&dst, B * sizeof(int)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&dfails, sizeof(int64_t)), cudaSuccess);
+  ASSERT_LNN_OK(lnn_accelerations(gpu.get(), B, dx.p, nullptr, da.p, dst, dfails));
+  std::vector<int> gst(B);
+  int64_t gfails = -1;
+  cudaMemcpy(gst.data(), dst, B * sizeof(int), cudaMemcpyDeviceToHost);
+  cudaMemcpy(&gfails, dfails, sizeof(int64_t), cudaMemcpyDeviceToHost);
+  cudaFree(dst);
+  cudaFree(dfails);
+  EXPECT_EQ(gst, st);
+  EXPECT_EQ(gfails, fails);
+  const std::vector<double> ga = da.host();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(ga[i], a[i], 1e-3 * (1 + std::fabs(a[i]))) << "acc[" << i << "]";
+  }
+  std::vector<double> E(B);
+  ASSERT_LNN_OK(lnn_energy(cpu.get(), B, x.data(), E.data()));
+  DeviceArray dE(B);
+  ASSERT_LNN_OK(lnn_energy(gpu.get(), B, dx.p, dE.p));
+  const std::vector<double> gE = dE.host();
+  for (std::size_t i = 0; i < E.size(); ++i) {
+    EXPECT_NEAR(gE[i], E[i], 1e-4 * (1 + std::fabs(E[i]))) << "E[" << i << "]";
+    EXPECT_EQ(static_cast<double>(static_cast<float>(gE[i])), gE[i]) << "not a float value";
+  }
+#endif
+}
+
 }  // namespace
 }  // namespace lnn::test
