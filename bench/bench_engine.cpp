@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/cuda_engine.hpp"
+#include "engine/backend_factory.hpp"
 #include "engine/cost_model.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/info.hpp"
@@ -270,12 +270,8 @@ void BM_TrainingStep(benchmark::State& state) {
   lnn::OptimizerOptions o;
   o.lr = 1e-6;  // keep the network where it started: every step costs the same
   lnn::Adam<float> adam(s.model.parameters().size(), o);
-  std::unique_ptr<lnn::training::ParameterStore<float>> store;
-  if (s.device == lnn::Device::cuda) {
-    store = lnn::cuda::make_parameter_store(core, s.model, adam);
-  } else {
-    store = std::make_unique<lnn::training::HostParameterStore<float>>(s.model);
-  }
+  std::unique_ptr<lnn::training::ParameterStore<float>> store =
+      lnn::engine::make_parameter_store(core, s.model, adam);
   engine.bind_parameters(store->params());
   const std::vector<float> targets(s.acc.size(), 0.0f);
   lnn::LossOptions<float> lo;
@@ -298,12 +294,12 @@ void BM_TrainingStepFresh(benchmark::State& state) {
   lnn::OptimizerOptions o;
   o.lr = 1e-6;
   lnn::Adam<float> adam(s.model.parameters().size(), o);
-  auto store = lnn::cuda::make_parameter_store(core, s.model, adam);
+  auto store = lnn::engine::make_parameter_store(core, s.model, adam);
   engine.bind_parameters(store->params());
   const std::unique_ptr<lnn::System> sys = lnn::make_system("double_pendulum", {});
-  auto fresh = lnn::cuda::make_fresh_batches<float>(core, *sys, {}, 1, static_cast<std::size_t>(s.batch));
+  auto fresh = lnn::engine::make_fresh_batches(core, *sys, {}, 1, static_cast<std::size_t>(s.batch));
   fresh->seek(0);
-  auto graph = lnn::cuda::make_step_graph(core);
+  auto graph = lnn::engine::make_step_graph(core);
   lnn::LossOptions<float> lo;
   lnn::reset_phase_times();
   const std::size_t failures = run_steps(

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_backend.hpp"
-#include "cuda/cuda_engine.hpp"
+#include "engine/backend_factory.hpp"
 #include "engine/engine_access.hpp"
 #include "engine/engine_impl.hpp"
 #include "lnn/errors.hpp"
@@ -17,13 +16,8 @@ namespace lnn {
 
 template <class T>
 struct Engine<T>::Impl {
-  Impl(const Model<T>& m, const EngineOptions& o) : model(m), options(o) {
-    if (o.device == Device::cuda) {
-      core = cuda::make_engine(m, o);
-    } else {
-      core = std::make_unique<engine::EngineOn<T, cpu::CpuBackend<T>>>(m, o);
-    }
-  }
+  Impl(const Model<T>& m, const EngineOptions& o)
+      : model(m), options(o), core(engine::make_core(m, o)) {}
   const Model<T>& model;
   EngineOptions options;
   std::unique_ptr<engine::EngineCore<T>> core;

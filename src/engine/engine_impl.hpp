@@ -32,6 +32,7 @@ template <class T>
 class EngineCore {
  public:
   virtual ~EngineCore() = default;
+  virtual Device device() const = 0;  // where it runs (engine/backend_factory.hpp)
   virtual void bind_parameters(std::span<const T> params) = 0;
   virtual void refresh_parameters() = 0;
   virtual void lagrangian(std::span<const T> states, std::span<T> L) = 0;
@@ -74,6 +75,7 @@ class EngineOn final : public EngineCore<T> {
  public:
   EngineOn(const Model<T>& model, const EngineOptions& options, Backend backend = {})
       : model_(model), options_(options), algo_(model, options, backend) {}
+  Device device() const override { return options_.device; }
 
   Backend& be() { return algo_.backend(); }
 

@@ -1,7 +1,7 @@
 // One training step's queued work recorded once and replayed (a CUDA graph:
 // one launch instead of about seventy), for runs whose every step has the
 // same shapes and draws its data on the device (docs/architecture.md, "A
-// training step on a device"). Made by cuda::make_step_graph; none on the CPU.
+// training step on a device"). Made by engine::make_step_graph; none on the CPU.
 #pragma once
 #include <functional>
 #include <string>

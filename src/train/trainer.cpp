@@ -15,7 +15,7 @@
 #include "core/activation.hpp"
 #include "core/random.hpp"
 #include "core/small_solve.hpp"
-#include "cuda/cuda_engine.hpp"
+#include "engine/backend_factory.hpp"
 #include "engine/engine_access.hpp"
 #include "engine/engine_impl.hpp"
 #include "lnn/dataset.hpp"
@@ -480,12 +480,8 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // Parameters, moments and gradient stay where the engine runs (on a GPU:
   // device memory, synced to the model for checkpoints and at the end), on
   // the engine's own queue.
-  std::unique_ptr<training::ParameterStore<T>> store;
-  if (config.device == Device::cuda) {
-    store = cuda::make_parameter_store(core, model, optimizer);
-  } else {
-    store = std::make_unique<training::HostParameterStore<T>>(model);
-  }
+  std::unique_ptr<training::ParameterStore<T>> store =
+      engine::make_parameter_store(core, model, optimizer);
   engine.bind_parameters(store->params());
   // Validation and diagnostics on an engine of their own: their shapes never
   // grow the training engine's buffers (which a recorded step points into).
@@ -496,14 +492,9 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // step is the same queued work: recorded once as a CUDA graph, replayed.
   std::unique_ptr<systems::FreshBatches<T>> fresh;
   // Batches read from a dataset file are written into pinned slots on a GPU.
-  std::unique_ptr<training::BatchStaging<T>> staging;
-  if (config.device == Device::cuda) {
-    staging = cuda::make_batch_staging(core);
-  } else {
-    staging = std::make_unique<training::HostBatchStaging<T>>();
-  }
-  if (config.device == Device::cuda && data.system() != nullptr) {
-    fresh = cuda::make_fresh_batches<T>(core, *data.system(), config.box, config.seed, config.batch);
+  std::unique_ptr<training::BatchStaging<T>> staging = engine::make_batch_staging(core);
+  if (data.system() != nullptr) {
+    fresh = engine::make_fresh_batches(core, *data.system(), config.box, config.seed, config.batch);
     if (fresh) fresh->seek(state.step);
   }
   // Every step is the same queued work, recorded once as a CUDA graph and
@@ -511,10 +502,8 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
   // slot (the recorded copy reads that slot's pinned memory).
   std::unique_ptr<training::StepGraph> graphs[2];
   bool recorded[2] = {false, false};
-  if (config.device == Device::cuda) {
-    graphs[0] = cuda::make_step_graph(core);
-    if (!fresh && graphs[0]) graphs[1] = cuda::make_step_graph(core);
-  }
+  graphs[0] = engine::make_step_graph(core);
+  if (!fresh && graphs[0]) graphs[1] = engine::make_step_graph(core);
   const std::string config_json = config.to_json();
 
   std::vector<T> host_grad;

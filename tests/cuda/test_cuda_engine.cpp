@@ -18,7 +18,7 @@
 #include "common/equivalence.hpp"
 #include "common/fresh_reference.hpp"
 #include "common/test_util.hpp"
-#include "cuda/cuda_engine.hpp"
+#include "engine/backend_factory.hpp"
 #include "cuda/memory_kind.hpp"
 #include "engine/engine_access.hpp"
 #include "engine/engine_impl.hpp"
@@ -244,7 +244,7 @@ TYPED_TEST(CudaEngine, QueuedTrainingStepIsEquivalentToCpu) {
   go.solve.method = SolveMethod::lu;
   Engine<T> he(host, co), ge(device, go);
   engine::EngineCore<T>& core = engine::EngineAccess<T>::core(ge);
-  auto store = cuda::make_parameter_store(core, device, ad);
+  auto store = engine::make_parameter_store(core, device, ad);
   ge.bind_parameters(store->params());
   std::vector<T> gh(P);
   std::vector<typename Adam<T>::StepInfo> host_info;
@@ -398,7 +398,7 @@ TYPED_TEST(CudaEngine, FreshBatchesAreEquivalentToCpu) {
     for (const bool boxed : {false, true}) {
       StateBox box;
       if (boxed) box = {{{-1.0, 1.0}}, {{-0.5, 0.5}}};
-      auto fresh = cuda::make_fresh_batches<T>(core, *sys, box, 5, B);
+      auto fresh = engine::make_fresh_batches(core, *sys, box, 5, B);
       if (sys->dof() > systems::kFreshMaxDof) {
         EXPECT_EQ(fresh, nullptr);
         continue;
