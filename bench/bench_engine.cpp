@@ -33,6 +33,7 @@
 #include "engine/backend_factory.hpp"
 #include "engine/cost_model.hpp"
 #include "lnn/engine.hpp"
+#include "cpu/prepare_process.hpp"
 #include "lnn/info.hpp"
 #include "lnn/phase_times.hpp"
 #include "lnn/optimizer.hpp"

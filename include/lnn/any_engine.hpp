@@ -7,6 +7,7 @@
 // or of the evaluation precision. This is the one place outside the engine
 // that switches on precision.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,7 +22,7 @@
 #include "lnn/model.hpp"
 #include "lnn/model_file.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 std::string_view to_string(Precision p);         // "f32", "f64"
 Precision parse_precision(std::string_view name);  // throws InvalidArgument

@@ -18,6 +18,7 @@
 //   status         derivatives: P (SolveStatus);  trajectories: per trajectory (TrajectoryStatus)
 //   accepted, rejected   per trajectory, integrator steps (trajectories only)
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 enum class DatasetKind : std::uint8_t { derivatives, trajectories };
 std::string_view to_string(DatasetKind k);

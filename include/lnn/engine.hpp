@@ -9,6 +9,7 @@
 //   status   B        SolveStatus per sample;  pivot  B  its smallest pivot
 //                     (Cholesky: pivot of L; LU: |U_jj|; pinv: eigenvalue)
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,7 +19,7 @@
 #include "lnn/model.hpp"
 #include "lnn/solve.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace engine {
 template <class T>
 struct EngineAccess;  // src/engine/engine_access.hpp: the library's own use

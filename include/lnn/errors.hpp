@@ -1,9 +1,10 @@
 // Typed exceptions thrown by liblnn. The library never calls exit() or abort().
 #pragma once
+#include "lnn/visibility.hpp"
 #include <stdexcept>
 #include <string>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 // Base class of every error liblnn throws.
 class Error : public std::runtime_error {

@@ -4,6 +4,7 @@
 // time). Every random number comes from the counter-based generator
 // (core/random.hpp), so a seed gives the same dataset on every machine.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,7 +15,7 @@
 #include "lnn/integrate.hpp"
 #include "lnn/systems.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 struct DerivativeSetOptions {
   std::size_t samples = 10000;

@@ -1,9 +1,10 @@
 // What this build of liblnn contains and what it can use at run time.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <string>
 #include <vector>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 struct GpuInfo {
   int index = 0;
@@ -22,18 +23,6 @@ std::string blas_kernels();
 // A faster OpenBLAS kernel set this CPU supports than the one chosen, or ""
 // (OpenBLAS misidentifies some virtual CPUs and falls back to SSE3 kernels).
 std::string blas_better_kernels();
-// For programs, first thing in main(): sets what the BLAS and OpenMP
-// runtimes read only when they are loaded, and re-executes the program once
-// if it set anything (returns normally otherwise, or if exec fails):
-//   OPENBLAS_CORETYPE = blas_better_kernels(), when that is not empty and the
-//     variable is unset;
-//   GOMP_SPINCOUNT = 1000 (libgomp: spin about a thousand rounds at a barrier,
-//     then sleep; its default spins 300,000), when neither it nor
-//     OMP_WAIT_POLICY is set. With the cores shared with other work the long
-//     spin wastes the time slices the waiting threads need (README,
-//     "Performance"; bench/loaded.sh).
-// Set LNN_NO_REEXEC=1 (or the older LNN_NO_BLAS_REEXEC=1) to disable.
-void prepare_process(char** argv);
 bool cuda_compiled();
 // Devices the CUDA runtime sees; empty with a reason when none is usable.
 std::vector<GpuInfo> cuda_devices(std::string* why_none = nullptr);

@@ -13,6 +13,7 @@
 //
 // Shapes (row-major): y0  B × d;  times  S (ascending);  out  B × S × d.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -20,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 enum class Integrator : std::uint8_t {
   rk4,     // classical fourth order, fixed step

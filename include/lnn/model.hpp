@@ -1,5 +1,6 @@
 // The model: an MLP Lagrangian L(q, q̇) (docs/math.md §2) and its flat parameters.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -7,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 // Hidden-layer activations; each has exact σ', σ'', σ''' (src/core/activation.hpp).
 // ReLU is deliberately absent: its σ'' is zero, which makes M zero.

@@ -21,13 +21,14 @@
 // metadata "lnn.train.*"; load_model skips both, read_model_info returns the
 // metadata in ModelFileInfo::training.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "lnn/model.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 enum class Precision : std::uint8_t { f32, f64 };
 

@@ -2,6 +2,7 @@
 // learning-rate schedules, gradient-norm clipping; and training checkpoints
 // (a model file that also carries the optimizer state).
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 #include "lnn/model.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 // With s the step, S the total steps and cos(a → b, x) = b + (a − b)(1 + cos πx)/2:
 enum class Schedule : std::uint8_t {

@@ -7,10 +7,11 @@
 // take totals from a run of their own, never from the run that measures
 // throughput.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <string>
 #include <vector>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 struct PhaseTime {
   std::string name;

@@ -5,6 +5,7 @@
 //
 // Shapes (row-major, double): states B × 2n [q, q̇]; times S; out B × S × 2n.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -18,7 +19,7 @@
 #include "lnn/solve.hpp"
 #include "lnn/systems.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 // A Lagrangian to roll out, evaluated on batches of double states. Not
 // thread-safe (a learned one owns an Engine and its workspace).

@@ -1,9 +1,10 @@
 // The n×n mass-matrix solves of the Euler–Lagrange step (docs/math.md §5).
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstdint>
 #include <string_view>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 // L and −L give the same motion, so M = ∂²L/∂q̇² may be definite of either
 // sign; every method accepts both (docs/math.md §5).

@@ -6,6 +6,7 @@
 // interrupted sweep resumes without recomputing finished cells, and the
 // CSV tables are assembled from those files (docs/sweeps.md).
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -16,7 +17,7 @@
 #include "lnn/generate.hpp"
 #include "lnn/integrate.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 struct SweepConfig {
   std::string system = "double_pendulum";

@@ -7,6 +7,7 @@
 //   states B × 2n [q, q̇];  tau B × n (or empty);  acc, f, Cv B × n;
 //   M B × n × n;  H B × 2n × 2n;  grad B × 2n;  L, E B.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,7 +20,7 @@
 #include "lnn/engine.hpp"
 #include "lnn/solve.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 // A box of states that replaces a system's default sampling: q_i ~ U[lo, hi) and
 // q̇_i ~ U[lo, hi). Each list is empty (system default for both q and q̇),

@@ -7,6 +7,7 @@
 // dynamics from given initial conditions, energy error of the true system
 // along them, and the acceleration error on held-out states.
 #pragma once
+#include "lnn/visibility.hpp"
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +25,7 @@
 #include "lnn/rollout.hpp"
 #include "lnn/solve.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 struct TrainConfig {
   // Data: fresh states of `system` (with `system_params`, sampled from its

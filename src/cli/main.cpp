@@ -10,6 +10,7 @@
 
 #include "cli/common.hpp"
 #include "lnn/errors.hpp"
+#include "cpu/prepare_process.hpp"
 #include "lnn/info.hpp"
 
 namespace {

@@ -2,7 +2,7 @@
 
 #include <omp.h>
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 std::string version() { return LNN_VERSION; }
 int cpu_threads() { return omp_get_max_threads(); }
 }  // namespace lnn

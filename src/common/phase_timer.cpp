@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace lnn {
-namespace detail {
+namespace LNN_CXX_API lnn {
+namespace LNN_HIDDEN detail {
 namespace {
 
 struct Registry {

@@ -12,7 +12,7 @@
 #include "lnn/optimizer.hpp"
 #include "lnn/solve.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 using enum_names::name_of;
 using enum_names::parse;

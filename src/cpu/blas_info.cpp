@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "cpu/prepare_process.hpp"
 #include "lnn/info.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 std::string blas_name() { return LNN_BLAS_NAME; }
 

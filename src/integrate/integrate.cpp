@@ -20,7 +20,7 @@
 #include "integrate/lockstep.hpp"
 #include "lnn/errors.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 using integration::all_finite;

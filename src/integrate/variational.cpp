@@ -36,7 +36,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/integrate.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 using integration::all_finite;

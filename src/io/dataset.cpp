@@ -18,7 +18,7 @@
 #include "lnn/info.hpp"
 #include "lnn/systems.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 using io::h5::Shape;

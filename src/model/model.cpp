@@ -9,7 +9,7 @@
 
 #include "lnn/errors.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 void ModelSpec::validate() const {
   if (n < 1 || n > 1024) {

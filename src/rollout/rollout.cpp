@@ -12,7 +12,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/model_file.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

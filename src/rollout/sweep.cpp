@@ -27,7 +27,7 @@
 #include "lnn/systems.hpp"
 #include "rollout/sweep_detail.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace fs = std::filesystem;
 using sweep::Cell;
 using sweep::Json;

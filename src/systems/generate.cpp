@@ -15,7 +15,7 @@
 #include "lnn/errors.hpp"
 #include "systems/fresh_batch.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -352,7 +352,7 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
   return data;
 }
 
-namespace systems {
+namespace LNN_HIDDEN systems {
 
 FreshSpec fresh_spec(const System& system, const StateBox& box, std::uint64_t seed) {
   FreshSpec f;

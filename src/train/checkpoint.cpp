@@ -17,7 +17,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/optimizer.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 using json = nlohmann::json;

@@ -14,7 +14,7 @@
 #include "core/adam.hpp"
 #include "lnn/errors.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 // Below this many parameters a parallel region costs more than the update.

@@ -9,7 +9,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 namespace {
 
 using Json = nlohmann::ordered_json;

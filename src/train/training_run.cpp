@@ -6,7 +6,7 @@
 #include "lnn/optimizer.hpp"
 #include "lnn/train.hpp"
 
-namespace lnn {
+namespace LNN_CXX_API lnn {
 
 struct TrainingRun::Optimizer {
   std::variant<Adam<float>, Adam<double>> adam;

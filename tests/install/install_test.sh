@@ -107,6 +107,18 @@ run_and_compare() {
 }
 find_exe() { find "$1" -type f -name "$2" -perm -u+x | head -n 1; }
 
+echo "install_test: liblnn.so exports the public interface only"
+# Hidden by default (include/lnn/visibility.hpp): no symbol of the library's
+# internal namespaces may be exported; the C API and lnn:: classes must be.
+so=$(find "$prefix/$libdir" -maxdepth 1 -name 'liblnn.so' | head -n 1)
+[[ -n "$so" ]] || fail "no liblnn.so under $prefix/$libdir"
+exported=$(nm -D --defined-only "$so" | c++filt)
+leaked=$(grep -E 'lnn::(cli|io|cuda|cpu|core|training|systems|capi)::' <<<"$exported" | head -n 5 || true)
+[[ -z "$leaked" ]] || fail "liblnn.so exports internal symbols, e.g.:"$'\n'"$leaked"
+for want in lnn_model_load 'lnn::AnyEngine::AnyEngine' 'lnn::Engine<double>::accelerations'; do
+  grep -qF "$want" <<<"$exported" || fail "liblnn.so does not export $want"
+done
+
 echo "install_test: building the examples against the installed package"
 configure_and_build cpp examples/cpp
 run_and_compare cpp "C++ (find_package, liblnn.so)" "$(find_exe "$tmp/cpp" lnn_example)"

@@ -1,0 +1,16 @@
+// Which of liblnn.so's symbols a program can link: the library is built with
+// hidden visibility (CMakeLists.txt), and every public header opens its
+// namespace as `namespace LNN_CXX_API lnn`, so what the headers under
+// include/lnn declare is exported and everything else (the engine's
+// internals, backends, CLI) is not (docs/cpp-api.md, "What is internal").
+#pragma once
+
+#if defined(_WIN32)
+#define LNN_CXX_API
+#define LNN_HIDDEN
+#else
+#define LNN_CXX_API __attribute__((visibility("default")))
+// For the library's own sources: an internal namespace nested in a block of
+// `namespace LNN_CXX_API lnn` stays hidden.
+#define LNN_HIDDEN __attribute__((visibility("hidden")))
+#endif
