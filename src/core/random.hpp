@@ -51,6 +51,18 @@ LNN_HD void uniforms(std::uint64_t seed, RandomStream stream, std::uint64_t inde
   }
 }
 
+// The generalized forces of sample `index` of a forced system (derivative
+// sets, fresh training batches on the host and on a device, validation):
+// τ_k = force_max·(2u_k − 1) on actuated coordinates (actuated[k] != 0), 0
+// on the others, u the sample's uniforms of the forces stream. u: n values
+// of scratch.
+template <class Flag>
+LNN_HD void random_forces(std::uint64_t seed, std::uint64_t index, int n, const Flag* actuated,
+                          double force_max, double* u, double* tau) {
+  uniforms(seed, RandomStream::forces, index, n, u);
+  for (int k = 0; k < n; ++k) tau[k] = actuated[k] ? force_max * (2.0 * u[k] - 1.0) : 0.0;
+}
+
 // z[0 … count) standard normal (Box–Muller) for item `index`.
 LNN_HD void normals(std::uint64_t seed, RandomStream stream, std::uint64_t index, int count,
                     double* z) {

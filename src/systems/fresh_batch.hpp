@@ -51,8 +51,7 @@ LNN_HD SolveStatus fresh_sample(const Sys& sys, const FreshSpec& f, std::uint64_
     sys.sample(u, x);
   }
   if (f.forced) {
-    core::uniforms(f.seed, core::RandomStream::forces, index, n, u);
-    for (int k = 0; k < n; ++k) tau[k] = f.actuated[k] ? f.force_max * (2.0 * u[k] - 1.0) : 0.0;
+    core::random_forces(f.seed, index, n, f.actuated, f.force_max, u, tau);
   }
   return exact_accelerations<kFreshMaxDof>(sys, x, f.forced ? tau : nullptr, f.solve, acc).status;
 }

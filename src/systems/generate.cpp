@@ -192,10 +192,8 @@ Dataset generate_derivatives(const System& system, const DerivativeSetOptions& o
       cpu::CpuBackend<double>::for_each(static_cast<int>(count), [&](int i) {
         const auto s = static_cast<std::size_t>(i);
         std::vector<double> u(un);
-        core::uniforms(options.seed, core::RandomStream::forces, first + s, n, u.data());
-        for (std::size_t k = 0; k < un; ++k) {
-          if (d.actuated[k] != 0) t[s * un + k] = force_max * (2.0 * u[k] - 1.0);
-        }
+        core::random_forces(options.seed, first + s, n, d.actuated.data(), force_max, u.data(),
+                            t + s * un);
       });
       tau = std::span<const double>(t, count * un);
     }

@@ -117,10 +117,8 @@ class DataSource {
     const double fmax = system_->info().force_max;
     std::vector<double> u(un);
     for (std::size_t s = 0; s < B; ++s) {
-      core::uniforms(config_.seed, core::RandomStream::forces, first + s, n_, u.data());
-      for (std::size_t k = 0; k < un; ++k) {
-        if (system_->info().actuated[k] != 0) taud_[s * un + k] = fmax * (2.0 * u[k] - 1.0);
-      }
+      core::random_forces(config_.seed, first + s, n_, system_->info().actuated.data(), fmax,
+                          u.data(), taud_.data() + s * un);
     }
   }
 
@@ -134,10 +132,8 @@ class DataSource {
       const double fmax = system_->info().force_max;
       std::vector<double> u(un);
       for (std::size_t s = 0; s < V; ++s) {
-        core::uniforms(config_.seed ^ kValidationKey, core::RandomStream::forces, s, n_, u.data());
-        for (std::size_t k = 0; k < un; ++k) {
-          if (system_->info().actuated[k] != 0) tau[s * un + k] = fmax * (2.0 * u[k] - 1.0);
-        }
+        core::random_forces(config_.seed ^ kValidationKey, s, n_, system_->info().actuated.data(),
+                            fmax, u.data(), tau.data() + s * un);
       }
     }
     system_->accelerations(x, tau, acc);
