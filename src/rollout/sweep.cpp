@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/box_json.hpp"
 #include "io/atomic_file.hpp"
 #include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
@@ -90,12 +91,6 @@ bool is_number_or_null(const Json& j) { return j.is_number() || j.is_null(); }
 // the order, and its == compares it).
 bool same_json(const Json& a, const Json& b) {
   return nlohmann::json::parse(a.dump()) == nlohmann::json::parse(b.dump());
-}
-
-Json box_json(const std::vector<std::pair<double, double>>& box) {
-  Json a = Json::array();
-  for (const auto& [lo, hi] : box) a.push_back({lo, hi});
-  return a;
 }
 
 // JSON has no NaN: null stands for it (sweep_tables.cpp reads it back).
@@ -573,8 +568,8 @@ std::string SweepConfig::to_json() const {
   j["tolerances"] = tolerances;
   j["horizons"] = horizons;
   j["trajectories"] = trajectories;
-  j["box_q"] = box_json(box.q);
-  j["box_qdot"] = box_json(box.qdot);
+  j["box_q"] = common::intervals_to_json<Json>(box.q);
+  j["box_qdot"] = common::intervals_to_json<Json>(box.qdot);
   j["seed"] = seed;
   j["rate"] = rate;
   j["truth_tolerance"] = truth_tolerance;

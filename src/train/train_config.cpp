@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/box_json.hpp"
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
 
@@ -13,18 +14,6 @@ namespace LNN_CXX_API lnn {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json box_to_json(const std::vector<std::pair<double, double>>& box) {
-  Json a = Json::array();
-  for (const auto& [lo, hi] : box) a.push_back({lo, hi});
-  return a;
-}
-
-std::vector<std::pair<double, double>> box_from_json(const Json& j) {
-  std::vector<std::pair<double, double>> box;
-  for (const Json& e : j) box.emplace_back(e.at(0).get<double>(), e.at(1).get<double>());
-  return box;
-}
 
 std::string embedding_text(const ModelSpec& spec) {
   std::string s;
@@ -56,8 +45,8 @@ std::string TrainConfig::to_json() const {
   Json j;
   j["system"] = system;
   j["system_params"] = system_params;
-  j["box_q"] = box_to_json(box.q);
-  j["box_qdot"] = box_to_json(box.qdot);
+  j["box_q"] = common::intervals_to_json<Json>(box.q);
+  j["box_qdot"] = common::intervals_to_json<Json>(box.qdot);
   j["dataset"] = dataset;
   j["validation_fraction"] = validation_fraction;
   j["validation_samples"] = validation_samples;
@@ -110,9 +99,9 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get("system", c.system);
     get("system_params", c.system_params);
     field = "box_q";
-    if (j.contains("box_q")) c.box.q = box_from_json(j.at("box_q"));
+    if (j.contains("box_q")) c.box.q = common::intervals_from_json(j.at("box_q"));
     field = "box_qdot";
-    if (j.contains("box_qdot")) c.box.qdot = box_from_json(j.at("box_qdot"));
+    if (j.contains("box_qdot")) c.box.qdot = common::intervals_from_json(j.at("box_qdot"));
     get("dataset", c.dataset);
     get("validation_fraction", c.validation_fraction);
     get("validation_samples", c.validation_samples);
