@@ -22,7 +22,7 @@
 #include "lnn/model.hpp"
 #include "lnn/model_file.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 std::string_view to_string(Precision p);         // "f32", "f64"
 Precision parse_precision(std::string_view name);  // throws InvalidArgument

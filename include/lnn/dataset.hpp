@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 enum class DatasetKind : std::uint8_t { derivatives, trajectories };
 std::string_view to_string(DatasetKind k);

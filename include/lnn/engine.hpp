@@ -19,7 +19,7 @@
 #include "lnn/model.hpp"
 #include "lnn/solve.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace engine {
 template <class T>
 struct EngineAccess;  // src/engine/engine_access.hpp: the library's own use

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // Base class of every error liblnn throws.
 class Error : public std::runtime_error {

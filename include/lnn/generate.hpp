@@ -15,7 +15,7 @@
 #include "lnn/integrate.hpp"
 #include "lnn/systems.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 struct DerivativeSetOptions {
   std::size_t samples = 10000;

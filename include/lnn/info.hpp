@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 struct GpuInfo {
   int index = 0;

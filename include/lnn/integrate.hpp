@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 enum class Integrator : std::uint8_t {
   rk4,     // classical fourth order, fixed step

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // Hidden-layer activations; each has exact σ', σ'', σ''' (src/core/activation.hpp).
 // ReLU is deliberately absent: its σ'' is zero, which makes M zero.

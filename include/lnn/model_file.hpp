@@ -28,7 +28,7 @@
 
 #include "lnn/model.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 enum class Precision : std::uint8_t { f32, f64 };
 

@@ -14,7 +14,7 @@
 
 #include "lnn/model.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // With s the step, S the total steps and cos(a → b, x) = b + (a − b)(1 + cos πx)/2:
 enum class Schedule : std::uint8_t {

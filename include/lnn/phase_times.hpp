@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 struct PhaseTime {
   std::string name;

@@ -19,7 +19,7 @@
 #include "lnn/solve.hpp"
 #include "lnn/systems.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // A Lagrangian to roll out, evaluated on batches of double states. Not
 // thread-safe (a learned one owns an Engine and its workspace).

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // L and −L give the same motion, so M = ∂²L/∂q̇² may be definite of either
 // sign; every method accepts both (docs/math.md §5).

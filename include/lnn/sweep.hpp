@@ -17,7 +17,7 @@
 #include "lnn/generate.hpp"
 #include "lnn/integrate.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 struct SweepConfig {
   std::string system = "double_pendulum";

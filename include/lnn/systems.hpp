@@ -20,7 +20,7 @@
 #include "lnn/engine.hpp"
 #include "lnn/solve.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // A box of states that replaces a system's default sampling: q_i ~ U[lo, hi) and
 // q̇_i ~ U[lo, hi). Each list is empty (system default for both q and q̇),

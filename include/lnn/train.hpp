@@ -25,7 +25,7 @@
 #include "lnn/rollout.hpp"
 #include "lnn/solve.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 struct TrainConfig {
   // Data: fresh states of `system` (with `system_params`, sampled from its

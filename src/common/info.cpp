@@ -2,7 +2,7 @@
 
 #include <omp.h>
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 std::string version() { return LNN_VERSION; }
 int cpu_threads() { return omp_get_max_threads(); }
 }  // namespace lnn

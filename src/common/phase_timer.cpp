@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace LNN_CXX_API lnn {
-namespace LNN_HIDDEN detail {
+namespace lnn LNN_CXX_API {
+namespace detail LNN_HIDDEN {
 namespace {
 
 struct Registry {

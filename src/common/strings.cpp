@@ -12,7 +12,7 @@
 #include "lnn/optimizer.hpp"
 #include "lnn/solve.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 using enum_names::name_of;
 using enum_names::parse;

@@ -13,7 +13,7 @@
 #include "cpu/prepare_process.hpp"
 #include "lnn/info.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 std::string blas_name() { return LNN_BLAS_NAME; }
 

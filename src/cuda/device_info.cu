@@ -12,7 +12,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 bool cuda_compiled() { return true; }
 
@@ -66,7 +66,7 @@ std::string cuda_versions() {
   return out;
 }
 
-namespace LNN_HIDDEN detail {
+namespace detail LNN_HIDDEN {
 
 bool is_device_pointer(const void* p) {
   // Without a device no pointer can be a device pointer; ask the runtime once.

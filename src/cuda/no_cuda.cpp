@@ -4,14 +4,14 @@
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 bool cuda_compiled() { return false; }
 std::vector<GpuInfo> cuda_devices(std::string* why_none) {
   if (why_none) *why_none = "this build has no CUDA backend (configured without nvcc)";
   return {};
 }
 std::string cuda_versions() { return ""; }
-namespace LNN_HIDDEN detail {
+namespace detail LNN_HIDDEN {
 bool is_device_pointer(const void*) { return false; }
 void copy_device_to_host(void*, const void*, std::size_t) {
   throw BackendError("this build has no CUDA backend: no device memory to copy");

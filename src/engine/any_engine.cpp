@@ -16,7 +16,7 @@
 #include "cuda/memory_kind.hpp"
 #include "lnn/errors.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 // ---- AnyModel ---------------------------------------------------------------
 

@@ -12,7 +12,7 @@
 #include "engine/engine_impl.hpp"
 #include "lnn/errors.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 template <class T>
 struct Engine<T>::Impl {
@@ -111,7 +111,7 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
 template class Engine<float>;
 template class Engine<double>;
 
-namespace LNN_HIDDEN engine {
+namespace engine LNN_HIDDEN {
 template <class T>
 EngineCore<T>& EngineAccess<T>::core(Engine<T>& e) {
   return *e.impl_->core;

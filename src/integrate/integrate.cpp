@@ -20,7 +20,7 @@
 #include "integrate/lockstep.hpp"
 #include "lnn/errors.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 using integration::all_finite;

@@ -36,7 +36,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/integrate.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 using integration::all_finite;

@@ -18,7 +18,7 @@
 #include "lnn/info.hpp"
 #include "lnn/systems.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 using io::h5::Shape;

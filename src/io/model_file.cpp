@@ -20,7 +20,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/info.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 namespace safetensors = io::safetensors;
@@ -416,7 +416,7 @@ template void save_model<double>(const Model<double>&, const std::string&,
 template Model<float> load_model<float>(const std::string&);
 template Model<double> load_model<double>(const std::string&);
 
-namespace LNN_HIDDEN io {
+namespace io LNN_HIDDEN {
 
 template <class T>
 void save_model_file(const Model<T>& model, const std::string& path,

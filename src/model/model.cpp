@@ -9,7 +9,7 @@
 
 #include "lnn/errors.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 void ModelSpec::validate() const {
   if (n < 1 || n > 1024) {

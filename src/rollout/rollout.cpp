@@ -12,7 +12,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/model_file.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

@@ -28,7 +28,7 @@
 #include "lnn/systems.hpp"
 #include "rollout/sweep_detail.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace fs = std::filesystem;
 using sweep::Cell;
 using sweep::Json;

@@ -14,7 +14,7 @@
 #include "systems/lagrangians.hpp"
 #include "systems/system_model.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 double System::parameter(std::string_view name) const {
   for (const SystemParameter& p : info_.parameters) {

@@ -15,7 +15,7 @@
 #include "lnn/errors.hpp"
 #include "systems/fresh_batch.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -350,7 +350,7 @@ Dataset generate_trajectories(const System& system, const TrajectorySetOptions& 
   return data;
 }
 
-namespace LNN_HIDDEN systems {
+namespace systems LNN_HIDDEN {
 
 FreshSpec fresh_spec(const System& system, const StateBox& box, std::uint64_t seed) {
   FreshSpec f;

@@ -17,7 +17,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/optimizer.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 using json = nlohmann::json;

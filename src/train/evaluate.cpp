@@ -9,7 +9,7 @@
 #include "lnn/rollout.hpp"
 #include "lnn/train.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 // Held-out states use their own key, apart from training (seed) and

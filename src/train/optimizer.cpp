@@ -14,7 +14,7 @@
 #include "core/adam.hpp"
 #include "lnn/errors.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 // Below this many parameters a parallel region costs more than the update.

@@ -10,7 +10,7 @@
 #include "lnn/errors.hpp"
 #include "lnn/train.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 using Json = nlohmann::ordered_json;

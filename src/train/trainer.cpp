@@ -26,7 +26,7 @@
 #include "train/parameter_store.hpp"
 #include "train/step_graph.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 namespace {
 
 // Validation states are drawn with another key so they never coincide with

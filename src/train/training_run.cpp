@@ -6,7 +6,7 @@
 #include "lnn/optimizer.hpp"
 #include "lnn/train.hpp"
 
-namespace LNN_CXX_API lnn {
+namespace lnn LNN_CXX_API {
 
 struct TrainingRun::Optimizer {
   std::variant<Adam<float>, Adam<double>> adam;
