@@ -67,6 +67,30 @@ struct DeviceArray {
   double* p = nullptr;
   std::size_t count;
 };
+
+// A test model and two workspaces of it, CPU and CUDA, with the LU solve in
+// `precision` (LNN_PRECISION_*).
+struct Workspaces {
+  Workspaces(const char* name, int B, int precision) : dir(name) {
+    const std::string path = save_test_model<double>(dir, "model.safetensors");
+    lnn_model* m = nullptr;
+    EXPECT_EQ(lnn_model_load(path.c_str(), &m), LNN_OK) << lnn_last_error();
+    model.reset(m);
+    lnn_workspace_options o;
+    lnn_workspace_options_default(&o);
+    o.solve = LNN_SOLVE_LU;
+    o.precision = precision;
+    lnn_workspace *wc = nullptr, *wg = nullptr;
+    EXPECT_EQ(lnn_workspace_create(model.get(), B, &o, &wc), LNN_OK) << lnn_last_error();
+    cpu.reset(wc);
+    o.device = LNN_DEVICE_CUDA;
+    EXPECT_EQ(lnn_workspace_create(model.get(), B, &o, &wg), LNN_OK) << lnn_last_error();
+    gpu.reset(wg);
+  }
+  TempDir dir;
+  ModelPtr model;
+  WorkspacePtr cpu, gpu;
+};
 #endif
 
 TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
@@ -75,21 +99,11 @@ TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
 #else
   std::string why;
   if (lnn::cuda_devices(&why).empty()) GTEST_SKIP() << "no CUDA device: " << why;
-  TempDir dir("cuda-ws");
-  const std::string path = save_test_model<double>(dir, "model.safetensors");
-  lnn_model* m = nullptr;
-  ASSERT_LNN_OK(lnn_model_load(path.c_str(), &m));
-  ModelPtr model(m);
   const int B = 33, n = 2;
-  lnn_workspace_options o;
-  lnn_workspace_options_default(&o);
-  o.solve = LNN_SOLVE_LU;
-  lnn_workspace *wc = nullptr, *wg = nullptr;
-  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wc));
-  WorkspacePtr cpu(wc);
-  o.device = LNN_DEVICE_CUDA;
-  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wg));
-  WorkspacePtr gpu(wg);
+  Workspaces w("cuda-ws", B, LNN_PRECISION_MODEL);
+  ASSERT_TRUE(w.cpu && w.gpu);
+  lnn_workspace* cpu_ws = w.cpu.get();
+  lnn_workspace* gpu_ws = w.gpu.get();
   std::vector<double> x(B * 2 * n);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3 * std::sin(1.7 * double(i) + 0.2);
   DeviceArray dx(x);
@@ -103,38 +117,38 @@ TEST(CApiCuda, CudaWorkspaceWithDeviceArraysEqualsTheCpuWorkspace) {
     std::vector<double> a(B * n);
     std::vector<int> st(B);
     int64_t fails = -1;
-    ASSERT_LNN_OK(lnn_accelerations(cpu.get(), B, x.data(), nullptr, a.data(), st.data(), &fails));
+    ASSERT_LNN_OK(lnn_accelerations(cpu_ws, B, x.data(), nullptr, a.data(), st.data(), &fails));
     DeviceArray da(B * n);
-    ASSERT_LNN_OK(lnn_accelerations(gpu.get(), B, dx.p, nullptr, da.p, nullptr, nullptr));
+    ASSERT_LNN_OK(lnn_accelerations(gpu_ws, B, dx.p, nullptr, da.p, nullptr, nullptr));
     close(da.host(), a, "acc");
   }
   {
     std::vector<double> E(B);
-    ASSERT_LNN_OK(lnn_energy(cpu.get(), B, x.data(), E.data()));
+    ASSERT_LNN_OK(lnn_energy(cpu_ws, B, x.data(), E.data()));
     DeviceArray dE(B);
-    ASSERT_LNN_OK(lnn_energy(gpu.get(), B, dx.p, dE.p));
+    ASSERT_LNN_OK(lnn_energy(gpu_ws, B, dx.p, dE.p));
     close(dE.host(), E, "E");
   }
   {
     std::vector<double> H(B * 4 * n * n);
-    ASSERT_LNN_OK(lnn_hessian(cpu.get(), B, x.data(), H.data()));
+    ASSERT_LNN_OK(lnn_hessian(cpu_ws, B, x.data(), H.data()));
     DeviceArray dH(H.size());
-    ASSERT_LNN_OK(lnn_hessian(gpu.get(), B, dx.p, dH.p));
+    ASSERT_LNN_OK(lnn_hessian(gpu_ws, B, dx.p, dH.p));
     close(dH.host(), H, "H");
   }
   {
     const double times[2] = {0.05, 0.1};
     std::vector<double> out(2 * B * 2 * n);
-    ASSERT_LNN_OK(lnn_rollout(cpu.get(), nullptr, B, 0.0, x.data(), 2, times, out.data(), nullptr));
+    ASSERT_LNN_OK(lnn_rollout(cpu_ws, nullptr, B, 0.0, x.data(), 2, times, out.data(), nullptr));
     DeviceArray dt(std::vector<double>(times, times + 2)), dout(out.size());
-    ASSERT_LNN_OK(lnn_rollout(gpu.get(), nullptr, B, 0.0, dx.p, 2, dt.p, dout.p, nullptr));
+    ASSERT_LNN_OK(lnn_rollout(gpu_ws, nullptr, B, 0.0, dx.p, 2, dt.p, dout.p, nullptr));
     // Adaptive steps (Dormand–Prince, rtol 1e-10) may be chosen differently
     // when q̈ differs in the last bits: agreement to the tolerance's order.
     close(dout.host(), out, "rollout", 1e-7);
   }
   // Host arrays are refused by a CUDA workspace.
   std::vector<double> E(B);
-  EXPECT_LNN_ERROR(lnn_energy(gpu.get(), B, x.data(), E.data()), LNN_ERR_WRONG_DEVICE,
+  EXPECT_LNN_ERROR(lnn_energy(gpu_ws, B, x.data(), E.data()), LNN_ERR_WRONG_DEVICE,
                    "states is host memory");
 #endif
 }
@@ -149,24 +163,13 @@ TEST(CApiCuda, FloatCudaWorkspaceConvertsDeviceArraysOnTheDevice) {
 #else
   std::string why;
   if (lnn::cuda_devices(&why).empty()) GTEST_SKIP() << "no CUDA device: " << why;
-  TempDir dir("cuda-f32");
-  const std::string path = save_test_model<double>(dir, "model.safetensors");
-  lnn_model* m = nullptr;
-  ASSERT_LNN_OK(lnn_model_load(path.c_str(), &m));
-  ModelPtr model(m);
   const int B = 40, n = 2;
-  lnn_workspace_options o;
-  lnn_workspace_options_default(&o);
-  o.solve = LNN_SOLVE_LU;
-  o.precision = LNN_PRECISION_F32;
-  lnn_workspace *wc = nullptr, *wg = nullptr;
-  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wc));
-  WorkspacePtr cpu(wc);
-  o.device = LNN_DEVICE_CUDA;
-  ASSERT_LNN_OK(lnn_workspace_create(model.get(), B, &o, &wg));
-  WorkspacePtr gpu(wg);
+  Workspaces w("cuda-f32", B, LNN_PRECISION_F32);
+  ASSERT_TRUE(w.cpu && w.gpu);
+  lnn_workspace* cpu_ws = w.cpu.get();
+  lnn_workspace* gpu_ws = w.gpu.get();
   int precision = -1;
-  ASSERT_LNN_OK(lnn_workspace_get(gpu.get(), nullptr, nullptr, &precision));
+  ASSERT_LNN_OK(lnn_workspace_get(gpu_ws, nullptr, nullptr, &precision));
   EXPECT_EQ(precision, LNN_PRECISION_F32);
   std::vector<double> x(B * 2 * n);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3 * std::sin(1.3 * double(i) + 0.1);
@@ -174,13 +177,13 @@ TEST(CApiCuda, FloatCudaWorkspaceConvertsDeviceArraysOnTheDevice) {
   std::vector<double> a(B * n);
   std::vector<int> st(B);
   int64_t fails = -1;
-  ASSERT_LNN_OK(lnn_accelerations(cpu.get(), B, x.data(), nullptr, a.data(), st.data(), &fails));
+  ASSERT_LNN_OK(lnn_accelerations(cpu_ws, B, x.data(), nullptr, a.data(), st.data(), &fails));
   DeviceArray da(B * n);
   int* dst = nullptr;
   int64_t* dfails = nullptr;
   ASSERT_EQ(cudaMalloc(&dst, B * sizeof(int)), cudaSuccess);
   ASSERT_EQ(cudaMalloc(&dfails, sizeof(int64_t)), cudaSuccess);
-  ASSERT_LNN_OK(lnn_accelerations(gpu.get(), B, dx.p, nullptr, da.p, dst, dfails));
+  ASSERT_LNN_OK(lnn_accelerations(gpu_ws, B, dx.p, nullptr, da.p, dst, dfails));
   std::vector<int> gst(B);
   int64_t gfails = -1;
   cudaMemcpy(gst.data(), dst, B * sizeof(int), cudaMemcpyDeviceToHost);
@@ -194,9 +197,9 @@ TEST(CApiCuda, FloatCudaWorkspaceConvertsDeviceArraysOnTheDevice) {
     EXPECT_NEAR(ga[i], a[i], 1e-3 * (1 + std::fabs(a[i]))) << "acc[" << i << "]";
   }
   std::vector<double> E(B);
-  ASSERT_LNN_OK(lnn_energy(cpu.get(), B, x.data(), E.data()));
+  ASSERT_LNN_OK(lnn_energy(cpu_ws, B, x.data(), E.data()));
   DeviceArray dE(B);
-  ASSERT_LNN_OK(lnn_energy(gpu.get(), B, dx.p, dE.p));
+  ASSERT_LNN_OK(lnn_energy(gpu_ws, B, dx.p, dE.p));
   const std::vector<double> gE = dE.host();
   for (std::size_t i = 0; i < E.size(); ++i) {
     EXPECT_NEAR(gE[i], E[i], 1e-4 * (1 + std::fabs(E[i]))) << "E[" << i << "]";
