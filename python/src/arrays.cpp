@@ -1,0 +1,136 @@
+#include "arrays.hpp"
+
+#include <cstdio>
+#include <vector>
+
+namespace lnn::python {
+
+std::string dtype_name(Dtype d) { return d == Dtype::f32 ? "float32" : "float64"; }
+
+namespace {
+
+std::string shape_text(const nb::ndarray<nb::ro>& a) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < a.ndim(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(a.shape(i));
+  }
+  if (a.ndim() == 1) s += ",";
+  return s + ")";
+}
+
+std::string describe_dtype(const nb::dlpack::dtype& d) {
+  const char* kind = "?";
+  switch (static_cast<nb::dlpack::dtype_code>(d.code)) {
+    case nb::dlpack::dtype_code::Int: kind = "int"; break;
+    case nb::dlpack::dtype_code::UInt: kind = "uint"; break;
+    case nb::dlpack::dtype_code::Float: kind = "float"; break;
+    case nb::dlpack::dtype_code::Bfloat: kind = "bfloat"; break;
+    case nb::dlpack::dtype_code::Complex: kind = "complex"; break;
+    case nb::dlpack::dtype_code::Bool: return "bool";
+    default: break;
+  }
+  return kind + std::to_string(d.bits);
+}
+
+bool c_contiguous(const nb::ndarray<nb::ro>& a) {
+  std::int64_t expected = 1;
+  for (std::size_t i = a.ndim(); i-- > 0;) {
+    if (a.shape(i) != 1 && a.stride(i) != expected) return false;
+    expected *= static_cast<std::int64_t>(a.shape(i));
+  }
+  return true;
+}
+
+}  // namespace
+
+Input::Input(nb::handle obj, const char* name) : name_(name), dtype_(Dtype::f64) {
+  if (!nb::try_cast(obj, array_, /*convert=*/false)) {
+    throw nb::type_error((std::string(name) + " must be an array (NumPy, or any object with the "
+                          "buffer protocol or DLPack) of float64 or float32, got " +
+                          nb::inst_name(obj).c_str())
+                             .c_str());
+  }
+  if (array_.device_type() != nb::device::cpu::value) {
+    throw nb::value_error((std::string(name) +
+                           " is not in host memory: this engine takes NumPy or other CPU arrays")
+                              .c_str());
+  }
+  if (array_.dtype() == nb::dtype<double>()) {
+    dtype_ = Dtype::f64;
+  } else if (array_.dtype() == nb::dtype<float>()) {
+    dtype_ = Dtype::f32;
+  } else {
+    throw nb::type_error((std::string(name) + " has dtype " + describe_dtype(array_.dtype()) +
+                          "; lnn takes float64 arrays (or float32 ones for a float32 engine)")
+                             .c_str());
+  }
+  if (!c_contiguous(array_)) {
+    throw nb::value_error((std::string(name) +
+                           " is not C-contiguous (lnn reads arrays in place, row-major); pass "
+                           "numpy.ascontiguousarray(" + name + ")")
+                              .c_str());
+  }
+}
+
+void Input::require_shape(std::initializer_list<std::size_t> expected,
+                          const std::string& meaning) const {
+  bool ok = array_.ndim() == expected.size();
+  std::size_t i = 0;
+  for (std::size_t e : expected) {
+    if (!ok) break;
+    ok = array_.shape(i++) == e;
+  }
+  if (!ok) {
+    throw nb::value_error((std::string(name_) + " must have shape " + meaning + ", got " +
+                           shape_text(array_))
+                              .c_str());
+  }
+}
+
+void Input::require_same_dtype(const Input& other) const {
+  if (dtype_ != other.dtype_) {
+    throw nb::type_error((std::string(name_) + " has dtype " + dtype_name(dtype_) + " but " +
+                          other.name_ + " has " + dtype_name(other.dtype_) +
+                          ": the arrays of one call share one dtype")
+                             .c_str());
+  }
+}
+
+std::size_t require_states(const Input& states, int n) {
+  const auto width = static_cast<std::size_t>(2 * n);
+  if (states.ndim() != 2 || states.shape(1) != width) {
+    std::vector<std::size_t> dims;
+    for (std::size_t i = 0; i < states.ndim(); ++i) dims.push_back(states.shape(i));
+    std::string got = "(";
+    for (std::size_t i = 0; i < dims.size(); ++i) got += (i ? ", " : "") + std::to_string(dims[i]);
+    if (dims.size() == 1) got += ",";
+    got += ")";
+    throw nb::value_error((std::string(states.name()) + " must have shape (B, 2n) = (B, " +
+                           std::to_string(width) + ") for n = " + std::to_string(n) +
+                           " (rows [q_1..q_n, qdot_1..qdot_n]), got " + got)
+                              .c_str());
+  }
+  return states.shape(0);
+}
+
+template <class T>
+Output<T>::Output(std::initializer_list<std::size_t> shape) {
+  size_ = 1;
+  for (std::size_t s : shape) size_ *= s;
+  data_ = new T[size_ > 0 ? size_ : 1]();
+  nb::capsule owner(data_, [](void* p) noexcept { delete[] static_cast<T*>(p); });
+  const std::vector<std::size_t> dims(shape);
+  array_ = nb::ndarray<nb::numpy, T>(data_, dims.size(), dims.data(), owner);
+}
+
+template <class T>
+nb::object Output<T>::release() {
+  return array_.cast();
+}
+
+template class Output<float>;
+template class Output<double>;
+template class Output<std::int8_t>;
+
+}  // namespace lnn::python
