@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config gfortran python3 libopenblas-dev libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
           librandom123-dev libhdf5-dev python3-h5py python3-numpy python3-matplotlib libgtest-dev libgmock-dev libbenchmark-dev
+          python3-dev python3-venv  # the Python package (docs/python.md): Python.h, venv with pip
           clang libclang-rt-dev libomp-dev)  # the last three: the fuzz build (scripts/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
