@@ -22,13 +22,25 @@ std::string shape_text(const nb::ndarray<nb::ro>& a) {
 std::string describe_dtype(const nb::dlpack::dtype& d) {
   const char* kind = "?";
   switch (static_cast<nb::dlpack::dtype_code>(d.code)) {
-    case nb::dlpack::dtype_code::Int: kind = "int"; break;
-    case nb::dlpack::dtype_code::UInt: kind = "uint"; break;
-    case nb::dlpack::dtype_code::Float: kind = "float"; break;
-    case nb::dlpack::dtype_code::Bfloat: kind = "bfloat"; break;
-    case nb::dlpack::dtype_code::Complex: kind = "complex"; break;
-    case nb::dlpack::dtype_code::Bool: return "bool";
-    default: break;
+    case nb::dlpack::dtype_code::Int:
+      kind = "int";
+      break;
+    case nb::dlpack::dtype_code::UInt:
+      kind = "uint";
+      break;
+    case nb::dlpack::dtype_code::Float:
+      kind = "float";
+      break;
+    case nb::dlpack::dtype_code::Bfloat:
+      kind = "bfloat";
+      break;
+    case nb::dlpack::dtype_code::Complex:
+      kind = "complex";
+      break;
+    case nb::dlpack::dtype_code::Bool:
+      return "bool";
+    default:
+      break;
   }
   return kind + std::to_string(d.bits);
 }
@@ -45,17 +57,19 @@ bool c_contiguous(const nb::ndarray<nb::ro>& a) {
 
 }  // namespace
 
-Input::Input(nb::handle obj, const char* name) : name_(name), dtype_(Dtype::f64) {
+Input::Input(ArrayArg arg, const char* name) : name_(name), dtype_(Dtype::f64) {
+  const nb::handle obj = arg.object;
   if (!nb::try_cast(obj, array_, /*convert=*/false)) {
-    throw nb::type_error((std::string(name) + " must be an array (NumPy, or any object with the "
+    throw nb::type_error((std::string(name) +
+                          " must be an array (NumPy, or any object with the "
                           "buffer protocol or DLPack) of float64 or float32, got " +
                           nb::inst_name(obj).c_str())
                              .c_str());
   }
   if (array_.device_type() != nb::device::cpu::value) {
-    throw nb::value_error((std::string(name) +
-                           " is not in host memory: this engine takes NumPy or other CPU arrays")
-                              .c_str());
+    throw nb::value_error(
+        (std::string(name) + " is not in host memory: this engine takes NumPy or other CPU arrays")
+            .c_str());
   }
   if (array_.dtype() == nb::dtype<double>()) {
     dtype_ = Dtype::f64;
@@ -69,7 +83,8 @@ Input::Input(nb::handle obj, const char* name) : name_(name), dtype_(Dtype::f64)
   if (!c_contiguous(array_)) {
     throw nb::value_error((std::string(name) +
                            " is not C-contiguous (lnn reads arrays in place, row-major); pass "
-                           "numpy.ascontiguousarray(" + name + ")")
+                           "numpy.ascontiguousarray(" +
+                           name + ")")
                               .c_str());
   }
 }
@@ -83,9 +98,9 @@ void Input::require_shape(std::initializer_list<std::size_t> expected,
     ok = array_.shape(i++) == e;
   }
   if (!ok) {
-    throw nb::value_error((std::string(name_) + " must have shape " + meaning + ", got " +
-                           shape_text(array_))
-                              .c_str());
+    throw nb::value_error(
+        (std::string(name_) + " must have shape " + meaning + ", got " + shape_text(array_))
+            .c_str());
   }
 }
 

@@ -19,6 +19,12 @@
 namespace lnn::python {
 namespace nb = nanobind;
 
+// An array argument as the caller gave it: any object, checked by Input.
+// Its own type only so that the stubs and docstrings say what is expected.
+struct ArrayArg {
+  nb::handle object;
+};
+
 enum class Dtype { f32, f64 };
 std::string dtype_name(Dtype d);  // "float32", "float64"
 
@@ -27,7 +33,7 @@ class Input {
  public:
   // `obj` as an array of float32 or float64 in host memory, C-contiguous;
   // TypeError / ValueError naming `name` otherwise.
-  Input(nb::handle obj, const char* name);
+  Input(ArrayArg arg, const char* name);
 
   const char* name() const { return name_; }
   Dtype dtype() const { return dtype_; }
@@ -74,3 +80,14 @@ extern template class Output<double>;
 extern template class Output<std::int8_t>;
 
 }  // namespace lnn::python
+
+namespace nanobind::detail {
+template <>
+struct type_caster<lnn::python::ArrayArg> {
+  NB_TYPE_CASTER(lnn::python::ArrayArg, const_name("numpy.typing.NDArray[numpy.floating]"))
+  bool from_python(handle src, uint8_t, cleanup_list*) noexcept {
+    value.object = src;
+    return true;
+  }
+};
+}  // namespace nanobind::detail

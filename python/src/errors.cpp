@@ -4,10 +4,11 @@
 //   lnn.FileError(Error, OSError)     lnn::FileError (.path: the file)
 //   lnn.BackendError(Error)           lnn::BackendError
 //   lnn.OutOfMemory(BackendError, MemoryError)   lnn::OutOfMemory
+#include "lnn/errors.hpp"
+
 #include <Python.h>
 
 #include "bindings.hpp"
-#include "lnn/errors.hpp"
 
 namespace lnn::python {
 namespace {

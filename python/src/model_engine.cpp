@@ -2,6 +2,7 @@
 // lnn::AnyEngine (include/lnn/any_engine.hpp). Every call goes to the C++
 // API; the bindings only check the arrays, allocate the outputs and release
 // the GIL around the engine's work.
+#include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
@@ -9,6 +10,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -100,10 +102,10 @@ std::string nn_shape(std::size_t B, int n) {
 }
 
 // An optional (B, n) input of the same dtype as states.
-std::optional<Input> optional_rows(nb::handle obj, const char* name, const Input& states,
-                                   std::size_t B, int n) {
-  if (obj.is_none()) return std::nullopt;
-  std::optional<Input> in(std::in_place, obj, name);
+std::optional<Input> optional_rows(const std::optional<ArrayArg>& arg, const char* name,
+                                   const Input& states, std::size_t B, int n) {
+  if (!arg) return std::nullopt;
+  std::optional<Input> in(std::in_place, *arg, name);
   in->require_same_dtype(states);
   in->require_shape({B, static_cast<std::size_t>(n)}, nn_shape(B, n));
   return in;
@@ -121,8 +123,8 @@ std::span<SolveStatus> status_span(Output<std::int8_t>& out) {
   return {reinterpret_cast<SolveStatus*>(s.data()), s.size()};
 }
 
-nb::object accelerations(PyEngine& self, nb::handle states_obj, nb::handle tau_obj,
-                         bool return_pivot) {
+nb::object accelerations(PyEngine& self, ArrayArg states_obj,
+                         const std::optional<ArrayArg>& tau_obj, bool return_pivot) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -144,7 +146,7 @@ nb::object accelerations(PyEngine& self, nb::handle states_obj, nb::handle tau_o
 }
 
 // The calls of one states argument and per-sample outputs: f(engine, states, outputs…).
-nb::object lagrangian(PyEngine& self, nb::handle states_obj) {
+nb::object lagrangian(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = require_states(states, self.engine.dof());
   return with_array_type(self, states, [&](auto tag) -> nb::object {
@@ -159,7 +161,7 @@ nb::object lagrangian(PyEngine& self, nb::handle states_obj) {
   });
 }
 
-nb::object energy(PyEngine& self, nb::handle states_obj) {
+nb::object energy(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = require_states(states, self.engine.dof());
   return with_array_type(self, states, [&](auto tag) -> nb::object {
@@ -174,7 +176,7 @@ nb::object energy(PyEngine& self, nb::handle states_obj) {
   });
 }
 
-nb::object gradient(PyEngine& self, nb::handle states_obj) {
+nb::object gradient(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -191,7 +193,7 @@ nb::object gradient(PyEngine& self, nb::handle states_obj) {
   });
 }
 
-nb::object hessian(PyEngine& self, nb::handle states_obj, bool return_gradient) {
+nb::object hessian(PyEngine& self, ArrayArg states_obj, bool return_gradient) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -210,7 +212,7 @@ nb::object hessian(PyEngine& self, nb::handle states_obj, bool return_gradient) 
   });
 }
 
-nb::object euler_lagrange_terms(PyEngine& self, nb::handle states_obj) {
+nb::object euler_lagrange_terms(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -239,9 +241,10 @@ LossResult<double> as_double(const LossResult<U>& r) {
   return out;
 }
 
-nb::object loss_gradient(PyEngine& self, nb::handle states_obj, nb::handle targets_obj,
-                         nb::handle tau_obj, const std::string& loss, nb::handle weights_obj,
-                         double mass_penalty, bool input_grad) {
+nb::object loss_gradient(PyEngine& self, ArrayArg states_obj, ArrayArg targets_obj,
+                         const std::optional<ArrayArg>& tau_obj, const std::string& loss,
+                         const std::optional<ArrayArg>& weights_obj, double mass_penalty,
+                         bool input_grad) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -250,8 +253,8 @@ nb::object loss_gradient(PyEngine& self, nb::handle states_obj, nb::handle targe
   targets.require_shape({B, static_cast<std::size_t>(n)}, nn_shape(B, n));
   const std::optional<Input> tau = optional_rows(tau_obj, "tau", states, B, n);
   std::optional<Input> weights;
-  if (!weights_obj.is_none()) {
-    weights.emplace(weights_obj, "weights");
+  if (weights_obj) {
+    weights.emplace(*weights_obj, "weights");
     weights->require_same_dtype(states);
     weights->require_shape({B}, "(B,) = (" + std::to_string(B) + ",)");
   }
@@ -269,9 +272,9 @@ nb::object loss_gradient(PyEngine& self, nb::handle states_obj, nb::handle targe
     {
       nb::gil_scoped_release release;
       std::lock_guard lock(self.mutex);
-      result = self.engine.loss_gradient<U>(states.span<U>(), span_or_empty<U>(tau),
-                                            targets.span<U>(), options, param_grad.span(),
-                                            state_grad.span());
+      result =
+          self.engine.loss_gradient<U>(states.span<U>(), span_or_empty<U>(tau), targets.span<U>(),
+                                       options, param_grad.span(), state_grad.span());
     }
     nb::object grad_states = input_grad ? state_grad.release() : nb::none();
     return nb::make_tuple(nb::cast(as_double(result)), param_grad.release(), grad_states);
@@ -285,13 +288,13 @@ nb::ndarray<nb::numpy, nb::ndim<1>, nb::c_contig> parameters_view(AnyModel& mode
     const std::span<T> p = typed.parameters();
     const std::size_t shape[1] = {p.size()};
     return nb::ndarray<nb::numpy, nb::ndim<1>, nb::c_contig>(p.data(), 1, shape, nb::handle(),
-                                                              nullptr, nb::dtype<T>());
+                                                             nullptr, nb::dtype<T>());
   });
 }
 
 // Exposed for the tests: the address lnn reads an input array at, through the
 // same checks as every engine call (so a view is seen to be one).
-std::uintptr_t input_address(nb::handle array) {
+std::uintptr_t input_address(ArrayArg array) {
   return reinterpret_cast<std::uintptr_t>(Input(array, "array").data());
 }
 
@@ -328,19 +331,20 @@ void bind_model_engine(nb::module_& m) {
       .def("__repr__", [](const LossResult<double>& r) {
         const auto text = [](double v) { return std::string(nb::repr(nb::float_(v)).c_str()); };
         return "LossResult(loss=" + text(r.loss) + ", data_loss=" + text(r.data_loss) +
-               ", penalty=" + text(r.penalty) +
-               ", failures=" + std::to_string(r.solve.failures()) + ")";
+               ", penalty=" + text(r.penalty) + ", failures=" + std::to_string(r.solve.failures()) +
+               ")";
       });
 
   nb::class_<ModelSpec>(m, "ModelSpec",
                         "The architecture of a model: n degrees of freedom, hidden widths, "
                         "activation, embedding of each position coordinate.")
-      .def("__init__",
-           [](ModelSpec* self, int n, std::vector<int> hidden, const std::string& activation,
-              const EmbeddingArg& embedding) {
-             new (self) ModelSpec(make_spec(n, std::move(hidden), activation, embedding));
-           },
-           "n"_a, "hidden"_a, "activation"_a = "softplus", "embedding"_a = "plain")
+      .def(
+          "__init__",
+          [](ModelSpec* self, int n, std::vector<int> hidden, const std::string& activation,
+             const EmbeddingArg& embedding) {
+            new (self) ModelSpec(make_spec(n, std::move(hidden), activation, embedding));
+          },
+          "n"_a, "hidden"_a, "activation"_a = "softplus", "embedding"_a = "plain")
       .def_ro("n", &ModelSpec::n)
       .def_prop_ro("hidden", [](const ModelSpec& s) { return s.hidden; })
       .def_prop_ro("activation",
@@ -348,50 +352,60 @@ void bind_model_engine(nb::module_& m) {
       .def_prop_ro("embedding", &embedding_names, "one name per position coordinate")
       .def_prop_ro("parameter_count", &ModelSpec::parameter_count)
       .def_prop_ro("input_width", &ModelSpec::input_width)
-      .def("__eq__", [](const ModelSpec& a, const ModelSpec& b) {
-        return a.n == b.n && a.hidden == b.hidden && a.activation == b.activation &&
-               embedding_names(a) == embedding_names(b);
-      })
+      .def("__eq__",
+           [](const ModelSpec& a, const ModelSpec& b) {
+             return a.n == b.n && a.hidden == b.hidden && a.activation == b.activation &&
+                    embedding_names(a) == embedding_names(b);
+           })
       .def("__repr__", &spec_repr);
 
-  nb::class_<AnyModel>(m, "Model",
-                       "A model's parameters in float32 ('f32') or float64 ('f64') (lnn::AnyModel).")
-      .def("__init__",
-           [](AnyModel* self, const ModelSpec& spec, const std::string& precision,
-              const std::optional<std::string>& init, std::uint64_t seed) {
-             new (self) AnyModel(make_model(spec, precision, init, seed));
-           },
-           "spec"_a, nb::kw_only(), "precision"_a = "f32", "init"_a = "lnn", "seed"_a = 0,
-           "A model of `spec` initialized by `init` (lnn, xavier, he, convex; None: zeros) "
-           "with `seed`, as `lnn init` does.")
-      .def("__init__",
-           [](AnyModel* self, int n, std::vector<int> hidden, const std::string& activation,
-              const EmbeddingArg& embedding, const std::string& precision,
-              const std::optional<std::string>& init, std::uint64_t seed) {
-             new (self) AnyModel(
-                 make_model(make_spec(n, std::move(hidden), activation, embedding), precision,
-                            init, seed));
-           },
-           nb::kw_only(), "n"_a, "hidden"_a, "activation"_a = "softplus",
-           "embedding"_a = "plain", "precision"_a = "f32", "init"_a = "lnn", "seed"_a = 0)
-      .def_static("load", &AnyModel::load, "path"_a, nb::call_guard<nb::gil_scoped_release>(),
-                  "The model stored in `path` (safetensors), in its stored precision.")
-      .def("save", &AnyModel::save, "path"_a,
-           "metadata"_a = std::map<std::string, std::string>{},
-           nb::call_guard<nb::gil_scoped_release>(),
-           "Writes the model atomically; `metadata` keys must not start with 'lnn.'.")
-      .def("initialize",
-           [](AnyModel& model, const std::string& init, std::uint64_t seed) {
-             model.initialize(parse_init(init), seed);
-           },
-           "init"_a = "lnn", "seed"_a = 0,
-           "Draws the parameters anew in place (engines in the other precision need "
-           "refresh_parameters()).")
-      .def("to",
-           [](const AnyModel& model, const std::string& precision) {
-             return model.to(parse_precision(precision));
-           },
-           "precision"_a, "A copy of the model in `precision` ('f32' or 'f64').")
+  nb::class_<AnyModel>(
+      m, "Model", "A model's parameters in float32 ('f32') or float64 ('f64') (lnn::AnyModel).")
+      .def(
+          "__init__",
+          [](AnyModel* self, const ModelSpec& spec, const std::string& precision,
+             const std::optional<std::string>& init,
+             std::uint64_t seed) { new (self) AnyModel(make_model(spec, precision, init, seed)); },
+          "spec"_a, nb::kw_only(), "precision"_a = "f32", "init"_a = "lnn", "seed"_a = 0,
+          "A model of `spec` initialized by `init` (lnn, xavier, he, convex; None: zeros) "
+          "with `seed`, as `lnn init` does.")
+      .def(
+          "__init__",
+          [](AnyModel* self, int n, std::vector<int> hidden, const std::string& activation,
+             const EmbeddingArg& embedding, const std::string& precision,
+             const std::optional<std::string>& init, std::uint64_t seed) {
+            new (self) AnyModel(make_model(make_spec(n, std::move(hidden), activation, embedding),
+                                           precision, init, seed));
+          },
+          nb::kw_only(), "n"_a, "hidden"_a, "activation"_a = "softplus", "embedding"_a = "plain",
+          "precision"_a = "f32", "init"_a = "lnn", "seed"_a = 0)
+      .def_static(
+          "load", [](const std::filesystem::path& path) { return AnyModel::load(path.string()); },
+          "path"_a, nb::call_guard<nb::gil_scoped_release>(),
+          "The model stored in `path` (safetensors), in its stored precision.")
+      .def(
+          "save",
+          [](const AnyModel& model, const std::filesystem::path& path,
+             const std::map<std::string, std::string>& metadata) {
+            model.save(path.string(), metadata);
+          },
+          "path"_a, "metadata"_a = std::map<std::string, std::string>{},
+          nb::call_guard<nb::gil_scoped_release>(),
+          "Writes the model atomically; `metadata` keys must not start with 'lnn.'.")
+      .def(
+          "initialize",
+          [](AnyModel& model, const std::string& init, std::uint64_t seed) {
+            model.initialize(parse_init(init), seed);
+          },
+          "init"_a = "lnn", "seed"_a = 0,
+          "Draws the parameters anew in place (engines in the other precision need "
+          "refresh_parameters()).")
+      .def(
+          "to",
+          [](const AnyModel& model, const std::string& precision) {
+            return model.to(parse_precision(precision));
+          },
+          "precision"_a, "A copy of the model in `precision` ('f32' or 'f64').")
       .def_prop_ro("spec", &AnyModel::spec)
       .def_prop_ro("precision",
                    [](const AnyModel& model) { return std::string(to_string(model.precision())); })
@@ -407,30 +421,31 @@ void bind_model_engine(nb::module_& m) {
   nb::class_<PyEngine>(m, "Engine",
                        "Batched evaluation of a model (lnn::AnyEngine) on a device, in a "
                        "precision.")
-      .def("__init__",
-           [](PyEngine* self, const AnyModel& model, const std::string& device,
-              const std::optional<std::string>& precision, const std::string& solver,
-              std::optional<int> chunk, double damping, double rcond, bool tf32, bool tf32x3,
-              bool cache_parameters) {
-             EngineOptions options;
-             options.device = parse_device(device);
-             options.solve.method = parse_solve_method(solver);
-             options.solve.damping = damping;
-             options.solve.rcond = rcond;
-             if (chunk) options.chunk = *chunk;
-             options.tf32 = tf32;
-             options.tf32x3 = tf32x3;
-             options.cache_parameters = cache_parameters;
-             std::optional<Precision> p;
-             if (precision) p = parse_precision(*precision);
-             new (self) PyEngine(model, options, p);
-           },
-           "model"_a, nb::kw_only(), "device"_a = "cpu", "precision"_a = nb::none(),
-           "solver"_a = "lu", "chunk"_a = nb::none(), "damping"_a = 1e-6, "rcond"_a = 0.0,
-           "tf32"_a = false, "tf32x3"_a = false, "cache_parameters"_a = false,
-           nb::keep_alive<1, 2>(),
-           "An engine evaluating `model` (kept alive by the engine) in `precision` (default: "
-           "the model's).")
+      .def(
+          "__init__",
+          [](PyEngine* self, const AnyModel& model, const std::string& device,
+             const std::optional<std::string>& precision, const std::string& solver,
+             std::optional<int> chunk, double damping, double rcond, bool tf32, bool tf32x3,
+             bool cache_parameters) {
+            EngineOptions options;
+            options.device = parse_device(device);
+            options.solve.method = parse_solve_method(solver);
+            options.solve.damping = damping;
+            options.solve.rcond = rcond;
+            if (chunk) options.chunk = *chunk;
+            options.tf32 = tf32;
+            options.tf32x3 = tf32x3;
+            options.cache_parameters = cache_parameters;
+            std::optional<Precision> p;
+            if (precision) p = parse_precision(*precision);
+            new (self) PyEngine(model, options, p);
+          },
+          "model"_a, nb::kw_only(), "device"_a = "cpu", "precision"_a = nb::none(),
+          "solver"_a = "lu", "chunk"_a = nb::none(), "damping"_a = 1e-6, "rcond"_a = 0.0,
+          "tf32"_a = false, "tf32x3"_a = false, "cache_parameters"_a = false,
+          nb::keep_alive<1, 2>(),
+          "An engine evaluating `model` (kept alive by the engine) in `precision` (default: "
+          "the model's).")
       .def_prop_ro("precision",
                    [](PyEngine& e) { return std::string(to_string(e.engine.precision())); })
       .def_prop_ro("device",
@@ -438,14 +453,15 @@ void bind_model_engine(nb::module_& m) {
       .def_prop_ro("spec", [](PyEngine& e) { return e.engine.spec(); })
       .def_prop_ro("dof", [](PyEngine& e) { return e.engine.dof(); })
       .def_prop_ro("epsilon", [](PyEngine& e) { return e.engine.epsilon(); })
-      .def("refresh_parameters",
-           [](PyEngine& e) {
-             nb::gil_scoped_release release;
-             std::lock_guard lock(e.mutex);
-             e.engine.refresh_parameters();
-           },
-           "After the model's parameters changed: an engine in the other precision converts "
-           "them again; a caching CUDA engine uploads them again.")
+      .def(
+          "refresh_parameters",
+          [](PyEngine& e) {
+            nb::gil_scoped_release release;
+            std::lock_guard lock(e.mutex);
+            e.engine.refresh_parameters();
+          },
+          "After the model's parameters changed: an engine in the other precision converts "
+          "them again; a caching CUDA engine uploads them again.")
       .def("accelerations", &accelerations, "states"_a, "tau"_a = nb::none(),
            "return_pivot"_a = false,
            "q̈ for (B, 2n) states and optional (B, n) forces: (acc (B, n), status (B,) int8"
@@ -458,8 +474,7 @@ void bind_model_engine(nb::module_& m) {
       .def("euler_lagrange_terms", &euler_lagrange_terms, "states"_a,
            "(M (B, n, n), C·q̇ (B, n), ∂L/∂q (B, n))")
       .def("loss_gradient", &loss_gradient, "states"_a, "targets"_a, "tau"_a = nb::none(),
-           "loss"_a = "l1", "weights"_a = nb::none(), "mass_penalty"_a = 0.0,
-           "input_grad"_a = true,
+           "loss"_a = "l1", "weights"_a = nb::none(), "mass_penalty"_a = 0.0, "input_grad"_a = true,
            "The loss of q̈ against (B, n) targets and its exact gradient: (LossResult, "
            "∂loss/∂parameters (P,), ∂loss/∂states (B, 2n) or None).");
 

@@ -1,7 +1,10 @@
 // lnn.systems() and lnn.System over the catalogue of analytic systems
 // (include/lnn/systems.hpp): exact q̈, L and energies in double, the ground
 // truth to compare a learned model with.
+#include "lnn/systems.hpp"
+
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -13,7 +16,6 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
-#include "lnn/systems.hpp"
 
 namespace lnn::python {
 namespace {
@@ -34,14 +36,14 @@ std::size_t system_states(const PySystem& self, const Input& states) {
   return require_states(states, self.system->dof());
 }
 
-nb::object accelerations(const PySystem& self, nb::handle states_obj, nb::handle tau_obj,
-                         const std::string& solver) {
+nb::object accelerations(const PySystem& self, ArrayArg states_obj,
+                         const std::optional<ArrayArg>& tau_obj, const std::string& solver) {
   const Input states(states_obj, "states");
   const std::size_t B = system_states(self, states);
   const auto n = static_cast<std::size_t>(self.system->dof());
   std::optional<Input> tau;
-  if (!tau_obj.is_none()) {
-    tau.emplace(tau_obj, "tau");
+  if (tau_obj) {
+    tau.emplace(*tau_obj, "tau");
     tau->require_same_dtype(states);
     tau->require_shape({B, n}, "(B, n) = (" + std::to_string(B) + ", " + std::to_string(n) + ")");
   }
@@ -59,7 +61,7 @@ nb::object accelerations(const PySystem& self, nb::handle states_obj, nb::handle
   return nb::make_tuple(acc.release(), status.release());
 }
 
-nb::object energy(const PySystem& self, nb::handle states_obj) {
+nb::object energy(const PySystem& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = system_states(self, states);
   Output<double> E({B});
@@ -70,7 +72,7 @@ nb::object energy(const PySystem& self, nb::handle states_obj) {
   return E.release();
 }
 
-nb::object lagrangian(const PySystem& self, nb::handle states_obj) {
+nb::object lagrangian(const PySystem& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = system_states(self, states);
   Output<double> L({B});
@@ -98,32 +100,35 @@ void bind_systems(nb::module_& m) {
 
   nb::class_<PySystem>(m, "System",
                        "An analytic system of the catalogue: exact q̈, L and energies (float64).")
-      .def("__init__",
-           [](PySystem* self, const std::string& name, const std::map<std::string, double>& params) {
-             new (self) PySystem{make_system(name, params)};
-           },
-           "name"_a, "params"_a = std::map<std::string, double>{},
-           "The system `name` with its default parameters changed by `params`.")
+      .def(
+          "__init__",
+          [](PySystem* self, const std::string& name, const std::map<std::string, double>& params) {
+            new (self) PySystem{make_system(name, params)};
+          },
+          "name"_a, "params"_a = std::map<std::string, double>{},
+          "The system `name` with its default parameters changed by `params`.")
       .def_prop_ro("name", [](const PySystem& s) { return s.system->name(); })
       .def_prop_ro("dof", [](const PySystem& s) { return s.system->dof(); })
       .def_prop_ro("description", [](const PySystem& s) { return s.system->info().description; })
-      .def_prop_ro("parameters",
-                   [](const PySystem& s) {
-                     std::map<std::string, double> values;
-                     for (const SystemParameter& p : s.system->info().parameters) {
-                       values[p.name] = p.value;
-                     }
-                     return values;
-                   },
-                   "name → value")
+      .def_prop_ro(
+          "parameters",
+          [](const PySystem& s) {
+            std::map<std::string, double> values;
+            for (const SystemParameter& p : s.system->info().parameters) {
+              values[p.name] = p.value;
+            }
+            return values;
+          },
+          "name → value")
       .def_prop_ro("coordinates", [](const PySystem& s) { return s.system->info().coordinates; })
-      .def_prop_ro("angles",
-                   [](const PySystem& s) {
-                     std::vector<bool> flags;
-                     for (std::uint8_t a : s.system->info().angles) flags.push_back(a != 0);
-                     return flags;
-                   },
-                   "per coordinate: is it periodic")
+      .def_prop_ro(
+          "angles",
+          [](const PySystem& s) {
+            std::vector<bool> flags;
+            for (std::uint8_t a : s.system->info().angles) flags.push_back(a != 0);
+            return flags;
+          },
+          "per coordinate: is it periodic")
       .def("accelerations", &accelerations, "states"_a, "tau"_a = nb::none(), "solver"_a = "lu",
            "Exact q̈ (B, n) and the per-sample status (B,) int8.")
       .def("energy", &energy, "states"_a, "E = T + V (B,)")

@@ -47,9 +47,10 @@ def test_model_equals_lnn_init(cli, tmp_path, precision):
 
 def test_save_load_round_trip(tmp_path):
     model = lnn.Model(lnn.ModelSpec(2, [6, 6]), precision="f64", init="he", seed=3)
-    path = str(tmp_path / "m.safetensors")
+    path = tmp_path / "m.safetensors"  # a str or any os.PathLike
     model.save(path, {"note": "from python"})
     back = lnn.Model.load(path)
+    np.testing.assert_array_equal(lnn.Model.load(str(path)).parameters, back.parameters)
     assert back.precision == "f64" and back.spec == model.spec
     np.testing.assert_array_equal(back.parameters, model.parameters)
 

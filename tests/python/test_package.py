@@ -20,7 +20,8 @@ def test_stubs_and_marker_are_shipped():
     stub = package / "_lnn.pyi"
     assert stub.is_file() and (package / "py.typed").is_file()
     text = stub.read_text()
-    for name in ("class Model", "class Engine", "class System", "def loss_gradient"):
+    for name in ("class Model", "class Engine", "class System", "def loss_gradient",
+                 "states: numpy.typing.NDArray[numpy.floating]", "path: str | os.PathLike"):
         assert name in text
 
 
