@@ -142,7 +142,7 @@ Output<T>::Output(std::initializer_list<std::size_t> shape) {
 
 template <class T>
 nb::object Output<T>::release() {
-  return array_.cast();
+  return nb::cast(array_, nb::rv_policy::automatic);  // references the capsule, no copy
 }
 
 template class Output<float>;

@@ -2,6 +2,7 @@
 // lnn::AnyEngine (include/lnn/any_engine.hpp). Every call goes to the C++
 // API; the bindings only check the arrays, allocate the outputs and release
 // the GIL around the engine's work.
+#include <nanobind/operators.h>
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
@@ -9,6 +10,7 @@
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -46,6 +48,12 @@ ModelSpec make_spec(int n, std::vector<int> hidden, const std::string& activatio
     }
   }
   spec.validate();
+  // All plain is stored as an empty list, the form a model file reads back as
+  // (lnn/model_file.hpp), so that equal specs compare equal.
+  if (std::all_of(spec.embedding.begin(), spec.embedding.end(),
+                  [](Embedding e) { return e == Embedding::plain; })) {
+    spec.embedding.clear();
+  }
   return spec;
 }
 
@@ -352,11 +360,7 @@ void bind_model_engine(nb::module_& m) {
       .def_prop_ro("embedding", &embedding_names, "one name per position coordinate")
       .def_prop_ro("parameter_count", &ModelSpec::parameter_count)
       .def_prop_ro("input_width", &ModelSpec::input_width)
-      .def("__eq__",
-           [](const ModelSpec& a, const ModelSpec& b) {
-             return a.n == b.n && a.hidden == b.hidden && a.activation == b.activation &&
-                    embedding_names(a) == embedding_names(b);
-           })
+      .def(nb::self == nb::self)
       .def("__repr__", &spec_repr);
 
   nb::class_<AnyModel>(

@@ -234,6 +234,7 @@ def test_outputs_are_new_arrays(rng):
     a = engine.energy(states)
     b = engine.energy(states)
     assert a.flags.c_contiguous and a.flags.writeable
+    assert not a.flags.owndata  # the engine's own output buffer, handed over without a copy
     assert a.__array_interface__["data"][0] != b.__array_interface__["data"][0]
     assert engine.energy(np.empty((0, 4))).shape == (0,)
 
