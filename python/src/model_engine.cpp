@@ -370,7 +370,7 @@ void bind_model_engine(nb::module_& m) {
           [](AnyModel* self, const ModelSpec& spec, const std::string& precision,
              const std::optional<std::string>& init,
              std::uint64_t seed) { new (self) AnyModel(make_model(spec, precision, init, seed)); },
-          "spec"_a, nb::kw_only(), "precision"_a = "f32", "init"_a = "lnn", "seed"_a = 0,
+          "spec"_a, nb::kw_only(), "precision"_a = "f32", "init"_a.none() = "lnn", "seed"_a = 0,
           "A model of `spec` initialized by `init` (lnn, xavier, he, convex; None: zeros) "
           "with `seed`, as `lnn init` does.")
       .def(
@@ -382,7 +382,7 @@ void bind_model_engine(nb::module_& m) {
                                            precision, init, seed));
           },
           nb::kw_only(), "n"_a, "hidden"_a, "activation"_a = "softplus", "embedding"_a = "plain",
-          "precision"_a = "f32", "init"_a = "lnn", "seed"_a = 0)
+          "precision"_a = "f32", "init"_a.none() = "lnn", "seed"_a = 0)
       .def_static(
           "load", [](const std::filesystem::path& path) { return AnyModel::load(path.string()); },
           "path"_a, nb::call_guard<nb::gil_scoped_release>(),
