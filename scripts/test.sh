@@ -24,12 +24,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # The Python package (docs/python.md): a venv in build-py/venv, the package
 # built by `pip install .` into the persistent build-py/build (incremental on
 # reruns; the CUDA backend off, -Werror on), then its pytest suite, which
-# checks the bindings against the lnn program just built.
+# checks the bindings against the lnn program just built. Tested with
+# nanobind 2.0.0 + scikit-build-core 0.10.0 and nanobind 3.1.0 +
+# scikit-build-core 1.1.2; the next major versions are kept out.
 echo "== Python package: pip install . and pytest"
 py_start=$SECONDS
 [ -x build-py/venv/bin/python ] || python3 -m venv build-py/venv
 py=build-py/venv/bin/python
-"$py" -m pip install -q --disable-pip-version-check numpy pytest "nanobind>=2.0" "scikit-build-core>=0.10"
+"$py" -m pip install -q --disable-pip-version-check numpy pytest "nanobind>=2.0,<4" "scikit-build-core>=0.10,<2"
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$py" -m pip install -q --disable-pip-version-check \
   --no-build-isolation -C build-dir=build-py/build -C cmake.define.LNN_WERROR=ON .
 LNN_CLI=build/lnn LNN_REQUIRE_CLI=1 "$py" -m pytest -q -p no:cacheprovider tests/python
