@@ -1,5 +1,7 @@
 #include "arrays.hpp"
 
+#include <nanobind/stl/string.h>
+
 #include <cstdio>
 #include <vector>
 
@@ -59,32 +61,44 @@ bool c_contiguous(const nb::ndarray<nb::ro>& a) {
 
 Input::Input(ArrayArg arg, const char* name) : name_(name), dtype_(Dtype::f64) {
   const nb::handle obj = arg.object;
+  const std::string who = name;
   if (!nb::try_cast(obj, array_, /*convert=*/false)) {
-    throw nb::type_error((std::string(name) +
-                          " must be an array (NumPy, or any object with the "
-                          "buffer protocol or DLPack) of float64 or float32, got " +
-                          nb::inst_name(obj).c_str())
+    // Also NumPy arrays that nanobind cannot take as they are: a byte order
+    // other than the machine's, a dtype DLPack has no code for.
+    std::string got = nb::inst_name(obj).c_str();
+    std::string dtype;  // NumPy's dtype.str, e.g. ">f8"
+    if (nb::hasattr(obj, "dtype") && nb::hasattr(obj.attr("dtype"), "str") &&
+        nb::try_cast(obj.attr("dtype").attr("str"), dtype)) {
+      got += " of dtype " + dtype;
+    }
+    throw nb::type_error((who +
+                          " must be an array (NumPy, or any object with the buffer protocol "
+                          "or DLPack) of float64 or float32 in the machine's byte order, got " +
+                          got)
                              .c_str());
   }
   if (array_.device_type() != nb::device::cpu::value) {
     throw nb::value_error(
-        (std::string(name) + " is not in host memory: this engine takes NumPy or other CPU arrays")
-            .c_str());
+        (who + " is not in host memory: this engine takes NumPy or other CPU arrays").c_str());
   }
   if (array_.dtype() == nb::dtype<double>()) {
     dtype_ = Dtype::f64;
   } else if (array_.dtype() == nb::dtype<float>()) {
     dtype_ = Dtype::f32;
   } else {
-    throw nb::type_error((std::string(name) + " has dtype " + describe_dtype(array_.dtype()) +
+    throw nb::type_error((who + " has dtype " + describe_dtype(array_.dtype()) +
                           "; lnn takes float64 arrays (or float32 ones for a float32 engine)")
                              .c_str());
   }
+  const std::size_t alignment = dtype_ == Dtype::f64 ? alignof(double) : alignof(float);
+  if (reinterpret_cast<std::uintptr_t>(array_.data()) % alignment != 0) {
+    throw nb::value_error((who + " is not aligned to its dtype (its data starts at an address " +
+                           "that is no multiple of the element size); pass " + who + ".copy()")
+                              .c_str());
+  }
   if (!c_contiguous(array_)) {
-    throw nb::value_error((std::string(name) +
-                           " is not C-contiguous (lnn reads arrays in place, row-major); pass "
-                           "numpy.ascontiguousarray(" +
-                           name + ")")
+    throw nb::value_error((who + " is not C-contiguous (lnn reads arrays in place, row-major); " +
+                           "pass numpy.ascontiguousarray(" + who + ")")
                               .c_str());
   }
 }

@@ -273,6 +273,38 @@ def test_argument_errors_name_the_argument(rng):
         engine.loss_gradient(states, targets, mass_penalty=-1.0)
 
 
+def test_arrays_nanobind_cannot_take_in_place_are_refused(rng):
+    engine = lnn.Engine(lnn.Model(n=2, hidden=[8], precision="f64", seed=1))
+    states = random_states(rng, 3, 2)
+    with pytest.raises(TypeError, match=r"states must be an array .* byte order, got ndarray of dtype >f8"):
+        engine.energy(states.astype(">f8"))
+    buffer = bytearray(states.nbytes + 1)
+    unaligned = np.frombuffer(buffer, dtype=np.float64, count=states.size, offset=1).reshape(3, 4)
+    unaligned[:] = states
+    with pytest.raises(ValueError, match="states is not aligned"):
+        engine.energy(unaligned)
+
+
+def test_dlpack_producers_in_host_memory(rng):
+    """An object that offers only __dlpack__ (as PyTorch and JAX CPU arrays do) is read in place."""
+
+    class DLPackOnly:
+        def __init__(self, array):
+            self.array = array
+
+        def __dlpack__(self, **kwargs):
+            return self.array.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return self.array.__dlpack_device__()
+
+    engine = lnn.Engine(lnn.Model(n=2, hidden=[8], precision="f64", seed=1))
+    states = random_states(rng, 5, 2)
+    wrapped = DLPackOnly(states)
+    assert lnn._lnn._input_address(wrapped) == states.__array_interface__["data"][0]
+    np.testing.assert_array_equal(engine.energy(wrapped), engine.energy(states))
+
+
 def test_construction_errors():
     model = lnn.Model(n=2, hidden=[8], seed=1)
     with pytest.raises(ValueError, match="cholesky"):  # the message lists the names
