@@ -25,6 +25,15 @@ struct ArrayArg {
   nb::handle object;
 };
 
+// New NumPy arrays handed to Python: of float values, or of SolveStatus codes
+// (int8). Their own types only so that the stubs say what is returned.
+struct Values {
+  nb::object array;
+};
+struct Statuses {
+  nb::object array;
+};
+
 enum class Dtype { f32, f64 };
 std::string dtype_name(Dtype d);  // "float32", "float64"
 
@@ -88,6 +97,22 @@ struct type_caster<lnn::python::ArrayArg> {
   bool from_python(handle src, uint8_t, cleanup_list*) noexcept {
     value.object = src;
     return true;
+  }
+};
+template <>
+struct type_caster<lnn::python::Values> {
+  NB_TYPE_CASTER(lnn::python::Values, const_name("numpy.typing.NDArray[numpy.floating]"))
+  bool from_python(handle, uint8_t, cleanup_list*) noexcept { return false; }
+  static handle from_cpp(const lnn::python::Values& v, rv_policy, cleanup_list*) noexcept {
+    return v.array.inc_ref();
+  }
+};
+template <>
+struct type_caster<lnn::python::Statuses> {
+  NB_TYPE_CASTER(lnn::python::Statuses, const_name("numpy.typing.NDArray[numpy.int8]"))
+  bool from_python(handle, uint8_t, cleanup_list*) noexcept { return false; }
+  static handle from_cpp(const lnn::python::Statuses& v, rv_policy, cleanup_list*) noexcept {
+    return v.array.inc_ref();
   }
 };
 }  // namespace nanobind::detail

@@ -7,6 +7,7 @@
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
@@ -17,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -96,7 +98,7 @@ struct PyEngine {
 // Calls f(U{}) for the array type U of `states`: double, or the engine's
 // precision when that is float.
 template <class F>
-nb::object with_array_type(PyEngine& self, const Input& states, F&& f) {
+auto with_array_type(PyEngine& self, const Input& states, F&& f) -> decltype(f(double{})) {
   if (states.dtype() == Dtype::f64) return f(double{});
   if (self.engine.precision() == Precision::f32) return f(float{});
   throw nb::type_error((std::string(states.name()) +
@@ -131,33 +133,40 @@ std::span<SolveStatus> status_span(Output<std::int8_t>& out) {
   return {reinterpret_cast<SolveStatus*>(s.data()), s.size()};
 }
 
-nb::object accelerations(PyEngine& self, ArrayArg states_obj,
-                         const std::optional<ArrayArg>& tau_obj, bool return_pivot) {
+using Accelerations = std::tuple<Values, Statuses>;
+using AccelerationsPivots = std::tuple<Values, Statuses, Values>;
+
+std::variant<Accelerations, AccelerationsPivots> accelerations(
+    PyEngine& self, ArrayArg states_obj, const std::optional<ArrayArg>& tau_obj,
+    bool return_pivot) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
   const std::optional<Input> tau = optional_rows(tau_obj, "tau", states, B, n);
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
-    using U = decltype(tag);
-    Output<U> acc({B, static_cast<std::size_t>(n)});
-    Output<std::int8_t> status({B});
-    Output<U> pivot({return_pivot ? B : 0});
-    {
-      nb::gil_scoped_release release;
-      std::lock_guard lock(self.mutex);
-      self.engine.accelerations<U>(states.span<U>(), span_or_empty<U>(tau), acc.span(),
-                                   status_span(status), pivot.span());
-    }
-    if (return_pivot) return nb::make_tuple(acc.release(), status.release(), pivot.release());
-    return nb::make_tuple(acc.release(), status.release());
-  });
+  return with_array_type(
+      self, states, [&](auto tag) -> std::variant<Accelerations, AccelerationsPivots> {
+        using U = decltype(tag);
+        Output<U> acc({B, static_cast<std::size_t>(n)});
+        Output<std::int8_t> status({B});
+        Output<U> pivot({return_pivot ? B : 0});
+        {
+          nb::gil_scoped_release release;
+          std::lock_guard lock(self.mutex);
+          self.engine.accelerations<U>(states.span<U>(), span_or_empty<U>(tau), acc.span(),
+                                       status_span(status), pivot.span());
+        }
+        if (return_pivot) {
+          return AccelerationsPivots{{acc.release()}, {status.release()}, {pivot.release()}};
+        }
+        return Accelerations{{acc.release()}, {status.release()}};
+      });
 }
 
 // The calls of one states argument and per-sample outputs: f(engine, states, outputs…).
-nb::object lagrangian(PyEngine& self, ArrayArg states_obj) {
+Values lagrangian(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = require_states(states, self.engine.dof());
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
+  return with_array_type(self, states, [&](auto tag) -> Values {
     using U = decltype(tag);
     Output<U> L({B});
     {
@@ -165,14 +174,14 @@ nb::object lagrangian(PyEngine& self, ArrayArg states_obj) {
       std::lock_guard lock(self.mutex);
       self.engine.lagrangian<U>(states.span<U>(), L.span());
     }
-    return L.release();
+    return Values{L.release()};
   });
 }
 
-nb::object energy(PyEngine& self, ArrayArg states_obj) {
+Values energy(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = require_states(states, self.engine.dof());
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
+  return with_array_type(self, states, [&](auto tag) -> Values {
     using U = decltype(tag);
     Output<U> E({B});
     {
@@ -180,15 +189,15 @@ nb::object energy(PyEngine& self, ArrayArg states_obj) {
       std::lock_guard lock(self.mutex);
       self.engine.energy<U>(states.span<U>(), E.span());
     }
-    return E.release();
+    return Values{E.release()};
   });
 }
 
-nb::object gradient(PyEngine& self, ArrayArg states_obj) {
+std::tuple<Values, Values> gradient(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
+  return with_array_type(self, states, [&](auto tag) -> std::tuple<Values, Values> {
     using U = decltype(tag);
     Output<U> L({B});
     Output<U> grad({B, 2 * static_cast<std::size_t>(n)});
@@ -197,35 +206,38 @@ nb::object gradient(PyEngine& self, ArrayArg states_obj) {
       std::lock_guard lock(self.mutex);
       self.engine.gradient<U>(states.span<U>(), L.span(), grad.span());
     }
-    return nb::make_tuple(L.release(), grad.release());
+    return std::tuple<Values, Values>{{L.release()}, {grad.release()}};
   });
 }
 
-nb::object hessian(PyEngine& self, ArrayArg states_obj, bool return_gradient) {
+std::variant<Values, std::tuple<Values, Values>> hessian(PyEngine& self, ArrayArg states_obj,
+                                                         bool return_gradient) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
   const std::size_t w = 2 * static_cast<std::size_t>(n);
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
-    using U = decltype(tag);
-    Output<U> H({B, w, w});
-    Output<U> grad({B, return_gradient ? w : 0});
-    {
-      nb::gil_scoped_release release;
-      std::lock_guard lock(self.mutex);
-      self.engine.hessian<U>(states.span<U>(), H.span(), grad.span());
-    }
-    if (return_gradient) return nb::make_tuple(H.release(), grad.release());
-    return H.release();
-  });
+  return with_array_type(self, states,
+                         [&](auto tag) -> std::variant<Values, std::tuple<Values, Values>> {
+                           using U = decltype(tag);
+                           Output<U> H({B, w, w});
+                           Output<U> grad({B, return_gradient ? w : 0});
+                           {
+                             nb::gil_scoped_release release;
+                             std::lock_guard lock(self.mutex);
+                             self.engine.hessian<U>(states.span<U>(), H.span(), grad.span());
+                           }
+                           if (return_gradient)
+                             return std::tuple<Values, Values>{{H.release()}, {grad.release()}};
+                           return Values{H.release()};
+                         });
 }
 
-nb::object euler_lagrange_terms(PyEngine& self, ArrayArg states_obj) {
+std::tuple<Values, Values, Values> euler_lagrange_terms(PyEngine& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
   const auto nn = static_cast<std::size_t>(n);
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
+  return with_array_type(self, states, [&](auto tag) -> std::tuple<Values, Values, Values> {
     using U = decltype(tag);
     Output<U> M({B, nn, nn});
     Output<U> Cv({B, nn});
@@ -235,7 +247,7 @@ nb::object euler_lagrange_terms(PyEngine& self, ArrayArg states_obj) {
       std::lock_guard lock(self.mutex);
       self.engine.euler_lagrange_terms<U>(states.span<U>(), M.span(), Cv.span(), f.span());
     }
-    return nb::make_tuple(M.release(), Cv.release(), f.release());
+    return std::tuple<Values, Values, Values>{{M.release()}, {Cv.release()}, {f.release()}};
   });
 }
 
@@ -249,10 +261,12 @@ LossResult<double> as_double(const LossResult<U>& r) {
   return out;
 }
 
-nb::object loss_gradient(PyEngine& self, ArrayArg states_obj, ArrayArg targets_obj,
-                         const std::optional<ArrayArg>& tau_obj, const std::string& loss,
-                         const std::optional<ArrayArg>& weights_obj, double mass_penalty,
-                         bool input_grad) {
+using LossGradient = std::tuple<LossResult<double>, Values, std::optional<Values>>;
+
+LossGradient loss_gradient(PyEngine& self, ArrayArg states_obj, ArrayArg targets_obj,
+                           const std::optional<ArrayArg>& tau_obj, const std::string& loss,
+                           const std::optional<ArrayArg>& weights_obj, double mass_penalty,
+                           bool input_grad) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -268,7 +282,7 @@ nb::object loss_gradient(PyEngine& self, ArrayArg states_obj, ArrayArg targets_o
   }
   const Loss kind = parse_loss(loss);
   const std::size_t P = self.engine.spec().parameter_count();
-  return with_array_type(self, states, [&](auto tag) -> nb::object {
+  return with_array_type(self, states, [&](auto tag) -> LossGradient {
     using U = decltype(tag);
     LossOptions<U> options;
     options.kind = kind;
@@ -284,8 +298,9 @@ nb::object loss_gradient(PyEngine& self, ArrayArg states_obj, ArrayArg targets_o
           self.engine.loss_gradient<U>(states.span<U>(), span_or_empty<U>(tau), targets.span<U>(),
                                        options, param_grad.span(), state_grad.span());
     }
-    nb::object grad_states = input_grad ? state_grad.release() : nb::none();
-    return nb::make_tuple(nb::cast(as_double(result)), param_grad.release(), grad_states);
+    std::optional<Values> grad_states;
+    if (input_grad) grad_states = Values{state_grad.release()};
+    return LossGradient{as_double(result), {param_grad.release()}, grad_states};
   });
 }
 
@@ -466,15 +481,29 @@ void bind_model_engine(nb::module_& m) {
           },
           "After the model's parameters changed: an engine in the other precision converts "
           "them again; a caching CUDA engine uploads them again.")
-      .def("accelerations", &accelerations, "states"_a, "tau"_a = nb::none(),
-           "return_pivot"_a = false,
-           "q̈ for (B, 2n) states and optional (B, n) forces: (acc (B, n), status (B,) int8"
-           "[, pivot (B,)]). Failed samples have NaN rows and a nonzero status.")
+      // Two overloads each of accelerations and hessian, so that the stubs
+      // give the common call (no flag) its exact tuple type.
+      .def(
+          "accelerations",
+          [](PyEngine& self, ArrayArg states, const std::optional<ArrayArg>& tau) {
+            return std::get<Accelerations>(accelerations(self, states, tau, false));
+          },
+          "states"_a, "tau"_a = nb::none(),
+          "q̈ for (B, 2n) states and optional (B, n) forces: (acc (B, n), status (B,) int8). "
+          "Failed samples have NaN rows and a nonzero status.")
+      .def("accelerations", &accelerations, "states"_a, "tau"_a = nb::none(), nb::kw_only(),
+           "return_pivot"_a, "With return_pivot=True also each sample's smallest pivot (B,).")
       .def("lagrangian", &lagrangian, "states"_a, "L (B,)")
       .def("energy", &energy, "states"_a, "E = q̇·∂L/∂q̇ − L (B,)")
       .def("gradient", &gradient, "states"_a, "(L (B,), ∇L (B, 2n))")
-      .def("hessian", &hessian, "states"_a, "return_gradient"_a = false,
-           "H (B, 2n, 2n) of L in [q, q̇], or (H, ∇L) with return_gradient")
+      .def(
+          "hessian",
+          [](PyEngine& self, ArrayArg states) {
+            return std::get<Values>(hessian(self, states, false));
+          },
+          "states"_a, "H (B, 2n, 2n), the Hessian of L in [q, q̇].")
+      .def("hessian", &hessian, "states"_a, nb::kw_only(), "return_gradient"_a,
+           "With return_gradient=True: (H, ∇L (B, 2n)) from the same pass.")
       .def("euler_lagrange_terms", &euler_lagrange_terms, "states"_a,
            "(M (B, n, n), C·q̇ (B, n), ∂L/∂q (B, n))")
       .def("loss_gradient", &loss_gradient, "states"_a, "targets"_a, "tau"_a = nb::none(),

@@ -6,12 +6,14 @@
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "arrays.hpp"
@@ -36,8 +38,9 @@ std::size_t system_states(const PySystem& self, const Input& states) {
   return require_states(states, self.system->dof());
 }
 
-nb::object accelerations(const PySystem& self, ArrayArg states_obj,
-                         const std::optional<ArrayArg>& tau_obj, const std::string& solver) {
+std::tuple<Values, Statuses> accelerations(const PySystem& self, ArrayArg states_obj,
+                                           const std::optional<ArrayArg>& tau_obj,
+                                           const std::string& solver) {
   const Input states(states_obj, "states");
   const std::size_t B = system_states(self, states);
   const auto n = static_cast<std::size_t>(self.system->dof());
@@ -58,10 +61,10 @@ nb::object accelerations(const PySystem& self, ArrayArg states_obj,
                                tau ? tau->span<double>() : std::span<const double>{}, acc.span(),
                                {reinterpret_cast<SolveStatus*>(s.data()), s.size()}, solve);
   }
-  return nb::make_tuple(acc.release(), status.release());
+  return {{acc.release()}, {status.release()}};
 }
 
-nb::object energy(const PySystem& self, ArrayArg states_obj) {
+Values energy(const PySystem& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = system_states(self, states);
   Output<double> E({B});
@@ -69,10 +72,10 @@ nb::object energy(const PySystem& self, ArrayArg states_obj) {
     nb::gil_scoped_release release;
     self.system->energy(states.span<double>(), E.span());
   }
-  return E.release();
+  return {E.release()};
 }
 
-nb::object lagrangian(const PySystem& self, ArrayArg states_obj) {
+Values lagrangian(const PySystem& self, ArrayArg states_obj) {
   const Input states(states_obj, "states");
   const std::size_t B = system_states(self, states);
   Output<double> L({B});
@@ -80,17 +83,17 @@ nb::object lagrangian(const PySystem& self, ArrayArg states_obj) {
     nb::gil_scoped_release release;
     self.system->lagrangian(states.span<double>(), L.span());
   }
-  return L.release();
+  return {L.release()};
 }
 
-nb::object sample_states(const PySystem& self, std::size_t count, std::uint64_t seed,
-                         std::uint64_t first) {
+Values sample_states(const PySystem& self, std::size_t count, std::uint64_t seed,
+                     std::uint64_t first) {
   Output<double> states({count, 2 * static_cast<std::size_t>(self.system->dof())});
   {
     nb::gil_scoped_release release;
     self.system->sample_states(seed, first, states.span());
   }
-  return states.release();
+  return {states.release()};
 }
 
 }  // namespace

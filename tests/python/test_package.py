@@ -21,7 +21,8 @@ def test_stubs_and_marker_are_shipped():
     assert stub.is_file() and (package / "py.typed").is_file()
     text = stub.read_text()
     for name in ("class Model", "class Engine", "class System", "def loss_gradient",
-                 "states: numpy.typing.NDArray[numpy.floating]", "path: str | os.PathLike"):
+                 "states: numpy.typing.NDArray[numpy.floating]", "path: str | os.PathLike",
+                 "-> tuple[numpy.typing.NDArray[numpy.floating], numpy.typing.NDArray[numpy.int8]]"):
         assert name in text
 
 
