@@ -189,3 +189,36 @@ TEST_F(CorruptDatasetFile, FlippedBytesInALegacyFileAreRefusedCleanly) {
 
 }  // namespace
 }  // namespace lnn::test
+
+namespace lnn::test {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
+
+// Found by the dataset fuzzer (docs/reliability.md, crash 4): a corrupted
+// object header on which libhdf5 1.10's attribute lookup
+// (H5Aexists_by_name → H5O__msg_iterate_real) copies from memory it has
+// already released. Built normally, lnn refuses the file with one line
+// naming it; under ASan the same read faults (its allocator unmaps what
+// HDF5 released), inside libhdf5, so there the test cannot show lnn's
+// behaviour and is skipped.
+TEST(DatasetCorrupt, CorruptObjectHeaderFoundByTheFuzzerIsRefused) {
+  if (kAsan) GTEST_SKIP() << "libhdf5 reads released memory on this file; ASan's allocator faults it";
+  const std::string path = test_data("hdf5_corrupt_object_header.h5");
+  const Outcome o = read_in_child(path, std::chrono::seconds(10));
+  EXPECT_EQ(o.kind, Outcome::refused) << o.output;
+  EXPECT_NE(o.output.find(path), std::string::npos) << o.output;
+}
+
+}  // namespace
+}  // namespace lnn::test
