@@ -171,30 +171,35 @@ class Call {
   Call(Typed<T>& t, Device device) : t_(t), device_(device) {}
 
   std::span<const T> in(std::span<const U> a, int slot, const char* name) {
-    check(a.data(), name);
+    return in(a, t_.in[slot], name);
+  }
+  // The caller's array as T, converted into `scratch` where it lives.
+  std::span<const T> in(std::span<const U> a, Scratch<T>& scratch, const char* name) {
     if constexpr (std::is_same_v<T, U>) {
+      check(a.data(), name);
       return a;
     } else {
+      const bool device = on_device(a.data(), name);
       if (a.empty()) return {};
       const std::size_t n = a.size();
-      if (detail::is_device_pointer(a.data())) {
-        T* d = t_.in[slot].device(n);
+      if (device) {
+        T* d = scratch.device(n);
         detail::convert_on_device(a.data(), d, n);
         return {d, n};
       }
-      T* h = t_.in[slot].host(n);
+      T* h = scratch.host(n);
       std::transform(a.begin(), a.end(), h, [](U v) { return static_cast<T>(v); });
       return {h, n};
     }
   }
   std::span<T> out(std::span<U> a, int slot, const char* name) {
-    check(a.data(), name);
     if constexpr (std::is_same_v<T, U>) {
+      check(a.data(), name);
       return a;
     } else {
+      const bool device = on_device(a.data(), name);
       if (a.empty()) return {};
       const std::size_t n = a.size();
-      const bool device = detail::is_device_pointer(a.data());
       T* p = device ? t_.out[slot].device(n) : t_.out[slot].host(n);
       back_[slot] = {a, {p, n}, device};
       return {p, n};
@@ -214,39 +219,28 @@ class Call {
       }
     }
   }
+  // A CPU engine cannot read device memory: refuse instead of crashing.
+  void check(const void* p, const char* name) const {
+    if (device_ == Device::cpu) (void)on_device(p, name);
+  }
   LossOptions<T> loss(const LossOptions<U>& o) {
     LossOptions<T> r;
     r.kind = o.kind;
     r.mass_penalty = o.mass_penalty;
-    if constexpr (std::is_same_v<T, U>) {
-      r.weights = o.weights;
-    } else {
-      check(o.weights.data(), "weights");
-      if (!o.weights.empty()) {
-        const std::size_t n = o.weights.size();
-        if (detail::is_device_pointer(o.weights.data())) {
-          T* d = t_.weights.device(n);
-          detail::convert_on_device(o.weights.data(), d, n);
-          r.weights = {d, n};
-        } else {
-          T* h = t_.weights.host(n);
-          std::transform(o.weights.begin(), o.weights.end(), h,
-                         [](U v) { return static_cast<T>(v); });
-          r.weights = {h, n};
-        }
-      }
-    }
+    r.weights = in(o.weights, t_.weights, "weights");
     return r;
   }
 
  private:
-  // A CPU engine cannot read device memory: refuse instead of crashing.
-  void check(const void* p, const char* name) const {
-    if (device_ == Device::cpu && detail::is_device_pointer(p)) {
+  // Whether p is device memory (asked once per array); refused on the CPU.
+  bool on_device(const void* p, const char* name) const {
+    const bool device = detail::is_device_pointer(p);
+    if (device && device_ == Device::cpu) {
       throw InvalidArgument(std::string(name) +
                             " is CUDA device memory; this engine runs on the CPU and needs host "
                             "arrays");
     }
+    return device;
   }
   struct Back {
     std::span<U> to;
@@ -387,10 +381,7 @@ SolveReport AnyEngine::accelerations(std::span<const U> states, std::span<const 
                                      std::span<U> pivot) {
   SolveReport report;
   LNN_ANY_VISIT({
-    if (impl_->options.device == Device::cpu && detail::is_device_pointer(status.data())) {
-      throw InvalidArgument(
-          "status is CUDA device memory; this engine runs on the CPU and needs host arrays");
-    }
+    c.check(status.data(), "status");
     report = e.accelerations(c.in(states, 0, "states"), c.in(tau, 1, "tau"), c.out(acc, 0, "acc"),
                              status, c.out(pivot, 1, "pivot"));
     c.finish();
