@@ -137,13 +137,15 @@ Handle untimed_plist(hid_t cls) {
   return plist;
 }
 
-// File access: the earliest file format that holds what lnn writes, capped
-// at HDF5 1.8's (so any HDF5 ≥ 1.8 reads the file, and the format does not
-// change with the library's version), and file locking only where the file
-// system supports it.
+// File access: exactly HDF5 1.8's file format (any HDF5 ≥ 1.8 reads the
+// file, and the format does not change with the library's version). Not the
+// earliest format: 1.8's superblock and object headers carry checksums, so
+// a corrupted header of a file lnn wrote is refused by HDF5's own check
+// before it is parsed (docs/reliability.md, "HDF5"). File locking only where
+// the file system supports it.
 Handle access_plist() {
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  if (fapl.get() < 0 || H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_EARLIEST, H5F_LIBVER_V18) < 0)
+  if (fapl.get() < 0 || H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18) < 0)
     return {};
 #if H5_VERSION_GE(1, 10, 7)
   if (H5Pset_file_locking(fapl.get(), 1, 1) < 0) return {};

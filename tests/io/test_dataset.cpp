@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -68,6 +69,21 @@ TEST_F(DatasetFileTest, SameDatasetGivesIdenticalBytes) {
   EXPECT_EQ(a, read_bytes(file("b.h5")));
   save_dataset(d, file("a.h5"));  // over an existing file
   EXPECT_EQ(a, read_bytes(file("a.h5")));
+}
+
+// HDF5 1.8's file format, not the earliest: superblock version 2, whose
+// metadata (superblock, object headers) carries checksums that HDF5 checks
+// before parsing (docs/reliability.md, "Checksummed metadata").
+TEST_F(DatasetFileTest, WritesTheChecksummedFormat) {
+  save_dataset(trajectory_set(true, true), file("a.h5"));
+  const Bytes a = read_bytes(file("a.h5"));
+  ASSERT_GT(a.size(), 12u);
+  const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  EXPECT_TRUE(std::equal(signature, signature + 8, a.begin()));
+  EXPECT_EQ(static_cast<int>(a[8]), 2) << "superblock version";
+  // Version 2 object headers start with "OHDR" (version 1 has no signature).
+  const std::string text(a.begin(), a.end());
+  EXPECT_NE(text.find("OHDR"), std::string::npos);
 }
 
 TEST(DatasetKindNames, RoundTripAndRefuseUnknown) {
