@@ -168,6 +168,11 @@ class AnyEngine {
   LossResult<U> loss_gradient(std::span<const U> states, std::span<const U> tau,
                               std::span<const U> targets, const LossOptions<U>& loss,
                               std::span<U> param_grad, std::span<U> input_grad = {});
+  template <class U>
+  SolveReport accelerations_vjp(std::span<const U> states, std::span<const U> tau,
+                                std::span<const U> cotangent, std::span<U> param_grad,
+                                std::span<U> input_grad = {}, std::span<U> tau_grad = {},
+                                std::span<U> acc = {}, std::span<SolveStatus> status = {});
 
  private:
   struct Impl;
@@ -185,7 +190,10 @@ class AnyEngine {
       std::span<const U>, std::span<const U>, std::span<U>, std::span<SolveStatus>, std::span<U>); \
   extern template LossResult<U> AnyEngine::loss_gradient<U>(                                      \
       std::span<const U>, std::span<const U>, std::span<const U>, const LossOptions<U>&,          \
-      std::span<U>, std::span<U>);
+      std::span<U>, std::span<U>);                                                                \
+  extern template SolveReport AnyEngine::accelerations_vjp<U>(                                    \
+      std::span<const U>, std::span<const U>, std::span<const U>, std::span<U>, std::span<U>,     \
+      std::span<U>, std::span<U>, std::span<SolveStatus>);
 LNN_ANY_ENGINE_EXTERN(float)
 LNN_ANY_ENGINE_EXTERN(double)
 #undef LNN_ANY_ENGINE_EXTERN

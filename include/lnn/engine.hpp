@@ -146,6 +146,20 @@ class Engine {
   LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
                               std::span<const T> targets, Loss loss, std::span<T> param_grad,
                               std::span<T> input_grad = {});
+  // The vector–Jacobian product of the accelerations (docs/math.md §7): for
+  // cotangents v (B × n), the exact
+  //   param_grad = Σ_s v_sᵀ ∂q̈_s/∂θ          (parameter_count(), overwritten),
+  // and where not empty
+  //   input_grad_s = v_sᵀ ∂q̈_s/∂x_s          (B × 2n),
+  //   tau_grad_s   = M_s⁻ᵀ v_s = v_sᵀ ∂q̈_s/∂τ_s (B × n),
+  //   acc, status: accelerations() of the same pass.
+  // Not averaged: what autodiff frameworks expect of a layer's backward pass.
+  // Samples whose solve failed (NaN q̈, nonzero status) contribute nothing:
+  // zero rows in input_grad and tau_grad. Throws InvalidArgument on bad shapes.
+  SolveReport accelerations_vjp(std::span<const T> states, std::span<const T> tau,
+                                std::span<const T> cotangent, std::span<T> param_grad,
+                                std::span<T> input_grad = {}, std::span<T> tau_grad = {},
+                                std::span<T> acc = {}, std::span<SolveStatus> status = {});
 
  private:
   friend struct engine::EngineAccess<T>;

@@ -408,6 +408,23 @@ LossResult<U> AnyEngine::loss_gradient(std::span<const U> states, std::span<cons
   return r;
 }
 
+template <class U>
+SolveReport AnyEngine::accelerations_vjp(std::span<const U> states, std::span<const U> tau,
+                                         std::span<const U> cotangent, std::span<U> param_grad,
+                                         std::span<U> input_grad, std::span<U> tau_grad,
+                                         std::span<U> acc, std::span<SolveStatus> status) {
+  SolveReport report;
+  LNN_ANY_VISIT({
+    c.check(status.data(), "status");
+    report = e.accelerations_vjp(c.in(states, 0, "states"), c.in(tau, 1, "tau"),
+                                 c.in(cotangent, 2, "cotangent"), c.out(param_grad, 0, "param_grad"),
+                                 c.out(input_grad, 1, "input_grad"), c.out(tau_grad, 2, "tau_grad"),
+                                 c.out(acc, 3, "acc"), status);
+    c.finish();
+  });
+  return report;
+}
+
 #undef LNN_ANY_VISIT
 
 #define LNN_ANY_ENGINE_DEFINE(U)                                                                 \
@@ -422,7 +439,10 @@ LossResult<U> AnyEngine::loss_gradient(std::span<const U> states, std::span<cons
                                                    std::span<U>);                               \
   template LossResult<U> AnyEngine::loss_gradient<U>(std::span<const U>, std::span<const U>,    \
                                                      std::span<const U>, const LossOptions<U>&, \
-                                                     std::span<U>, std::span<U>);
+                                                     std::span<U>, std::span<U>);               \
+  template SolveReport AnyEngine::accelerations_vjp<U>(                                         \
+      std::span<const U>, std::span<const U>, std::span<const U>, std::span<U>, std::span<U>,   \
+      std::span<U>, std::span<U>, std::span<SolveStatus>);
 LNN_ANY_ENGINE_DEFINE(float)
 LNN_ANY_ENGINE_DEFINE(double)
 #undef LNN_ANY_ENGINE_DEFINE

@@ -108,6 +108,15 @@ LossResult<T> Engine<T>::loss_gradient(std::span<const T> states, std::span<cons
   return impl_->core->loss_gradient(states, tau, targets, loss, param_grad, input_grad);
 }
 
+template <class T>
+SolveReport Engine<T>::accelerations_vjp(std::span<const T> states, std::span<const T> tau,
+                                         std::span<const T> cotangent, std::span<T> param_grad,
+                                         std::span<T> input_grad, std::span<T> tau_grad,
+                                         std::span<T> acc, std::span<SolveStatus> status) {
+  return impl_->core->accelerations_vjp(states, tau, cotangent, param_grad, input_grad, tau_grad,
+                                        acc, status);
+}
+
 template class Engine<float>;
 template class Engine<double>;
 

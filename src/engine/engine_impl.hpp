@@ -47,6 +47,10 @@ class EngineCore {
   virtual LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
                                       std::span<const T> targets, const LossOptions<T>& loss,
                                       std::span<T> param_grad, std::span<T> input_grad) = 0;
+  virtual SolveReport accelerations_vjp(std::span<const T> states, std::span<const T> tau,
+                                        std::span<const T> cotangent, std::span<T> param_grad,
+                                        std::span<T> input_grad, std::span<T> tau_grad,
+                                        std::span<T> acc, std::span<SolveStatus> status) = 0;
   // loss_gradient for a training step on a device: the same work, queued on
   // the backend with nothing waiting for it. param_grad must be memory the
   // backend writes in place (the device's; the host's for the CPU); returns where the backend will hold the loss (valid until the
@@ -256,6 +260,56 @@ class EngineOn final : public EngineCore<T> {
     be().fetch(param_grad.data(), pg, P);
     be().mark("host");  // until the next mark: the caller's own work
     return to_result<T>(s);
+  }
+
+  SolveReport accelerations_vjp(std::span<const T> states, std::span<const T> tau,
+                                std::span<const T> cotangent, std::span<T> param_grad,
+                                std::span<T> input_grad, std::span<T> tau_grad, std::span<T> acc,
+                                std::span<SolveStatus> status) override {
+    const std::size_t B = batch(states), w = width();
+    const std::size_t N = static_cast<std::size_t>(algo_.n());
+    const std::size_t P = model_.spec().parameter_count();
+    expect(tau, B * N, "tau", true);
+    expect(cotangent, B * N, "cotangent", false);
+    expect(param_grad, P, "param_grad", false);
+    expect(input_grad, B * w, "input_grad", true);
+    expect(tau_grad, B * N, "tau_grad", true);
+    expect(acc, B * N, "acc", true);
+    expect(status, B, "status", true);
+    bind();
+    T* pg = be().stage_out(param_grad.data(), P, pgrad_);
+    be().zero(pg, P);
+    SolveReport report;
+    // Per chunk: the forward pass and solve of accelerations(), ā = v on
+    // the solved samples, and the adjoint of loss_gradient() with that ā
+    // (no normalization, no penalty); λ = M⁻¹ā is the adjoint's own.
+    chunks(B, [&](std::size_t s0, int b) {
+      const std::size_t bb = static_cast<std::size_t>(b);
+      host_status_.resize(bb);
+      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+      const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
+      const T* v = be().stage_in(cotangent.data() + s0 * N, bb * N, in_[2]);
+      grow(acc_, bb * N);
+      grow(abar_, bb * N);
+      SolveStatus* st = be().stage_out(host_status_.data(), bb, status_out_);
+      const auto pass = second_order(x, b, Seeds::euler_lagrange);
+      algo_.solve(pass, x, ta, acc_.data(), st, nullptr);
+      algo_.cotangent_terms(pass, v, abar_.data());
+      T* xb = input_grad.empty() ? nullptr
+                                 : be().stage_out(input_grad.data() + s0 * w, bb * w, out_[1]);
+      algo_.adjoint(pass, x, abar_.data(), acc_.data(), pg, xb);
+      be().mark("results out and wait");
+      if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
+      if (!tau_grad.empty()) be().fetch(tau_grad.data() + s0 * N, algo_.adjoint_lambda(), bb * N);
+      if (!acc.empty()) be().fetch(acc.data() + s0 * N, acc_.data(), bb * N);
+      be().fetch(host_status_.data(), st, bb);
+      if (!status.empty()) deliver(status.data() + s0, host_status_.data(), bb);
+      count_statuses(report, host_status_.data(), b);
+    });
+    be().mark("gradient out");
+    be().fetch(param_grad.data(), pg, P);
+    be().mark("host");  // until the next mark: the caller's own work
+    return report;
   }
 
   const LossSummary* loss_gradient_queued(std::span<const T> states, std::span<const T> tau,

@@ -136,6 +136,10 @@ class LayerAlgorithm {
   // mass penalty needs the data term normalized before the adjoint.
   void normalize_loss_adjoint(const Pass& pass, T* abar, const double* totals);
 
+  // ā for a given cotangent v (b × n) of q̈ (Engine::accelerations_vjp):
+  // abar = v on the samples that solved, zero rows elsewhere.
+  void cotangent_terms(const Pass& pass, const T* v, T* abar);
+
   // ---- the adjoint (docs/math.md §4, §7) ------------------------------------------
   // After forward/reverse/hessian_blocks/solve for Seeds::euler_lagrange.
   // abar (b × n): ∂ℓ/∂q̈ per sample (zero rows for failed samples).
@@ -146,6 +150,9 @@ class LayerAlgorithm {
   // (b) to `penalty` if not null. With penalty_scale = 0 nothing of it runs.
   void adjoint(const Pass& pass, const T* states, const T* abar, const T* acc, T* pgrad, T* xbar,
                T penalty_scale = T(0), T* penalty = nullptr);
+  // After adjoint(): λ = M⁻¹ā per sample (b × n, zero rows for failed
+  // samples), which is also ā's product with ∂q̈/∂τ = M⁻¹ (M symmetric).
+  const T* adjoint_lambda() const { return lambda_.data(); }
 
   // The terms of reduce_rows (a row's pointers, set up once per row; types
   // of the class, since nvcc lets no function-local type leave a lambda).

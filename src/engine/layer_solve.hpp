@@ -126,6 +126,20 @@ void LayerAlgorithm<T, Backend>::loss_terms(const Pass& pass, const T* acc, cons
 }
 
 template <class T, class Backend>
+void LayerAlgorithm<T, Backend>::cotangent_terms(const Pass& pass, const T* v, T* abar) {
+  be_.mark("cotangent terms");
+  const int n = n_;
+  const SolveStatus* st = status_.data();
+  be_.for_each(pass.b, [=] LNN_LAMBDA(int s) {
+    const bool ok = st[s] == SolveStatus::ok;  // a failed sample's v may be anything
+    for (int p = 0; p < n; ++p) {
+      const std::size_t i = static_cast<std::size_t>(s) * n + p;
+      abar[i] = ok ? v[i] : T(0);
+    }
+  });
+}
+
+template <class T, class Backend>
 void LayerAlgorithm<T, Backend>::normalize_loss_adjoint(const Pass& pass, T* abar,
                                                         const double* totals) {
   const int n = n_;

@@ -259,6 +259,26 @@ void expect_equivalent(Engine<T>& ref, Other& other, int n, int B, std::uint64_t
       expect_close_arrays(xg2, xg1, "input_grad", 1e2 * equivalence_tol<T>());
     }
   }
+  {
+    SCOPED_TRACE("accelerations_vjp");
+    const std::vector<T> v = uniform<T>(b * N, -1.0, 1.0, seed + 4);
+    const std::size_t P = ref.model().spec().parameter_count();
+    std::vector<T> pg1(P), pg2(P, T(7)), xg1(b * W), xg2(b * W, T(7)), tg1(b * N),
+        tg2(b * N, T(7)), a1(b * N), a2(b * N);
+    std::vector<SolveStatus> s1(b), s2(b);
+    const SolveReport r1 = ref.accelerations_vjp(x, tau, v, pg1, xg1, tg1, a1, s1);
+    const SolveReport r2 = other.accelerations_vjp(x, tau, v, pg2, xg2, tg2, a2, s2);
+    EXPECT_EQ(r2.samples, r1.samples);
+    // A status flipped at the threshold (see accelerations above) changes
+    // which samples contribute: compare the sums only where none flipped.
+    if (s1 == s2) {
+      expect_close_arrays(pg2, pg1, "param_grad", 1e2 * equivalence_tol<T>());
+      expect_close_arrays(xg2, xg1, "input_grad", 1e2 * equivalence_tol<T>());
+      expect_close_arrays(tg2, tg1, "tau_grad", 1e2 * equivalence_tol<T>());
+      for (std::size_t i = 0; i < a1.size(); ++i)
+        EXPECT_EQ(std::isnan(a2[i]), std::isnan(a1[i])) << "acc [" << i << "]";
+    }
+  }
 }
 
 }  // namespace lnn::test

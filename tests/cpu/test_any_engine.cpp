@@ -114,6 +114,19 @@ TEST(AnyEngine, DoubleArraysOnAFloatModelEqualEngineFloat) {
   EXPECT_EQ(lr.penalty, lrf.penalty);
   EXPECT_TRUE(same_bits(pg, as<double>(pgf)));
   EXPECT_TRUE(same_bits(ig, as<double>(igf)));
+
+  // The VJP: cotangent in, four arrays and the statuses out.
+  const std::vector<double> v = states(B, n / 2, 5);
+  std::vector<double> vp(P), vx(B * 4), vt(B * n), va(B * n);
+  std::vector<float> vpf(P), vxf(B * 4), vtf(B * n), vaf(B * n);
+  std::vector<SolveStatus> vs(B), vsf(B);
+  any.accelerations_vjp<double>(x, tau, v, vp, vx, vt, va, vs);
+  plain.accelerations_vjp(xf, tauf, as<float>(v), vpf, vxf, vtf, vaf, vsf);
+  EXPECT_TRUE(same_bits(vp, as<double>(vpf)));
+  EXPECT_TRUE(same_bits(vx, as<double>(vxf)));
+  EXPECT_TRUE(same_bits(vt, as<double>(vtf)));
+  EXPECT_TRUE(same_bits(va, as<double>(vaf)));
+  EXPECT_EQ(vs, vsf);
 }
 
 // Arrays of the engine's own precision pass through unchanged; a double

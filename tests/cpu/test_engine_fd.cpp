@@ -305,6 +305,90 @@ TEST_P(EngineFiniteDifference, LossGradientMatchesFiniteDifferences) {
   }
 }
 
+// The VJP of q̈ against central differences of v·q̈ w.r.t. parameters,
+// states and τ; acc and status are accelerations()'s.
+TEST_P(EngineFiniteDifference, AccelerationsVjpMatchesFiniteDifferences) {
+  const int n = n_, d = 2 * n;
+  std::vector<double> v = test::random_states<double>(B_, n, 41);
+  v.resize(static_cast<std::size_t>(B_ * n));
+  std::vector<double> tau = test::random_states<double>(B_, n, 43);
+  tau.resize(static_cast<std::size_t>(B_ * n));
+  const std::size_t P = model_->spec().parameter_count();
+  std::vector<double> pg(P, 7.0), xg(states_.size()), tg(tau.size()), acc(tau.size());
+  std::vector<SolveStatus> st(static_cast<std::size_t>(B_));
+  const SolveReport rep = engine_->accelerations_vjp(states_, tau, v, pg, xg, tg, acc, st);
+  ASSERT_EQ(rep.failures(), 0u);
+  ASSERT_EQ(rep.samples, static_cast<std::size_t>(B_));
+  std::vector<double> acc_ref(acc.size());
+  engine_->accelerations(states_, tau, acc_ref);
+  EXPECT_EQ(acc, acc_ref);
+  for (SolveStatus s : st) EXPECT_EQ(s, SolveStatus::ok);
+
+  auto vq_at = [&](const std::vector<double>& x, const std::vector<double>& t) {
+    std::vector<double> a(static_cast<std::size_t>(B_ * n));
+    engine_->accelerations(x, t, a);
+    double sum = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) sum += v[i] * a[i];
+    return sum;
+  };
+  const double scale = std::max(max_abs(pg), max_abs(acc));
+  std::span<double> theta = model_->parameters();
+  for (std::size_t i = 0; i < P; ++i) {
+    const double t0 = theta[i];
+    const double fd = test::richardson(
+        [&](double dh) {
+          theta[i] = t0 + dh;
+          const double r = vq_at(states_, tau);
+          theta[i] = t0;
+          return r;
+        },
+        0.1 * fd_step<double>() * std::max(1.0, std::fabs(t0)));
+    EXPECT_NEAR(pg[i], fd, fd_tol<double>(scale)) << "v·dq̈/dtheta[" << i << "]";
+  }
+  const double xscale = std::max(max_abs(xg), max_abs(acc));
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    const double fd = test::richardson(
+        [&](double dh) {
+          std::vector<double> x = states_;
+          x[i] += dh;
+          return vq_at(x, tau);
+        },
+        fd_step<double>() * std::max(1.0, std::fabs(states_[i])));
+    EXPECT_NEAR(xg[i], fd, fd_tol<double>(xscale))
+        << "v·dq̈/dstate[sample " << i / d << "][" << i % d << "]";
+  }
+  for (std::size_t i = 0; i < tau.size(); ++i) {
+    const double fd = test::richardson(
+        [&](double dh) {
+          std::vector<double> t = tau;
+          t[i] += dh;
+          return vq_at(states_, t);
+        },
+        fd_step<double>());
+    EXPECT_NEAR(tg[i], fd, fd_tol<double>(xscale)) << "v·dq̈/dtau[" << i << "]";
+  }
+}
+
+// With v = 2(q̈ − target)/(B n) the VJP is the MSE loss gradient.
+TEST_P(EngineFiniteDifference, AccelerationsVjpOfTheMseSeedIsTheLossGradient) {
+  const int n = n_;
+  std::vector<double> targets = test::random_states<double>(B_, n, 31);
+  targets.resize(static_cast<std::size_t>(B_ * n));
+  const std::size_t P = model_->spec().parameter_count();
+  std::vector<double> pg(P), xg(states_.size()), acc(targets.size());
+  engine_->loss_gradient(states_, {}, targets, Loss::mse, pg, xg);
+  engine_->accelerations(states_, {}, acc);
+  std::vector<double> v(acc.size());
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = 2.0 * (acc[i] - targets[i]) / static_cast<double>(acc.size());
+  std::vector<double> pv(P), xv(states_.size());
+  engine_->accelerations_vjp(states_, {}, v, pv, xv);
+  for (std::size_t i = 0; i < P; ++i)
+    EXPECT_NEAR(pv[i], pg[i], 1e-12 * (1.0 + max_abs(pg))) << "parameter " << i;
+  for (std::size_t i = 0; i < xv.size(); ++i)
+    EXPECT_NEAR(xv[i], xg[i], 1e-12 * (1.0 + max_abs(xg))) << "state entry " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Configurations, EngineFiniteDifference, testing::ValuesIn(all_cases()),
                          case_name);
 
