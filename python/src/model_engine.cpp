@@ -304,6 +304,34 @@ LossGradient loss_gradient(PyEngine& self, ArrayArg states_obj, ArrayArg targets
   });
 }
 
+using Vjp = std::tuple<Values, Values, Values>;
+
+Vjp accelerations_vjp(PyEngine& self, ArrayArg states_obj, ArrayArg cotangent_obj,
+                      const std::optional<ArrayArg>& tau_obj) {
+  const Input states(states_obj, "states");
+  const int n = self.engine.dof();
+  const std::size_t B = require_states(states, n);
+  const Input cotangent(cotangent_obj, "cotangent");
+  cotangent.require_same_dtype(states);
+  cotangent.require_shape({B, static_cast<std::size_t>(n)}, nn_shape(B, n));
+  const std::optional<Input> tau = optional_rows(tau_obj, "tau", states, B, n);
+  const std::size_t P = self.engine.spec().parameter_count();
+  return with_array_type(self, states, [&](auto tag) -> Vjp {
+    using U = decltype(tag);
+    Output<U> param_grad({P});
+    Output<U> state_grad({B, 2 * static_cast<std::size_t>(n)});
+    Output<U> tau_grad({B, static_cast<std::size_t>(n)});
+    {
+      nb::gil_scoped_release release;
+      std::lock_guard lock(self.mutex);
+      self.engine.accelerations_vjp<U>(states.span<U>(), span_or_empty<U>(tau),
+                                       cotangent.span<U>(), param_grad.span(), state_grad.span(),
+                                       tau_grad.span());
+    }
+    return Vjp{{param_grad.release()}, {state_grad.release()}, {tau_grad.release()}};
+  });
+}
+
 // The model's parameters as a writable 1-D NumPy view of its own memory.
 nb::ndarray<nb::numpy, nb::ndim<1>, nb::c_contig> parameters_view(AnyModel& model) {
   return model.visit([](auto& typed) {
@@ -510,6 +538,12 @@ void bind_model_engine(nb::module_& m) {
            "loss"_a = "l1", "weights"_a = nb::none(), "mass_penalty"_a = 0.0, "input_grad"_a = true,
            "The loss of q̈ against (B, n) targets and its exact gradient: (LossResult, "
            "∂loss/∂parameters (P,), ∂loss/∂states (B, 2n) or None).");
+      .def("accelerations_vjp", &accelerations_vjp, "states"_a, "cotangent"_a,
+           "tau"_a = nb::none(),
+           "The exact vector–Jacobian product of q̈ for (B, n) cotangents v: "
+           "(Σ_s v_s·∂q̈_s/∂parameters (P,), v_s·∂q̈_s/∂states (B, 2n), v_s·∂q̈_s/∂τ_s = "
+           "M_s⁻¹v_s (B, n)), summed, not averaged, over the batch; samples whose solve "
+           "failed contribute zero rows.");
 
   m.def("_input_address", &input_address, "array"_a,
         "For the tests: the address lnn reads an input array at (no copy is made).");
