@@ -18,6 +18,12 @@
 #include "common/text.hpp"
 #include "lnn/errors.hpp"
 
+// HDF5's own metadata checksum (Jenkins' lookup3, the one it verifies
+// superblocks and object headers with): exported by libhdf5 since 1.8 but
+// declared in a private header only (H5private.h).
+extern "C" std::uint32_t H5_checksum_metadata(const void* data, std::size_t len,
+                                              std::uint32_t initval);
+
 namespace lnn::io::h5 {
 namespace {
 
@@ -402,6 +408,28 @@ struct Writer::Impl {
   }
 };
 
+namespace {
+
+// H5Fget_file_image of a file open for writing clears the superblock's
+// status flags (HDF5 sets them while a writer has the file open) but, in
+// HDF5 1.10, leaves the checksum computed with them set: a version 2 or 3
+// superblock then fails HDF5's own check when the image is opened ("incorrect
+// metadata checksum"). The checksum is computed again here over the bytes
+// as they are, which gives the bytes H5Fclose writes (and changes nothing
+// where HDF5 already did it). Layout (HDF5 file format, superblock v2/v3):
+// signature 8, version 1, offset size 1, length size 1, flags 1, four
+// addresses of `offset size` bytes, the checksum (4, little-endian). lnn
+// writes no user block: the superblock is at byte 0.
+void reseal_superblock(std::vector<unsigned char>& image) {
+  if (image.size() < 12 || (image[8] != 2 && image[8] != 3)) return;
+  const std::size_t at = 12 + 4 * std::size_t{image[9]};
+  if (image.size() < at + 4) return;
+  const std::uint32_t sum = H5_checksum_metadata(image.data(), at, 0);
+  for (int i = 0; i < 4; ++i) image[at + i] = static_cast<unsigned char>(sum >> (8 * i));
+}
+
+}  // namespace
+
 Writer::Writer(const std::string& error_path, std::size_t size_hint)
     : impl_(std::make_unique<Impl>()) {
   impl_->error_path = error_path;
@@ -496,6 +524,7 @@ std::vector<unsigned char> Writer::finish() {
   if (H5Fget_file_image(impl_->file.get(), image.data(), image.size()) != size ||
       !impl_->file.close())
     impl_->fail("the HDF5 file");
+  reseal_superblock(image);
   return image;
 }
 
