@@ -537,7 +537,7 @@ void bind_model_engine(nb::module_& m) {
       .def("loss_gradient", &loss_gradient, "states"_a, "targets"_a, "tau"_a = nb::none(),
            "loss"_a = "l1", "weights"_a = nb::none(), "mass_penalty"_a = 0.0, "input_grad"_a = true,
            "The loss of q̈ against (B, n) targets and its exact gradient: (LossResult, "
-           "∂loss/∂parameters (P,), ∂loss/∂states (B, 2n) or None).");
+           "∂loss/∂parameters (P,), ∂loss/∂states (B, 2n) or None).")
       .def("accelerations_vjp", &accelerations_vjp, "states"_a, "cotangent"_a,
            "tau"_a = nb::none(),
            "The exact vector–Jacobian product of q̈ for (B, n) cotangents v: "

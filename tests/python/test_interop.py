@@ -121,14 +121,14 @@ def test_jax_layer_trains_inside_a_jitted_step(model, rng, jax_x64):
     @jax.jit
     def step(p):
         loss, g = jax.value_and_grad(lambda q: jnp.mean(jnp.abs(f(q, x) - target)))(p)
-        return p - 1e-3 * g, loss
+        return p - 1e-5 * g, loss  # plain SGD: a fresh model's gradients are ~10^3
 
     p = jnp.asarray(model.parameters.copy())
     losses = []
-    for _ in range(5):
+    for _ in range(8):
         p, loss = step(p)
         losses.append(float(loss))
-    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert np.isfinite(losses).all() and (np.diff(losses) < 0).all(), losses
 
 
 # ---- PyTorch ----------------------------------------------------------------------
