@@ -481,6 +481,12 @@ void save_dataset(const Dataset& data, const std::string& path) {
   file.commit();
 }
 
-Dataset load_dataset(const std::string& path) { return Loader(path).load(); }
+// A whole read first in a child process (docs/reliability.md, "Reading HDF5
+// in a child first"): a fault of libhdf5 on corrupted metadata is then a
+// FileError here, not the end of the caller's process.
+Dataset load_dataset(const std::string& path) {
+  io::h5::read_in_child_first(path, [&] { (void)Loader(path).load(); });
+  return Loader(path).load();
+}
 
 }  // namespace lnn

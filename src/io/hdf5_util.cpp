@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -60,14 +64,33 @@ class Handle {
 // Holds the library for one Writer or Reader where HDF5 was built without
 // thread safety, which must not be entered from two threads at once.
 // Recursive: one thread may hold a Writer and a Reader together.
+// In the child of read_in_child_first the lock is not taken: the parent holds
+// it across fork(), and the child (one thread, a new thread id) could never
+// take the copy the parent held.
+bool g_in_read_child = false;
+
 class LibraryLock {
+ public:
+  LibraryLock() {
 #ifndef H5_HAVE_THREADSAFE
+    if (!g_in_read_child) {
+      mutex().lock();
+      held_ = true;
+    }
+#endif
+  }
+  ~LibraryLock() {
+    if (held_) mutex().unlock();
+  }
+  LibraryLock(const LibraryLock&) = delete;
+  LibraryLock& operator=(const LibraryLock&) = delete;
+
+ private:
   static std::recursive_mutex& mutex() {
     static std::recursive_mutex m;
     return m;
   }
-  std::lock_guard<std::recursive_mutex> lock_{mutex()};
-#endif
+  bool held_ = false;
 };
 
 // Turns HDF5's automatic error printing off for the lifetime of the object
@@ -880,6 +903,96 @@ void Reader::read_dataset(const std::string& path, const Shape& expected,
 void Reader::read_dataset(const std::string& path, const Shape& expected,
                           std::vector<std::int64_t>& out) const {
   impl_->read(path, expected, out);
+}
+
+// ---- reading in a child first ----------------------------------------------------
+
+namespace {
+
+// Seconds the child may take: LNN_HDF5_CHILD_LIMIT_S, else 60 s + 1 s per
+// 20 MB (a whole read copies the file's data once; a slow disk reads 20 MB/s).
+double child_limit_seconds(const std::string& path) {
+  if (const char* env = std::getenv("LNN_HDF5_CHILD_LIMIT_S")) {
+    char* end = nullptr;
+    const double v = std::strtod(env, &end);
+    if (end != env && *end == '\0' && v > 0) return v;
+  }
+  struct stat st {};
+  const double bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<double>(st.st_size) : 0.0;
+  return 60.0 + bytes / 20e6;
+}
+
+}  // namespace
+
+void read_in_child_first(const std::string& path, const std::function<void()>& read) {
+  if (const char* env = std::getenv("LNN_HDF5_CHILD"); env && std::string(env) == "0") return;
+  const double limit = child_limit_seconds(path);
+  // Held across fork(): no other thread of this process is inside libhdf5
+  // when the child's copy of it starts.
+  LibraryLock lock;
+  int fds[2];  // the child's end closes when it ends, however it ends
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return;  // no child: the read runs in this process only
+  }
+  if (pid == 0) {
+    // The child: one thread, which holds no lock of the parent's threads but
+    // the library lock's copy (skipped, above). Its stderr goes nowhere (a
+    // sanitizer's report of libhdf5's fault is not lnn's message); _exit,
+    // not exit: no handler of the parent's (atexit, stdio buffers) runs here.
+    ::close(fds[0]);
+    g_in_read_child = true;
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) ::dup2(null_fd, 2);
+    int code = 0;
+    try {
+      read();
+    } catch (...) {
+      code = 65;  // refused: the parent's own read throws the same exception
+    }
+    ::_exit(code);
+  }
+  ::close(fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(limit));
+  bool finished = false;
+  for (;;) {  // until the child's end of the pipe closes (EOF) or the limit
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char c;
+    const ssize_t n = ::read(fds[0], &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      finished = true;
+      break;
+    }
+  }
+  ::close(fds[0]);
+  if (!finished) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!finished) {
+    throw FileError(path, "cannot read its HDF5 metadata: the HDF5 library did not finish reading "
+                          "it within " + text::format_number(limit) +
+                          " s (corrupted metadata can make it loop; LNN_HDF5_CHILD_LIMIT_S "
+                          "allows more)");
+  }
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 65)) return;
+  const std::string how = WIFSIGNALED(status)
+                              ? "signal " + std::to_string(WTERMSIG(status))
+                              : "exit status " + std::to_string(WEXITSTATUS(status));
+  throw FileError(path, "corrupted HDF5 metadata: the HDF5 library faulted while reading it (" +
+                            how + ", in a child process lnn reads HDF5 files in first)");
 }
 
 }  // namespace lnn::io::h5

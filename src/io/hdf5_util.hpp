@@ -19,6 +19,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -109,5 +110,16 @@ class Reader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Runs `read` (a whole read of `path` through Reader) first in a child
+// process, so that a fault of libhdf5 on corrupted metadata ends the child,
+// not the caller (docs/reliability.md, "Reading HDF5 in a child first").
+// Returns when the child's read ended normally or with an exception: the
+// caller then reads in its own process, the same bytes down the same path
+// (same result or same exception). Throws FileError naming `path` when the
+// child died (a signal, e.g. libhdf5's SEGV) or did not finish within
+// 60 s + 1 s per 20 MB of file (LNN_HDF5_CHILD_LIMIT_S overrides). With
+// LNN_HDF5_CHILD=0, or where fork() fails, returns at once (in-process only).
+void read_in_child_first(const std::string& path, const std::function<void()>& read);
 
 }  // namespace lnn::io::h5
