@@ -223,3 +223,25 @@ def test_vjp_of_the_mse_seed_is_the_loss_gradient(model, rng):
     np.testing.assert_allclose(vt, want, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="cotangent"):
         engine.accelerations_vjp(x, v[:, :1].copy())
+
+
+
+def test_torch_and_jax_arrays_are_read_in_place(model, rng, jax_x64):
+    """CPU tensors of PyTorch and arrays of JAX go to the engine through DLPack
+    without a copy (the address lnn reads is the framework's) and give what
+    the same values as NumPy give; a non-contiguous tensor is refused by name."""
+    torch = pytest.importorskip("torch")
+    engine = lnn.Engine(model)
+    x = random_states(rng, 8, N)
+    expected, _ = engine.accelerations(x)
+
+    t = torch.from_numpy(x.copy())
+    assert lnn._lnn._input_address(t) == t.data_ptr()
+    np.testing.assert_array_equal(engine.accelerations(t)[0], expected)
+    with pytest.raises(ValueError, match="states is not C-contiguous"):
+        engine.accelerations(torch.from_numpy(np.asfortranarray(x)))
+
+    j = jax_x64.numpy.asarray(x)
+    assert j.dtype == np.float64
+    assert lnn._lnn._input_address(j) == j.unsafe_buffer_pointer()
+    np.testing.assert_array_equal(engine.accelerations(j)[0], expected)
