@@ -146,7 +146,7 @@ class Engine {
   LossResult<T> loss_gradient(std::span<const T> states, std::span<const T> tau,
                               std::span<const T> targets, Loss loss, std::span<T> param_grad,
                               std::span<T> input_grad = {});
-  // The vector–Jacobian product of the accelerations (docs/math.md §7): for
+  // The vector–Jacobian product of the accelerations (docs/math.md §4, "Any cotangent"): for
   // cotangents v (B × n), the exact
   //   param_grad = Σ_s v_sᵀ ∂q̈_s/∂θ          (parameter_count(), overwritten),
   // and where not empty
