@@ -146,6 +146,63 @@ std::size_t require_states(const Input& states, int n) {
 
 template <class T>
 Output<T>::Output(std::initializer_list<std::size_t> shape) {
+  allocate(shape);
+}
+
+template <class T>
+Output<T>::Output(std::initializer_list<std::size_t> shape, const std::optional<ArrayArg>& out,
+                  const char* name) {
+  if (!out || out->object.is_none()) {
+    allocate(shape);
+    return;
+  }
+  const std::string who = name;
+  nb::ndarray<> view;
+  if (!nb::try_cast(out->object, view, /*convert=*/false)) {
+    // nanobind takes no read-only array as a writable one; say which it is.
+    if (nb::hasattr(out->object, "flags") && nb::hasattr(out->object.attr("flags"), "writeable") &&
+        !nb::cast<bool>(out->object.attr("flags").attr("writeable"))) {
+      throw nb::value_error((who + " is read-only").c_str());
+    }
+    throw nb::type_error((who + " must be a writable array (NumPy, or any object with the buffer "
+                                "protocol or DLPack), got " + nb::inst_name(out->object).c_str())
+                             .c_str());
+  }
+  if (view.device_type() != nb::device::cpu::value)
+    throw nb::value_error((who + " is not in host memory").c_str());
+  if (view.dtype() != nb::dtype<T>()) {
+    throw nb::type_error((who + " must have dtype " +
+                          (std::is_same_v<T, double>  ? std::string("float64")
+                           : std::is_same_v<T, float> ? std::string("float32")
+                                                      : std::string("int8")) +
+                          " (the dtype of this call's result)")
+                             .c_str());
+  }
+  bool shape_ok = view.ndim() == shape.size();
+  std::size_t i = 0;
+  std::string want = "(";
+  for (std::size_t d : shape) {
+    want += (i ? ", " : "") + std::to_string(d);
+    if (shape_ok && view.shape(i) != d) shape_ok = false;
+    ++i;
+  }
+  want += shape.size() == 1 ? ",)" : ")";
+  if (!shape_ok) throw nb::value_error((who + " must have shape " + want).c_str());
+  std::int64_t expected = 1;
+  for (std::size_t k = view.ndim(); k-- > 0;) {
+    if (view.shape(k) != 1 && view.stride(k) != expected)
+      throw nb::value_error((who + " is not C-contiguous (lnn writes arrays in place)").c_str());
+    expected *= static_cast<std::int64_t>(view.shape(k));
+  }
+  if (reinterpret_cast<std::uintptr_t>(view.data()) % alignof(T) != 0)
+    throw nb::value_error((who + " is not aligned to its dtype").c_str());
+  data_ = static_cast<T*>(view.data());
+  size_ = view.size();
+  given_ = nb::borrow(out->object);
+}
+
+template <class T>
+void Output<T>::allocate(std::initializer_list<std::size_t> shape) {
   size_ = 1;
   for (std::size_t s : shape) size_ *= s;
   data_ = new T[size_ > 0 ? size_ : 1]();
@@ -156,6 +213,7 @@ Output<T>::Output(std::initializer_list<std::size_t> shape) {
 
 template <class T>
 nb::object Output<T>::release() {
+  if (given_.is_valid()) return given_;
   return nb::cast(array_, nb::rv_policy::automatic);  // references the capsule, no copy
 }
 

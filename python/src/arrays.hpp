@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -71,17 +72,25 @@ class Input {
 std::size_t require_states(const Input& states, int n);
 
 // A new C-contiguous NumPy array of `shape`, zero-filled, owned by Python.
+// Or, with `out`, the caller's array (out= of the bindings): writable, of
+// T's dtype, exactly `shape`, C-contiguous, aligned and in host memory
+// (TypeError / ValueError naming `name` otherwise), written in place and
+// handed back by release().
 template <class T>
 class Output {
  public:
   explicit Output(std::initializer_list<std::size_t> shape);
+  Output(std::initializer_list<std::size_t> shape, const std::optional<ArrayArg>& out,
+         const char* name);
   std::span<T> span() { return {data_, size_}; }
-  nb::object release();  // the NumPy array (once)
+  nb::object release();  // the NumPy array, or the caller's `out` (once)
 
  private:
+  void allocate(std::initializer_list<std::size_t> shape);
   T* data_ = nullptr;
   std::size_t size_ = 0;
   nb::ndarray<nb::numpy, T> array_;
+  nb::object given_;  // the caller's out array, if any
 };
 
 extern template class Output<float>;

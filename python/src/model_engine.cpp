@@ -138,7 +138,7 @@ using AccelerationsPivots = std::tuple<Values, Statuses, Values>;
 
 std::variant<Accelerations, AccelerationsPivots> accelerations(
     PyEngine& self, ArrayArg states_obj, const std::optional<ArrayArg>& tau_obj,
-    bool return_pivot) {
+    bool return_pivot, const std::optional<ArrayArg>& out) {
   const Input states(states_obj, "states");
   const int n = self.engine.dof();
   const std::size_t B = require_states(states, n);
@@ -146,7 +146,7 @@ std::variant<Accelerations, AccelerationsPivots> accelerations(
   return with_array_type(
       self, states, [&](auto tag) -> std::variant<Accelerations, AccelerationsPivots> {
         using U = decltype(tag);
-        Output<U> acc({B, static_cast<std::size_t>(n)});
+        Output<U> acc({B, static_cast<std::size_t>(n)}, out, "out");
         Output<std::int8_t> status({B});
         Output<U> pivot({return_pivot ? B : 0});
         {
@@ -163,12 +163,12 @@ std::variant<Accelerations, AccelerationsPivots> accelerations(
 }
 
 // The calls of one states argument and per-sample outputs: f(engine, states, outputs…).
-Values lagrangian(PyEngine& self, ArrayArg states_obj) {
+Values lagrangian(PyEngine& self, ArrayArg states_obj, const std::optional<ArrayArg>& out) {
   const Input states(states_obj, "states");
   const std::size_t B = require_states(states, self.engine.dof());
   return with_array_type(self, states, [&](auto tag) -> Values {
     using U = decltype(tag);
-    Output<U> L({B});
+    Output<U> L({B}, out, "out");
     {
       nb::gil_scoped_release release;
       std::lock_guard lock(self.mutex);
@@ -178,12 +178,12 @@ Values lagrangian(PyEngine& self, ArrayArg states_obj) {
   });
 }
 
-Values energy(PyEngine& self, ArrayArg states_obj) {
+Values energy(PyEngine& self, ArrayArg states_obj, const std::optional<ArrayArg>& out) {
   const Input states(states_obj, "states");
   const std::size_t B = require_states(states, self.engine.dof());
   return with_array_type(self, states, [&](auto tag) -> Values {
     using U = decltype(tag);
-    Output<U> E({B});
+    Output<U> E({B}, out, "out");
     {
       nb::gil_scoped_release release;
       std::lock_guard lock(self.mutex);
@@ -513,16 +513,21 @@ void bind_model_engine(nb::module_& m) {
       // give the common call (no flag) its exact tuple type.
       .def(
           "accelerations",
-          [](PyEngine& self, ArrayArg states, const std::optional<ArrayArg>& tau) {
-            return std::get<Accelerations>(accelerations(self, states, tau, false));
+          [](PyEngine& self, ArrayArg states, const std::optional<ArrayArg>& tau,
+             const std::optional<ArrayArg>& out) {
+            return std::get<Accelerations>(accelerations(self, states, tau, false, out));
           },
-          "states"_a, "tau"_a = nb::none(),
+          "states"_a, "tau"_a = nb::none(), nb::kw_only(), "out"_a = nb::none(),
           "q̈ for (B, 2n) states and optional (B, n) forces: (acc (B, n), status (B,) int8). "
-          "Failed samples have NaN rows and a nonzero status.")
+          "Failed samples have NaN rows and a nonzero status. out: a writable (B, n) array of "
+          "the states' dtype that q̈ is written to (and returned) instead of a new one.")
       .def("accelerations", &accelerations, "states"_a, "tau"_a = nb::none(), nb::kw_only(),
-           "return_pivot"_a, "With return_pivot=True also each sample's smallest pivot (B,).")
-      .def("lagrangian", &lagrangian, "states"_a, "L (B,)")
-      .def("energy", &energy, "states"_a, "E = q̇·∂L/∂q̇ − L (B,)")
+           "return_pivot"_a, "out"_a = nb::none(),
+           "With return_pivot=True also each sample's smallest pivot (B,).")
+      .def("lagrangian", &lagrangian, "states"_a, nb::kw_only(), "out"_a = nb::none(),
+           "L (B,); out: a writable (B,) array written instead of a new one.")
+      .def("energy", &energy, "states"_a, nb::kw_only(), "out"_a = nb::none(),
+           "E = q̇·∂L/∂q̇ − L (B,); out: a writable (B,) array written instead of a new one.")
       .def("gradient", &gradient, "states"_a, "(L (B,), ∇L (B, 2n))")
       .def(
           "hessian",

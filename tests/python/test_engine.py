@@ -372,3 +372,33 @@ def test_one_engine_from_two_threads(rng):
         t.join()
     for got, want in zip(results, expected):
         np.testing.assert_array_equal(got, want)
+
+
+def test_out_arrays_are_written_in_place(model64, rng):
+    """out= writes the caller's array (no new one), with the same values as
+    the call without it; wrong dtype, shape, order or a read-only array is
+    refused by name."""
+    engine = lnn.Engine(model64)
+    x = random_states(rng, 16, 2)
+    acc, status = engine.accelerations(x)
+    out = np.full((16, 2), 7.0)
+    got, status2 = engine.accelerations(x, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, acc)
+    np.testing.assert_array_equal(status2, status)
+    got, _, pivot = engine.accelerations(x, return_pivot=True, out=out)
+    assert got is out and pivot.shape == (16,)
+    for name in ("lagrangian", "energy"):
+        o = np.empty(16)
+        assert getattr(engine, name)(x, out=o) is o
+        np.testing.assert_array_equal(o, getattr(engine, name)(x))
+    with pytest.raises(TypeError, match="out must have dtype float64"):
+        engine.accelerations(x, out=np.empty((16, 2), np.float32))
+    with pytest.raises(ValueError, match=r"out must have shape \(16, 2\)"):
+        engine.accelerations(x, out=np.empty((16, 3)))
+    with pytest.raises(ValueError, match="out is not C-contiguous"):
+        engine.accelerations(x, out=np.empty((2, 16)).T)
+    frozen = np.empty((16, 2))
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        engine.accelerations(x, out=frozen)
