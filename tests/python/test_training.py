@@ -115,3 +115,29 @@ def test_bad_configurations_are_refused_by_name(tmp_path):
         lnn.train_config(42)
     with pytest.raises(lnn.FileError):
         lnn.train(dataset=str(tmp_path / "absent.h5"), steps=1)
+
+
+def test_training_releases_the_gil():
+    """Another Python thread runs while a TrainingRun trains (no callback)."""
+    import threading
+    import time
+
+    run = lnn.TrainingRun(lnn.train_config(SMALL, steps=400, batch=256))
+    done = threading.Event()
+
+    def work():
+        run.run()
+        done.set()
+
+    ticks = 0
+    worker = threading.Thread(target=work)
+    start = time.perf_counter()
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+        time.sleep(0)
+    worker.join()
+    elapsed = time.perf_counter() - start
+    assert run.step == 400
+    # With the GIL held for the whole run the loop would not run during it.
+    assert elapsed > 0.05 and ticks > 100, (elapsed, ticks)
