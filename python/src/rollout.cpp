@@ -122,8 +122,9 @@ SweepConfig make_sweep_config(const std::string& system,
                               const std::optional<Intervals>& box_q,
                               const std::optional<Intervals>& box_qdot, std::uint64_t seed,
                               double rate, double truth_tolerance, bool native_precision,
-                              int newton_max_iterations) {
+                              int newton_max_iterations, const std::string& dataset) {
   SweepConfig c;
+  c.dataset = dataset;
   c.system = system;
   c.parameters = parameters;
   c.models = models;
@@ -175,11 +176,11 @@ void bind_rollout(nb::module_& m) {
              const std::vector<double>& horizons, std::size_t trajectories,
              const std::optional<Intervals>& box_q, const std::optional<Intervals>& box_qdot,
              std::uint64_t seed, double rate, double truth_tolerance, bool native_precision,
-             int newton_max_iterations) {
+             int newton_max_iterations, const std::optional<std::string>& dataset) {
             new (self) SweepConfig(make_sweep_config(
                 system, parameters, models, integrators, dts, tolerances, horizons, trajectories,
                 box_q, box_qdot, seed, rate, truth_tolerance, native_precision,
-                newton_max_iterations));
+                newton_max_iterations, dataset.value_or("")));
           },
           nb::kw_only(), "system"_a = "double_pendulum",
           "parameters"_a = std::map<std::string, double>{},
@@ -189,9 +190,12 @@ void bind_rollout(nb::module_& m) {
           "horizons"_a = std::vector<double>{100.0}, "trajectories"_a = 40,
           "box_q"_a = nb::none(), "box_qdot"_a = nb::none(), "seed"_a = 1, "rate"_a = 10.0,
           "truth_tolerance"_a = 1e-10, "native_precision"_a = false,
-          "newton_max_iterations"_a = 20,
+          "newton_max_iterations"_a = 20, "dataset"_a = nb::none(),
           "The grid of lnn sweep (its defaults; models are files or 'analytic'); "
-          "lnn.InvalidArgument names a bad field.")
+          "lnn.InvalidArgument names a bad field. dataset: a trajectory set file (times from 0) "
+          "whose unforced trajectories are the initial conditions and the ground truth, for a "
+          "system of your own (lnn sweep --dataset); system, box, seed, rate and "
+          "truth_tolerance are then not used.")
       .def("to_json", &SweepConfig::to_json)
       .def("__repr__", [](const SweepConfig& c) { return "SweepConfig(" + c.to_json() + ")"; });
 

@@ -114,3 +114,33 @@ def test_lnn_train_on_the_users_file_gives_the_same_model(cli, trained):
             "--json", report, "-q")
     import json
     assert json.loads(report.read_text())["acc_l1"] == lnn.evaluate(model, held_out)["acc_l1"]
+
+
+def test_a_sweep_of_the_users_system(cli, trained):
+    """The held-out trajectories as a sweep's ground truth (SweepConfig.dataset)."""
+    import csv
+
+    model, _, _, held_out, tmp = trained
+    model_path = str(tmp / "model.safetensors")
+    model.save(model_path)
+    held_path = str(tmp / "held_out_sweep.h5")
+    held_out.save(held_path)
+    config = lnn.SweepConfig(dataset=held_path, models=[model_path],
+                             integrators=["rk4", "variational"], dts=[0.01],
+                             horizons=[1.0, 2.0], trajectories=5)
+    result = lnn.run_sweep(config, str(tmp / "sweep"))
+    assert result.complete and result.cells_total == 2
+    with open(tmp / "sweep" / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {r["trajectories"] for r in rows} == {"5"}
+    for r in rows:
+        assert r["energy_max_median"] == "nan"       # no energy function for this system
+        assert float(r["state_final_median"]) < 0.05  # close to the held-out trajectories
+        assert float(r["model_energy_max_median"]) < 1e-2
+    cli.run("sweep", "--dataset", held_path, "--model", model_path, "--integrators",
+            "rk4,variational", "--dt", 0.01, "--horizons", "1,2", "--trajectories", 5, "--out",
+            tmp / "cli", "--no-plots", "-q")
+    for table in ("summary.csv", "trajectories.csv", "paths.csv"):
+        assert (tmp / "sweep" / table).read_text() == (tmp / "cli" / table).read_text()
+    with pytest.raises(lnn.InvalidArgument, match="analytic"):
+        lnn.SweepConfig(dataset=held_path, models=["analytic"], trajectories=5, horizons=[1.0])
