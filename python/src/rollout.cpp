@@ -33,11 +33,11 @@ using Intervals = std::vector<std::pair<double, double>>;
 
 // What lnn.rollout returns.
 struct Rollout {
-  nb::object times;      // (S,)
-  nb::object states;     // (B, S, 2n)
-  nb::object energies;   // (B, S): the dynamics' own energy
-  nb::object status;     // (B,) int8 TrajectoryStatus
-  nb::object t_reached;  // (B,)
+  Values times;      // (S,)
+  Values states;     // (B, S, 2n)
+  Values energies;   // (B, S): the dynamics' own energy
+  Statuses status;   // (B,) int8 TrajectoryStatus
+  Values t_reached;  // (B,)
 };
 
 Rollout run_rollout(nb::handle dynamics, ArrayArg states_obj, ArrayArg times_obj,
@@ -109,8 +109,8 @@ Rollout run_rollout(nb::handle dynamics, ArrayArg states_obj, ArrayArg times_obj
     }
     std::copy_n(times.span<double>().begin(), S, t_copy.span().begin());
   }
-  return Rollout{t_copy.release(), out.release(), E.release(), status.release(),
-                 reached.release()};
+  return Rollout{{t_copy.release()}, {out.release()}, {E.release()}, {status.release()},
+                 {reached.release()}};
 }
 
 SweepConfig make_sweep_config(const std::string& system,
