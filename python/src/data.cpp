@@ -58,6 +58,13 @@ nb::object view(nb::handle owner, const std::vector<T>& values, std::vector<std:
                   nb::rv_policy::reference);
 }
 
+// The same for a float64 field, typed as such in the stubs.
+std::optional<Values> float_view(nb::handle owner, const std::vector<double>& values,
+                                 std::vector<std::size_t> shape) {
+  if (values.empty()) return std::nullopt;
+  return Values{view(owner, values, std::move(shape))};
+}
+
 // Points as the arrays are shaped: (P,) for a derivative set, (T, S) for a
 // trajectory set, then `tail`.
 std::vector<std::size_t> point_shape(const Dataset& d, std::initializer_list<std::size_t> tail) {
@@ -299,46 +306,46 @@ void bind_data(nb::module_& m) {
       .def_prop_ro(
           "times", [](nb::handle self) {
             const Dataset& d = nb::cast<const Dataset&>(self);
-            return view(self, d.times, {d.times.size()});
+            return float_view(self, d.times, {d.times.size()});
           },
           "(S,) or None (read-only views of the dataset's memory, like every array field)")
       .def_prop_ro("states",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.states, point_shape(d, {2 * std::size_t(d.n)}));
+                     return float_view(self, d.states, point_shape(d, {2 * std::size_t(d.n)}));
                    },
                    "(P, 2n) or (T, S, 2n)")
       .def_prop_ro("states_true",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.states_true, point_shape(d, {2 * std::size_t(d.n)}));
+                     return float_view(self, d.states_true, point_shape(d, {2 * std::size_t(d.n)}));
                    })
       .def_prop_ro("accelerations",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.accelerations, point_shape(d, {std::size_t(d.n)}));
+                     return float_view(self, d.accelerations, point_shape(d, {std::size_t(d.n)}));
                    },
                    "(P, n) or (T, S, n)")
       .def_prop_ro("energies",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.energies, point_shape(d, {}));
+                     return float_view(self, d.energies, point_shape(d, {}));
                    },
                    "(P,) or (T, S); None for a user system without them")
       .def_prop_ro("model_energies",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.model_energies, point_shape(d, {}));
+                     return float_view(self, d.model_energies, point_shape(d, {}));
                    })
       .def_prop_ro("tau",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.tau, point_shape(d, {std::size_t(d.n)}));
+                     return float_view(self, d.tau, point_shape(d, {std::size_t(d.n)}));
                    })
       .def_prop_ro("status",
                    [](nb::handle self) {
                      const Dataset& d = nb::cast<const Dataset&>(self);
-                     return view(self, d.status, {d.status.size()});
+                     return Statuses{view(self, d.status, {d.status.size()})};
                    },
                    "int8 per point (derivatives) or per trajectory; 0 = ok")
       .def_prop_ro("accepted",
