@@ -5,8 +5,10 @@ file of ``lnn train --config``) become lnn::TrainConfig's JSON, which the
 library parses (TrainConfig::from_json) and completes as ``lnn train``
 does; training, checkpoints, resume and evaluation are the library's.
 """
+import contextlib as _contextlib
 import json as _json
 import os as _os
+import tempfile as _tempfile
 
 from ._lnn import (
     TrainConfig,
@@ -111,7 +113,8 @@ def _split(config, fields):
         elif name in ("dataset", "checkpoint"):
             if isinstance(value, Dataset):
                 raise TypeError(f"training configuration: {key} must be a file path; write the "
-                                "lnn.Dataset with its save(path) first")
+                                "lnn.Dataset with its save(path) first (lnn.train does that "
+                                "for you)")
             value = _os.fspath(value)
         values[name] = value
     auto = values.get("embedding", "auto") == "auto"
@@ -144,12 +147,29 @@ def train(config=None, *, callback=None, precision=None, **fields):
     callback(progress: lnn.TrainProgress) runs after every step, and an exception it raises
     stops training and propagates. The checkpoint (``checkpoint``/``out``) is written every
     ``checkpoint_every`` steps and at the end; resume with TrainingRun.resume(path).run().
+
+    ``dataset`` may be an lnn.Dataset (arrays in memory) instead of a file: the trainer reads
+    files, so it is written first, beside the checkpoint as ``<checkpoint>.dataset.h5`` (which
+    the checkpoint's configuration then names, for resuming), or without a checkpoint into a
+    temporary directory removed afterwards.
     """
-    built, given = _split(config, fields)
-    if precision is None:
-        precision = given or "f32"
-    run = TrainingRun(built, precision)
-    result = run.run(callback)
+    merged = _collect(config, fields)
+    with _contextlib.ExitStack() as stack:
+        data = merged.get("dataset")
+        if isinstance(data, Dataset):
+            checkpoint = merged.get("checkpoint") or merged.get("out")
+            if checkpoint:
+                path = _os.fspath(checkpoint) + ".dataset.h5"
+            else:
+                path = _os.path.join(stack.enter_context(_tempfile.TemporaryDirectory()),
+                                     "dataset.h5")
+            data.save(path)
+            merged["dataset"] = path
+        built, given = _split(merged, {})
+        if precision is None:
+            precision = given or "f32"
+        run = TrainingRun(built, precision)
+        result = run.run(callback)
     return run.model, result
 
 

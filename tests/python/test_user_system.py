@@ -62,6 +62,18 @@ def trained(tmp_path_factory):
     return model, result, path, held_out, tmp
 
 
+def test_training_on_the_arrays_equals_training_on_the_file(trained):
+    model, _, path, _, tmp = trained
+    in_memory = lnn.Dataset.load(path)
+    again, _ = lnn.train(dataset=in_memory, precision="f64", **CONFIG)
+    np.testing.assert_array_equal(again.parameters, model.parameters)
+    # With a checkpoint the arrays are written beside it, which resuming reads.
+    out = str(tmp / "from_arrays.safetensors")
+    lnn.train(dataset=in_memory, precision="f64", out=out, **dict(CONFIG, steps=10))
+    assert lnn.Dataset.load(out + ".dataset.h5").points == in_memory.points
+    assert lnn.TrainingRun.resume(out).step == 10
+
+
 def test_the_data_is_a_user_systems(trained):
     _, _, path, held_out, _ = trained
     data = lnn.Dataset.load(path)
