@@ -76,6 +76,16 @@ struct TrainConfig {
   void validate() const;
 };
 
+// What `lnn train` (and Python's lnn.train) does to a configuration before
+// a fresh run: spec.n from the system, or from the dataset file, whose
+// system and parameters then name the run; with `auto_embedding` an angle
+// embedding for each periodic coordinate and plain otherwise, else one
+// embedding name stands for every coordinate (n names: one each). Then
+// validate(). Throws InvalidArgument for an unknown system, for spec.n other
+// than the system's when `n_given`, for another number of embedding names,
+// and for a bad result; FileError for a bad dataset file.
+void complete_train_config(TrainConfig& config, bool auto_embedding, bool n_given = false);
+
 // What TrainConfig::diagnostics measures at a validation step, on the first
 // (up to) 4096 validation states; NaN where nothing was measured.
 struct TrainDiagnostics {

@@ -32,43 +32,10 @@ using namespace nb::literals;
 using Intervals = std::vector<std::pair<double, double>>;
 
 // The configuration `json` (TrainConfig::from_json's fields) made complete
-// as `lnn train` makes it: n from the system or the dataset (whose system
-// and parameters then name the run; a given n must be that one), and when
-// `auto_embedding` an angle
-// embedding for each periodic coordinate, plain otherwise.
+// as `lnn train` makes it (complete_train_config).
 TrainConfig complete_config(const std::string& json, bool auto_embedding, bool n_given) {
   TrainConfig c = TrainConfig::from_json(json);
-  std::vector<std::uint8_t> angles;
-  int n = 0;
-  if (c.dataset.empty()) {
-    const std::unique_ptr<System> sys = make_system(c.system, c.system_params);
-    n = sys->dof();
-    angles = sys->info().angles;
-  } else {
-    const Dataset d = load_dataset(c.dataset);
-    n = d.n;
-    angles = d.angles;
-    c.system = d.system;
-    c.system_params.clear();
-    for (const auto& [k, v] : d.parameters) c.system_params[k] = v;
-  }
-  if (n_given && c.spec.n != n) {
-    throw InvalidArgument("training configuration: n = " + std::to_string(c.spec.n) + " but " +
-                          (c.dataset.empty() ? "system " + c.system : "the dataset " + c.dataset) +
-                          " has n = " + std::to_string(n));
-  }
-  c.spec.n = n;
-  if (c.spec.embedding.size() == 1 && n > 1) {  // one name for every coordinate
-    c.spec.embedding.assign(static_cast<std::size_t>(n), c.spec.embedding.front());
-  }
-  if (auto_embedding) {
-    c.spec.embedding.clear();
-    for (int j = 0; j < n; ++j) {
-      c.spec.embedding.push_back(angles[static_cast<std::size_t>(j)] ? Embedding::angle
-                                                                      : Embedding::plain);
-    }
-  }
-  c.validate();
+  complete_train_config(c, auto_embedding, n_given);
   return c;
 }
 

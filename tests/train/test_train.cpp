@@ -357,6 +357,49 @@ TEST(Train, DiagnosticsAreFilledAtValidationSteps) {
   EXPECT_EQ(diagnosed, 2);
 }
 
+// complete_train_config: what lnn train and Python's lnn.train do to a
+// configuration (n and the embedding from the system or the dataset).
+TEST(Train, ConfigIsCompletedAsLnnTrainDoes) {
+  TrainConfig c;
+  c.system = "double_pendulum";
+  c.spec.hidden = {8};
+  complete_train_config(c, true);
+  EXPECT_EQ(c.spec.n, 2);
+  EXPECT_EQ(c.spec.embedding, (std::vector<Embedding>{Embedding::angle, Embedding::angle}));
+  c.spec.embedding = {Embedding::plain};  // one name for every coordinate
+  complete_train_config(c, false);
+  EXPECT_EQ(c.spec.embedding, (std::vector<Embedding>{Embedding::plain, Embedding::plain}));
+  c.spec.embedding = {Embedding::plain, Embedding::angle, Embedding::angle};
+  EXPECT_THROW(complete_train_config(c, false), InvalidArgument);
+  TrainConfig spring = mass_spring_config();
+  spring.spec.n = 3;
+  EXPECT_THROW(complete_train_config(spring, true, true), InvalidArgument);
+  complete_train_config(spring, true);
+  EXPECT_EQ(spring.spec.n, 1);
+  EXPECT_EQ(spring.spec.embedding, std::vector<Embedding>{Embedding::plain});
+  // A dataset names the run: its n, its system and parameters.
+  DerivativeSetOptions g;
+  g.samples = 10;
+  Dataset d = generate_derivatives(*make_system("pendulum", {{"l", 2.0}}), g);
+  d.system = "my_pendulum";
+  d.user_system = true;
+  const std::string path = scratch("complete.h5").string();
+  save_dataset(d, path);
+  TrainConfig from_data;
+  from_data.spec.hidden = {8};
+  from_data.dataset = path;
+  complete_train_config(from_data, true);
+  EXPECT_EQ(from_data.spec.n, 1);
+  EXPECT_EQ(from_data.system, "my_pendulum");
+  EXPECT_EQ(from_data.system_params.at("l"), 2.0);
+  EXPECT_EQ(from_data.spec.embedding, std::vector<Embedding>{Embedding::angle});
+  fs::remove_all(fs::path(path).parent_path());
+  TrainConfig unknown;
+  unknown.system = "no_such_system";
+  unknown.spec.hidden = {8};
+  EXPECT_THROW(complete_train_config(unknown, true), InvalidArgument);
+}
+
 TEST(Train, ConfigRoundTripsThroughJson) {
   TrainConfig c = mass_spring_config();
   c.system_params = {{"k", 2.5}};
