@@ -34,7 +34,11 @@ DatasetKind parse_dataset_kind(std::string_view name);  // throws InvalidArgumen
 
 struct Dataset {
   DatasetKind kind = DatasetKind::derivatives;
-  std::string system;  // catalogue name, e.g. "double_pendulum"
+  std::string system;  // catalogue name, e.g. "double_pendulum" (any name when user_system)
+  // The system is the user's own, not the catalogue's (docs/file-formats.md,
+  // attribute user_system): its name, parameters, angles and actuated flags
+  // are taken as given, and energies may be empty (no true energy known).
+  bool user_system = false;
   int n = 0;           // degrees of freedom
   // The system's parameters, in the catalogue's order.
   std::vector<std::pair<std::string, double>> parameters;
@@ -63,7 +67,8 @@ struct Dataset {
   // Throws InvalidArgument when the shapes above do not agree, or when the
   // data would mislead a reader (docs/file-formats.md, "What a reader
   // checks"): a system not in the catalogue, a parameter it refuses
-  // (make_system), n, angles or actuated other than the system's; no tau for a
+  // (make_system), n, angles or actuated other than the system's (none of
+  // these for a user_system, whose flags must only be n 0/1 flags); no tau for a
   // system with an actuated coordinate; times not finite or not ascending;
   // a non-finite value at a point whose status is ok (failed points may hold NaN).
   void validate() const;

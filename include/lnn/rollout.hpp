@@ -56,6 +56,11 @@ std::unique_ptr<Dynamics> learned_dynamics(AnyEngine& engine);
 std::unique_ptr<Dynamics> load_dynamics(const std::string& model, const System& system,
                                         bool native_precision = false,
                                         EngineOptions options = {.solve = {SolveMethod::lu}});
+// The same for a model file of a system that is not in the catalogue: its n
+// must be `n`; "analytic" is refused (InvalidArgument).
+std::unique_ptr<Dynamics> load_dynamics(const std::string& model, int n,
+                                        bool native_precision = false,
+                                        EngineOptions options = {.solve = {SolveMethod::lu}});
 
 // Integrates B = y0.size() / 2n trajectories from t0 with options.method
 // (rk4 and dopri5 on [q̇, q̈]; variational on the Lagrangian itself, with

@@ -41,6 +41,17 @@ struct SweepConfig {
   // precision); true evaluates a float model in float.
   bool native_precision = false;
   int newton_max_iterations = 20;
+  // A trajectory set file (lnn/dataset.hpp) whose times start at 0: the
+  // first `trajectories` of its trajectories of status ok that are unforced
+  // (τ = 0) give the initial conditions and, over its times, the ground truth
+  // (docs/sweeps.md, "A dataset as the ground truth"). For a system of your
+  // own (Dataset::user_system), which has no System to integrate or take
+  // energies of: the energy columns are then NaN (empty), the model's energy
+  // drift is measured with α = 1 unless the set has energies, and "analytic"
+  // is refused. system and parameters are taken from the set (for
+  // sweep.json and the plots); box, seed, rate and truth_tolerance are not
+  // used. Empty: a catalogue system's sweep, as before.
+  std::string dataset;
 
   // Throws InvalidArgument naming the first bad field.
   void validate() const;

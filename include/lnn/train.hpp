@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lnn/any_engine.hpp"
+#include "lnn/dataset.hpp"
 #include "lnn/engine.hpp"
 #include "lnn/generate.hpp"
 #include "lnn/integrate.hpp"
@@ -74,6 +75,16 @@ struct TrainConfig {
   static TrainConfig from_json(const std::string& text);
   void validate() const;
 };
+
+// What `lnn train` (and Python's lnn.train) does to a configuration before
+// a fresh run: spec.n from the system, or from the dataset file, whose
+// system and parameters then name the run; with `auto_embedding` an angle
+// embedding for each periodic coordinate and plain otherwise, else one
+// embedding name stands for every coordinate (n names: one each). Then
+// validate(). Throws InvalidArgument for an unknown system, for spec.n other
+// than the system's when `n_given`, for another number of embedding names,
+// and for a bad result; FileError for a bad dataset file.
+void complete_train_config(TrainConfig& config, bool auto_embedding, bool n_given = false);
 
 // What TrainConfig::diagnostics measures at a validation step, on the first
 // (up to) 4096 validation states; NaN where nothing was measured.
@@ -213,6 +224,50 @@ EvaluateResult evaluate(const Model<T>& model, const System& system, const Evalu
 // The same for a model whose precision is known at run time (a model file).
 EvaluateResult evaluate(const AnyModel& model, const System& system,
                         const EvaluateOptions& options, const ProgressFn& progress = {});
+
+// Evaluation against a dataset instead of a catalogue system: what judges a
+// model of the user's own system (Dataset::user_system), or of any system
+// whose data is at hand (docs/python.md, "Your own system").
+struct DatasetEvaluateOptions {
+  // Rollouts of a trajectory set: from each trajectory's first state (the
+  // exact one, states_true, when the set has it) over the set's times.
+  IntegrateOptions integrate{Integrator::rk4, 1e-8, 1e-8, 0.0, 0.0, 0.0, 0.01};
+  std::size_t trajectories = 0;  // the first ones rolled out; 0 = all
+  SolveOptions solve{SolveMethod::lu};
+  int chunk = 1024;
+};
+
+struct DatasetEvaluateResult {
+  // Mean |q̈_pred − q̈_data| over the points of status ok (the model's q̈
+  // with the set's τ at the exact states) and coordinates; NaN when no
+  // sample was solved.
+  double acc_l1 = NAN;
+  std::size_t acc_points = 0;  // points of status ok evaluated
+  std::size_t acc_failed = 0;
+  std::map<std::string, std::size_t> acc_failures;  // by to_string(SolveStatus)
+  // Trajectory sets only (count 0 and NaN figures otherwise). Per
+  // trajectory rolled out (unforced ones of status ok: a forced one cannot be
+  // compared with an unforced rollout), at the set's last time:
+  //   position_error  the RMS over coordinates of q_pred − q_data (angles
+  //                   wrapped, wrapped_difference);
+  //   energy_drift    |E(pred, t_end) − E(pred, t_0)| / potential_scale with
+  //                   E the model's own energy q̇·∂L/∂q̇ − L, the only energy a
+  //                   user system has (a learned Lagrangian's scale is its
+  //                   own, so this is a drift, not a comparison with the set's
+  //                   energies).
+  Summary position_error;
+  Summary energy_drift;
+  std::size_t rollouts_failed = 0;
+  std::map<std::string, std::size_t> rollout_failures;  // by to_string(TrajectoryStatus)
+  std::size_t trajectories_skipped = 0;  // of status not ok, or forced (τ ≠ 0)
+  double seconds = 0.0;
+};
+
+// Throws InvalidArgument when the model's n is not the set's or the options
+// are bad.
+DatasetEvaluateResult evaluate_dataset(const AnyModel& model, const Dataset& data,
+                                       const DatasetEvaluateOptions& options = {},
+                                       const ProgressFn& progress = {});
 
 extern template EvaluateResult evaluate<float>(const Model<float>&, const System&,
                                                const EvaluateOptions&, const ProgressFn&);

@@ -2,7 +2,10 @@
 
 Thin bindings over the C++ library: ``Model`` (lnn::AnyModel), ``Engine``
 (lnn::AnyEngine), the catalogue of analytic systems (``systems()``,
-``System``) and lnn's exceptions (``Error`` and its subclasses).
+``System``), datasets (``Dataset``, ``generate_derivatives``,
+``generate_trajectories``), training (``train``, ``train_config``,
+``TrainingRun``), ``evaluate``, ``rollout``, sweeps (``SweepConfig``,
+``run_sweep``) and lnn's exceptions (``Error`` and its subclasses).
 """
 import os as _os
 
@@ -16,6 +19,20 @@ if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ:
 
 from ._lnn import (  # noqa: E402
     BackendError,
+    Dataset,
+    Rollout,
+    SweepConfig,
+    SweepProgress,
+    SweepResult,
+    TrainConfig,
+    TrainDiagnostics,
+    TrainingRun,
+    TrainProgress,
+    TrainResult,
+    generate_derivatives,
+    generate_trajectories,
+    rollout,
+    run_sweep,
     Engine,
     Error,
     FileError,
@@ -35,9 +52,27 @@ from ._lnn import (  # noqa: E402
     systems,
     version,
 )
+from .training import evaluate, train, train_config  # noqa: E402
 
 __all__ = [
     "BackendError",
+    "Dataset",
+    "Rollout",
+    "SweepConfig",
+    "SweepProgress",
+    "SweepResult",
+    "TrainConfig",
+    "TrainDiagnostics",
+    "TrainingRun",
+    "TrainProgress",
+    "TrainResult",
+    "evaluate",
+    "generate_derivatives",
+    "generate_trajectories",
+    "rollout",
+    "run_sweep",
+    "train",
+    "train_config",
     "Engine",
     "Error",
     "FileError",

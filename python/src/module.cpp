@@ -19,4 +19,7 @@ NB_MODULE(_lnn, m) {
   lnn::python::bind_errors(m);
   lnn::python::bind_model_engine(m);
   lnn::python::bind_systems(m);
+  lnn::python::bind_data(m);
+  lnn::python::bind_train(m);
+  lnn::python::bind_rollout(m);
 }

@@ -24,10 +24,6 @@ namespace {
 
 using namespace nb::literals;
 
-struct PySystem {
-  std::unique_ptr<System> system;
-};
-
 // (B, 2n) float64 states of a system (its functions take double only).
 std::size_t system_states(const PySystem& self, const Input& states) {
   if (states.dtype() != Dtype::f64) {
@@ -97,6 +93,18 @@ Values sample_states(const PySystem& self, std::size_t count, std::uint64_t seed
 }
 
 }  // namespace
+
+const System& system_arg(nb::handle arg, std::unique_ptr<System>& holder) {
+  if (nb::isinstance<nb::str>(arg)) {
+    holder = make_system(nb::cast<std::string>(arg));
+    return *holder;
+  }
+  PySystem* s = nullptr;
+  if (nb::try_cast(arg, s) && s != nullptr) return *s->system;
+  throw nb::type_error(("system must be an lnn.System or a catalogue name (str), got " +
+                        std::string(nb::inst_name(arg).c_str()))
+                           .c_str());
+}
 
 void bind_systems(nb::module_& m) {
   m.def("systems", &system_names, "The catalogue's system names, in `lnn systems` order.");

@@ -28,11 +28,73 @@ struct EvaluateCliOptions {
   std::string q_range, qdot_range;  // empty: the system's evaluation box
   std::string solver = "lu";
   std::string json;
+  std::string dataset;  // evaluate against this dataset file instead of a system
   bool quiet = false;
   bool unforced = false;
 };
 
+// --dataset: the model against a dataset's points and trajectories
+// (evaluate_dataset), what judges a model of a system not in the catalogue.
+void run_evaluate_dataset(const EvaluateCliOptions& opt) {
+  refuse_same_file(opt.json, "--json", {{"--model", opt.model}, {"--dataset", opt.dataset}});
+  DatasetEvaluateOptions o;
+  o.integrate = opt.eval.integrate;
+  o.integrate.method = parse_integrator(opt.integrator);
+  o.trajectories = opt.eval.trajectories;
+  o.solve.method = parse_solve_method(opt.solver);
+  const Dataset data = load_dataset(opt.dataset);
+  Progress bar("lnn evaluate", opt.quiet);
+  const AnyModel model = AnyModel::load(opt.model);
+  const DatasetEvaluateResult r =
+      evaluate_dataset(model, data, o, [&](double f) { bar.update(f); });
+  bar.finish();
+  auto figure = [](double v) { return std::isfinite(v) ? format("%.5g", v) : std::string("n/a"); };
+  std::cout << "lnn evaluate: " << opt.model << " on " << opt.dataset << " (" << data.system
+            << (data.user_system ? ", user system" : "") << "; " << describe(model.spec()) << ")\n";
+  std::cout << format("  acceleration L1 on %zu points of the set: %s (%zu solves failed)\n",
+                      r.acc_points, figure(r.acc_l1).c_str(), r.acc_failed);
+  if (data.kind == DatasetKind::trajectories) {
+    std::cout << format("  rollouts: %zu from the set's first states, %s", r.position_error.count + r.rollouts_failed,
+                        opt.integrator.c_str());
+    if (o.integrate.method != Integrator::dopri5) std::cout << format(" dt = %g", o.integrate.dt);
+    std::cout << format("; %zu failed, %zu skipped (failed or forced in the set)\n", r.rollouts_failed,
+                        r.trajectories_skipped);
+    std::cout << format("  position error at t_end (RMS over q)   median %s   max %s\n",
+                        figure(r.position_error.median).c_str(), figure(r.position_error.max).c_str());
+    std::cout << format("  model energy drift / %g   median %s   max %s\n", data.potential_scale,
+                        figure(r.energy_drift.median).c_str(), figure(r.energy_drift.max).c_str());
+  }
+  if (!opt.json.empty()) {
+    auto number = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+    auto summary = [&](const Summary& s) {
+      return nlohmann::ordered_json{{"mean", number(s.mean)}, {"median", number(s.median)},
+                                    {"p90", number(s.p90)}, {"max", number(s.max)}, {"count", s.count}};
+    };
+    nlohmann::ordered_json j = {{"model", opt.model},
+                                {"dataset", opt.dataset},
+                                {"system", data.system},
+                                {"integrator", opt.integrator},
+                                {"dt", o.integrate.dt},
+                                {"solver", opt.solver},
+                                {"acc_l1", number(r.acc_l1)},
+                                {"acc_points", r.acc_points},
+                                {"acc_failed", r.acc_failed},
+                                {"acc_failures", r.acc_failures},
+                                {"position_error", summary(r.position_error)},
+                                {"energy_drift", summary(r.energy_drift)},
+                                {"rollouts_failed", r.rollouts_failed},
+                                {"rollout_failures", r.rollout_failures},
+                                {"trajectories_skipped", r.trajectories_skipped},
+                                {"seconds", r.seconds}};
+    write_file_atomic(opt.json, j.dump(2) + "\n");
+  }
+}
+
 void run_evaluate(EvaluateCliOptions opt) {
+  if (!opt.dataset.empty()) {
+    run_evaluate_dataset(opt);
+    return;
+  }
   refuse_same_file(opt.json, "--json", {{"--model", opt.model}});
   const auto system = system_for(opt.system, opt.params, opt.model);
   refuse_forced(*system, opt.unforced, "lnn evaluate");
@@ -114,7 +176,7 @@ void add_evaluate_command(CLI::App& app) {
   sub->add_option("--model,-m", opt->model, "Model or checkpoint file")->required();
   sub->add_option("--system,-s", opt->system, "System (default: the checkpoint's, else double_pendulum)");
   sub->add_option("--param,-p", opt->params, "System parameter NAME=VALUE (repeatable)");
-  sub->add_option("--trajectories", opt->eval.trajectories, "Rollouts")->capture_default_str();
+  sub->add_option("--trajectories", opt->eval.trajectories, "Rollouts (with --dataset: the set's first N trajectories; 0 = all)")->capture_default_str();
   sub->add_option("--t-end", opt->eval.t_end, "Rollout length")->capture_default_str();
   sub->add_option("--integrator", opt->integrator, "rk4 | dopri5 | variational (rk4 at dt 0.01: the reference study's protocol)")->capture_default_str();
   sub->add_option("--dt", opt->eval.integrate.dt, "rk4 and variational step")->capture_default_str();
@@ -131,6 +193,13 @@ void add_evaluate_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--solver", opt->solver, "cholesky | lu | damped | pinv")->capture_default_str();
   sub->add_option("--json", opt->json, "Also write the results as JSON to this file");
+  CLI::Option* dataset = sub->add_option(
+      "--dataset", opt->dataset,
+      "Evaluate against this dataset file instead (a system of your own, docs/python.md): "
+      "acceleration error at its points, rollouts from its trajectories' first states");
+  for (const char* name : {"--system", "--param", "--t-end", "--q-range", "--qdot-range", "--held-out", "--seed"}) {
+    dataset->excludes(sub->get_option(name));
+  }
   sub->add_flag("--unforced", opt->unforced, "Roll out a forced system with tau = 0 (forced rollouts are not supported yet)");
   sub->add_flag("--quiet,-q", opt->quiet, "No progress display");
   sub->callback([opt] { run_evaluate(*opt); });

@@ -42,6 +42,7 @@ struct SweepOptions {
   bool native_precision = false;
   int newton_max_iterations = 20;
   std::string out = "sweep";
+  std::string dataset;  // a trajectory set as the ground truth (SweepConfig::dataset)
   std::size_t max_cells = 0;
   bool no_plots = false;
   bool quiet = false;
@@ -163,7 +164,9 @@ void print_report(const SweepConfig& c, const std::string& dir) {
     const std::vector<std::string> f = csv_fields(line);
     if (f.size() != names.size() || std::abs(std::stod(f[horizon]) - H) > 1e-9 * H) continue;
     const std::string step = f[2].empty() ? "tol " + f[3] : f[2];
-    const auto g = [](const std::string& x) { return format("%.3g", std::stod(x)); };
+    const auto g = [](const std::string& x) {
+      return x.empty() ? std::string("n/a") : format("%.3g", std::stod(x));
+    };
     std::cout << format("  %-32s %-12s %-9s %12s %12s %14s %12s %7s\n",
                         fs::path(f[0]).filename().string().c_str(), f[1].c_str(), step.c_str(),
                         g(f[energy]).c_str(), g(f[slope]).c_str(), g(f[model_energy]).c_str(),
@@ -173,15 +176,21 @@ void print_report(const SweepConfig& c, const std::string& dir) {
 
 void run_sweep_command(const SweepOptions& o) {
   SweepConfig c;
-  const auto system = system_for(o.system, o.params, o.models.empty() ? "" : o.models.front());
-  refuse_forced(*system, o.unforced, "lnn sweep");
-  c.system = system->name();
-  for (const auto& p : system->info().parameters) c.parameters[p.name] = p.value;
   c.models.clear();
   for (const std::string& flag : o.models)
     for (const std::string& m : split_list(flag)) c.models.push_back(m);
-  if (!o.no_analytic && std::find(c.models.begin(), c.models.end(), "analytic") == c.models.end()) {
-    c.models.push_back("analytic");
+  if (o.dataset.empty()) {
+    const auto system = system_for(o.system, o.params, o.models.empty() ? "" : o.models.front());
+    refuse_forced(*system, o.unforced, "lnn sweep");
+    c.system = system->name();
+    for (const auto& p : system->info().parameters) c.parameters[p.name] = p.value;
+    if (!o.no_analytic && std::find(c.models.begin(), c.models.end(), "analytic") == c.models.end()) {
+      c.models.push_back("analytic");
+    }
+    c.box = parse_box(o.q_range, o.qdot_range, *system);
+  } else {
+    // The set's trajectories are the truth; its unforced ones only (docs/sweeps.md).
+    c.dataset = o.dataset;
   }
   c.integrators.clear();
   for (const std::string& name : split_list(o.integrators)) c.integrators.push_back(parse_integrator(name));
@@ -191,13 +200,12 @@ void run_sweep_command(const SweepOptions& o) {
   c.trajectories = o.trajectories;
   c.seed = o.seed;
   c.rate = o.rate;
-  c.box = parse_box(o.q_range, o.qdot_range, *system);
   c.truth_tolerance = o.truth_tol;
   c.native_precision = o.native_precision;
   c.newton_max_iterations = o.newton_max_iterations;
   c.validate();
 
-  std::cout << "lnn sweep: " << c.system << ", " << c.models.size() << " model(s), "
+  std::cout << "lnn sweep: " << (c.dataset.empty() ? c.system : c.dataset) << ", " << c.models.size() << " model(s), "
             << c.integrators.size() << " integrator(s), " << c.trajectories
             << " trajectories, horizons " << o.horizons << " -> " << o.out << "\n";
   Progress bar("lnn sweep", o.quiet);
@@ -257,6 +265,13 @@ void add_sweep_command(CLI::App& app) {
   sub->add_option("--newton-max-iterations", o->newton_max_iterations,
                   "Variational integrator: Newton iterations per step")
       ->capture_default_str();
+  CLI::Option* dataset = sub->add_option(
+      "--dataset", o->dataset,
+      "A trajectory set (times from 0) as initial conditions and ground truth, e.g. of a system of "
+      "your own: its first --trajectories unforced ones of status ok; no analytic baseline");
+  for (const char* name : {"--system", "--param", "--q-range", "--qdot-range", "--seed", "--rate", "--truth-tol", "--no-analytic"}) {
+    dataset->excludes(sub->get_option(name));
+  }
   sub->add_option("--out,-o", o->out, "Output directory (resumes the sweep found there)")
       ->capture_default_str();
   sub->add_option("--max-cells", o->max_cells, "Compute at most this many cells, then stop (0 = all)")

@@ -49,52 +49,24 @@ struct TrainOptions {
   bool quiet = false;
 };
 
-// "auto": angle for the system's periodic coordinates, plain otherwise.
-std::vector<Embedding> embedding_for(const std::string& text, int n,
-                                     const std::vector<std::uint8_t>& angles) {
-  std::vector<Embedding> e;
-  if (text == "auto") {
-    for (int j = 0; j < n; ++j) {
-      const bool angle = j < static_cast<int>(angles.size()) && angles[static_cast<std::size_t>(j)] != 0;
-      e.push_back(angle ? Embedding::angle : Embedding::plain);
-    }
-    return e;
-  }
-  const std::vector<std::string> names = split_list(text);
-  if (names.size() != 1 && names.size() != static_cast<std::size_t>(n)) {
-    throw InvalidArgument("--embedding: give auto, one name, or n = " + std::to_string(n) + " names");
-  }
-  for (int j = 0; j < n; ++j) {
-    e.push_back(parse_embedding(names.size() == 1 ? names[0] : names[static_cast<std::size_t>(j)]));
-  }
-  return e;
-}
-
 TrainConfig config_from(const TrainOptions& o) {
   TrainConfig c = o.train;
   c.system_params = parse_parameters(o.params);
-  std::vector<std::uint8_t> angles;
-  if (c.dataset.empty()) {
-    const auto sys = make_system(c.system, c.system_params);
-    c.spec.n = sys->dof();
-    angles = sys->info().angles;
-  } else {
-    const Dataset d = load_dataset(c.dataset);
-    c.spec.n = d.n;
-    angles = d.angles;
-    c.system = d.system;
-    c.system_params.clear();
-    for (const auto& [k, v] : d.parameters) c.system_params[k] = v;
-  }
   c.spec.hidden = parse_int_list(o.hidden, "--hidden");
   c.spec.activation = parse_activation(o.activation);
-  c.spec.embedding = embedding_for(o.embedding, c.spec.n, angles);
+  // "auto": angle for the system's periodic coordinates, plain otherwise;
+  // else one name for every coordinate or n names (complete_train_config).
+  const bool auto_embedding = o.embedding == "auto";
+  if (!auto_embedding) {
+    for (const std::string& name : split_list(o.embedding)) c.spec.embedding.push_back(parse_embedding(name));
+  }
   c.init = parse_init(o.init);
   c.optimizer.schedule = parse_schedule(o.schedule);
   c.loss = parse_loss(o.loss);
   c.solve.method = parse_solve_method(o.solver);
   c.device = resolve_device(o.device);
-  c.validate();
+  // n from the system or the dataset, the embedding, validate().
+  complete_train_config(c, auto_embedding);
   return c;
 }
 

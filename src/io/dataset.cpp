@@ -213,6 +213,9 @@ class Loader {
     d.generator = file_.read_string(kRoot, "generator");
     d.angles = as_flags(file_.read_int8s(kRoot, "angles"));
     d.actuated = as_flags(file_.read_int8s(kRoot, "actuated"));
+    if (file_.has_attribute(kRoot, "user_system")) {
+      d.user_system = file_.read_int64(kRoot, "user_system") != 0;
+    }
   }
 
   // lnn rollout and lnn sweep roll actuated systems out unforced and wrote
@@ -284,7 +287,11 @@ class Loader {
     // From here on the shapes follow from kind, n, the points, trajectories and times.
     read_optional("/states_true", point_shape(d, 2 * un), d.states_true);
     file_.read_dataset("/accelerations", point_shape(d, un), d.accelerations);
-    file_.read_dataset("/energies", point_shape(d, 0), d.energies);
+    if (d.user_system) {
+      read_optional("/energies", point_shape(d, 0), d.energies);
+    } else {
+      file_.read_dataset("/energies", point_shape(d, 0), d.energies);
+    }
     read_optional("/model_energies", point_shape(d, 0), d.model_energies);
     read_optional("/tau", point_shape(d, un), d.tau);
     file_.read_dataset("/status", status_shape(d), d.status);
@@ -319,7 +326,7 @@ void validate_dataset(const Dataset& d, bool tau_may_be_missing) {
   }
   check_flags(d.angles, un, "angles");
   check_flags(d.actuated, un, "actuated");
-  check_catalogue(d);
+  if (!d.user_system) check_catalogue(d);
   if (!(std::isfinite(d.potential_scale) && d.potential_scale > 0)) {
     invalid("potential_scale must be finite and > 0, got " + std::to_string(d.potential_scale));
   }
@@ -334,7 +341,7 @@ void validate_dataset(const Dataset& d, bool tau_may_be_missing) {
   if (P == 0) invalid("no points (states is empty)");
   check_size(d.states_true, d.states.size(), "states_true", true);
   check_size(d.accelerations, P * un, "accelerations");
-  check_size(d.energies, P, "energies");
+  check_size(d.energies, P, "energies", d.user_system);  // a user system may have no true energy
   check_size(d.model_energies, P, "model_energies", true);
   check_size(d.tau, P * un, "tau", true);
   // Without τ the accelerations of a forced system hold forces nobody knows
@@ -439,6 +446,8 @@ void save_dataset(const Dataset& data, const std::string& path) {
   out.write_int64(kRoot, "format_version", kFormatVersion);
   out.write_string(kRoot, "kind", to_string(data.kind));
   out.write_string(kRoot, "system", data.system);
+  // Only when set, so that the files of catalogue systems stay as they were.
+  if (data.user_system) out.write_int64(kRoot, "user_system", 1);
   out.write_int64(kRoot, "n", data.n);
   out.write_uint64(kRoot, "seed", data.seed);
   out.write_double(kRoot, "potential_scale", data.potential_scale);
@@ -461,7 +470,7 @@ void save_dataset(const Dataset& data, const std::string& path) {
   optional("/states_true", point_shape(data, 2 * un), data.states_true);
   out.write_dataset("/accelerations", point_shape(data, un),
                     std::span<const double>(data.accelerations));
-  out.write_dataset("/energies", point_shape(data, 0), std::span<const double>(data.energies));
+  optional("/energies", point_shape(data, 0), data.energies);  // empty only for a user system
   optional("/model_energies", point_shape(data, 0), data.model_energies);
   optional("/tau", point_shape(data, un), tau);
   out.write_dataset("/status", status_shape(data), std::span<const std::int8_t>(data.status));

@@ -80,18 +80,36 @@ std::unique_ptr<Dynamics> learned_dynamics(const Model<T>& model, EngineOptions 
 std::unique_ptr<Dynamics> learned_dynamics(AnyEngine& engine) {
   return std::make_unique<LearnedDynamics>(engine);
 }
-std::unique_ptr<Dynamics> load_dynamics(const std::string& model, const System& system,
-                                        bool native_precision, EngineOptions options) {
-  if (model == "analytic") return analytic_dynamics(system, options.solve);
+namespace {
+
+std::unique_ptr<Dynamics> load_model_dynamics(const std::string& model, int n,
+                                              const std::string& system_name,
+                                              bool native_precision, EngineOptions options) {
   auto loaded = std::make_unique<AnyModel>(AnyModel::load(model));
-  if (loaded->spec().n != system.dof()) {
+  if (loaded->spec().n != n) {
     throw InvalidArgument(model + " has n = " + std::to_string(loaded->spec().n) + " but " +
-                          system.name() + " has n = " + std::to_string(system.dof()));
+                          system_name + " has n = " + std::to_string(n));
   }
   // A float file in double unless native: its weights are exact there.
   const Precision p = native_precision ? loaded->precision() : Precision::f64;
   auto engine = std::make_unique<AnyEngine>(*loaded, options, p);
   return std::make_unique<LearnedDynamics>(std::move(engine), std::move(loaded));
+}
+
+}  // namespace
+
+std::unique_ptr<Dynamics> load_dynamics(const std::string& model, const System& system,
+                                        bool native_precision, EngineOptions options) {
+  if (model == "analytic") return analytic_dynamics(system, options.solve);
+  return load_model_dynamics(model, system.dof(), system.name(), native_precision, options);
+}
+
+std::unique_ptr<Dynamics> load_dynamics(const std::string& model, int n, bool native_precision,
+                                        EngineOptions options) {
+  if (model == "analytic") {
+    throw InvalidArgument("'analytic' needs a catalogue system; this one has only data");
+  }
+  return load_model_dynamics(model, n, "the system", native_precision, options);
 }
 template std::unique_ptr<Dynamics> learned_dynamics<float>(const Model<float>&, EngineOptions);
 template std::unique_ptr<Dynamics> learned_dynamics<double>(const Model<double>&, EngineOptions);

@@ -114,6 +114,36 @@ std::vector<double> output_times(const SweepConfig& c) {
   return t;
 }
 
+// A dataset sweep's output times: the set's, up to the longest horizon.
+std::vector<double> dataset_times(const SweepConfig& c, const Dataset& d) {
+  const double H = *std::max_element(c.horizons.begin(), c.horizons.end());
+  std::vector<double> t;
+  for (double x : d.times)
+    if (x <= H + 1e-9 * std::max(1.0, H)) t.push_back(x);
+  return t;
+}
+
+// The trajectories of a dataset sweep: the first `count` of status ok and
+// unforced (τ = 0 throughout), or InvalidArgument when there are fewer.
+std::vector<std::size_t> dataset_trajectories(const Dataset& d, std::size_t count,
+                                              const std::string& path) {
+  const std::size_t S = d.times.size(), un = static_cast<std::size_t>(d.n);
+  std::vector<std::size_t> chosen;
+  for (std::size_t b = 0; b < d.trajectories && chosen.size() < count; ++b) {
+    const bool forced =
+        !d.tau.empty() && std::any_of(d.tau.begin() + static_cast<std::ptrdiff_t>(b * S * un),
+                                      d.tau.begin() + static_cast<std::ptrdiff_t>((b + 1) * S * un),
+                                      [](double v) { return v != 0.0; });
+    if (d.status[b] == 0 && !forced) chosen.push_back(b);
+  }
+  if (chosen.size() < count) {
+    throw InvalidArgument("sweep: " + path + " has " + std::to_string(chosen.size()) +
+                          " unforced trajectories of status ok, fewer than trajectories = " +
+                          std::to_string(count));
+  }
+  return chosen;
+}
+
 // Every k-th index so that at most kMaxSeriesPoints remain, the last always.
 std::vector<std::size_t> subsample(std::size_t S) {
   const std::size_t every = (S + kMaxSeriesPoints - 1) / kMaxSeriesPoints;
@@ -134,16 +164,19 @@ double p90_of(std::vector<double> v) {
 
 class Sweep {
  public:
-  Sweep(const SweepConfig& c, const std::string& dir, const SweepCallback& progress)
+  // `data`: the dataset of a dataset sweep (SweepConfig::dataset), else null.
+  Sweep(const SweepConfig& c, const std::string& dir, const SweepCallback& progress,
+        std::unique_ptr<Dataset> data)
       : c_(c),
         dir_(dir),
         progress_(progress),
-        system_(make_system(c.system, c.parameters)),
-        n_(static_cast<std::size_t>(system_->dof())),
+        system_(data ? nullptr : make_system(c.system, c.parameters)),
+        data_(std::move(data)),
+        n_(static_cast<std::size_t>(data_ ? data_->n : system_->dof())),
         d_(2 * n_),
         B_(c.trajectories),
         cells_(sweep::cells(c)),
-        times_(output_times(c)),
+        times_(data_ ? dataset_times(c, *data_) : output_times(c)),
         S_(times_.size()) {}
 
   SweepResult run(std::size_t max_cells);
@@ -160,12 +193,14 @@ class Sweep {
   const SweepConfig& c_;
   const fs::path dir_;
   const SweepCallback& progress_;
-  std::unique_ptr<System> system_;
+  std::unique_ptr<System> system_;  // null for a dataset sweep
+  std::unique_ptr<Dataset> data_;   // a dataset sweep's set, else null
   const std::size_t n_, d_, B_;
   const std::vector<Cell> cells_;
   const std::vector<double> times_;
   const std::size_t S_;
   std::vector<double> y0_;     // B × 2n
+  std::vector<double> E0_;     // a dataset sweep: the set's energy at y0 (NaN: none)
   Dataset truth_;              // states B × S × 2n
   std::size_t done_ = 0;
   std::size_t stale_ = 0;      // finished cells of another model file or configuration
@@ -202,6 +237,31 @@ void Sweep::prepare_directory() {
 
 void Sweep::prepare_truth() {
   y0_.resize(B_ * d_);
+  if (data_) {
+    // The set's own trajectories (their exact states where it has them),
+    // restricted to the output times; nothing is integrated or written.
+    const Dataset& d = *data_;
+    const std::vector<double>& exact = d.states_true.empty() ? d.states : d.states_true;
+    const std::size_t S = d.times.size();
+    truth_ = Dataset{};
+    truth_.kind = DatasetKind::trajectories;
+    truth_.system = d.system;
+    truth_.n = d.n;
+    truth_.trajectories = B_;
+    truth_.times = times_;
+    truth_.states.resize(B_ * S_ * d_);
+    E0_.assign(B_, kNaN);
+    const std::vector<std::size_t> chosen = dataset_trajectories(d, B_, c_.dataset);
+    for (std::size_t i = 0; i < B_; ++i) {
+      const auto from = exact.begin() + static_cast<std::ptrdiff_t>(chosen[i] * S * d_);
+      std::copy(from, from + static_cast<std::ptrdiff_t>(S_ * d_),
+                truth_.states.begin() + static_cast<std::ptrdiff_t>(i * S_ * d_));
+      std::copy(from, from + static_cast<std::ptrdiff_t>(d_),
+                y0_.begin() + static_cast<std::ptrdiff_t>(i * d_));
+      if (!d.energies.empty()) E0_[i] = d.energies[chosen[i] * S];
+    }
+    return;
+  }
   sample_states(*system_, c_.box, c_.seed, 0, y0_);
   const fs::path path = dir_ / "truth.h5";
   if (fs::exists(path)) {
@@ -352,7 +412,9 @@ void Sweep::compute(std::size_t k) {
   // The hash of the bytes this cell reads (a model replaced since the start
   // of the run gives a cell that the next run recomputes).
   const std::string hash = model_hash(cell.model);
-  const std::unique_ptr<Dynamics> dyn = load_dynamics(cell.model, *system_, c_.native_precision);
+  const std::unique_ptr<Dynamics> dyn =
+      system_ ? load_dynamics(cell.model, *system_, c_.native_precision)
+              : load_dynamics(cell.model, static_cast<int>(n_), c_.native_precision);
   IntegrateOptions o;
   o.method = cell.integrator;
   if (cell.integrator == Integrator::dopri5) {
@@ -367,10 +429,15 @@ void Sweep::compute(std::size_t k) {
   });
 
   // Energies along the predicted paths: the system's, and the model's own.
-  const double scale = system_->info().potential_scale;
-  std::vector<double> E(B_ * S_), Em(B_ * S_), E0(B_), Em0(B_);
-  system_->energy(out, E);
-  system_->energy(y0_, E0);
+  // A dataset sweep has no energy function: E is NaN, E0 the set's (or NaN).
+  const double scale = system_ ? system_->info().potential_scale : data_->potential_scale;
+  std::vector<double> E(B_ * S_, kNaN), Em(B_ * S_), E0(B_), Em0(B_);
+  if (system_) {
+    system_->energy(out, E);
+    system_->energy(y0_, E0);
+  } else {
+    E0 = E0_;
+  }
   dyn->energy(out, Em);
   dyn->energy(y0_, Em0);
   // The learned energy is only defined up to a factor: α from a fit
@@ -387,10 +454,11 @@ void Sweep::compute(std::size_t k) {
       var += (E0[b] - me) * (E0[b] - me);
     }
     if (var > 0 && std::isfinite(cov / var) && cov != 0) alpha = std::abs(cov / var);
+    // (A dataset without energies: E0 is NaN, so is cov / var, and α stays 1.)
   }
 
   // Error series per trajectory over the full span.
-  const auto& angles = system_->info().angles;
+  const std::vector<std::uint8_t>& angles = system_ ? system_->info().angles : data_->angles;
   std::vector<double> eE(B_ * S_), eM(B_ * S_), eX(B_ * S_);
   for (std::size_t b = 0; b < B_; ++b) {
     for (std::size_t s = 0; s < S_; ++s) {
@@ -486,6 +554,8 @@ SweepResult Sweep::run(std::size_t max_cells) {
   SweepResult r;
   r.cells_total = cells_.size();
   config_ = Json::parse(c_.to_json());
+  // A dataset sweep's truth is the file: its content is part of the configuration.
+  if (data_) config_["dataset_hash"] = model_hash(c_.dataset);
   for (const std::string& m : c_.models) hashes_[m] = model_hash(m);
   prepare_directory();
   std::vector<std::size_t> todo;
@@ -540,13 +610,43 @@ void SweepConfig::validate() const {
   if (!positive(rate)) throw InvalidArgument("sweep: rate must be finite and > 0");
   if (!positive(truth_tolerance)) throw InvalidArgument("sweep: truth_tolerance must be > 0");
   if (newton_max_iterations < 1) throw InvalidArgument("sweep: newton_max_iterations must be >= 1");
-  const auto sys = make_system(system, parameters);
+  int n = 0;
+  std::string who;
+  if (dataset.empty()) {
+    const auto sys = make_system(system, parameters);
+    n = sys->dof();
+    who = sys->name();
+  } else {
+    const Dataset d = load_dataset(dataset);
+    if (d.kind != DatasetKind::trajectories) {
+      throw InvalidArgument("sweep: " + dataset + " is a derivative set; a sweep needs trajectories");
+    }
+    if (d.times.front() != 0.0) {
+      throw InvalidArgument("sweep: the times of " + dataset + " start at " +
+                            std::to_string(d.times.front()) + ", not at 0");
+    }
+    for (double h : horizons) {
+      if (h > d.times.back() * (1 + 1e-9)) {
+        throw InvalidArgument("sweep: horizon " + std::to_string(h) + " is beyond the last time " +
+                              std::to_string(d.times.back()) + " of " + dataset);
+      }
+    }
+    dataset_trajectories(d, trajectories, dataset);
+    n = d.n;
+    who = dataset;
+  }
   for (const std::string& m : models) {
-    if (m == "analytic") continue;
+    if (m == "analytic") {
+      if (!dataset.empty()) {
+        throw InvalidArgument("sweep: 'analytic' needs a catalogue system; a dataset sweep "
+                              "compares model files with the set's trajectories");
+      }
+      continue;
+    }
     const ModelFileInfo info = read_model_info(m);
-    if (info.spec.n != sys->dof()) {
+    if (info.spec.n != n) {
       throw InvalidArgument("sweep: " + m + " has n = " + std::to_string(info.spec.n) + " but " +
-                            sys->name() + " has n = " + std::to_string(sys->dof()));
+                            who + " has n = " + std::to_string(n));
     }
   }
   std::vector<std::string> sorted = models;
@@ -575,6 +675,8 @@ std::string SweepConfig::to_json() const {
   j["truth_tolerance"] = truth_tolerance;
   j["native_precision"] = native_precision;
   j["newton_max_iterations"] = newton_max_iterations;
+  // Only when set, so that the sweep.json of a system's sweep is as before.
+  if (!dataset.empty()) j["dataset"] = dataset;
   return j.dump(2);
 }
 
@@ -582,8 +684,17 @@ SweepResult run_sweep(const SweepConfig& config, const std::string& dir,
                       const SweepCallback& progress, std::size_t max_cells) {
   config.validate();
   SweepConfig c = config;
-  if (c.box.empty()) c.box = make_system(c.system, c.parameters)->info().evaluation;
-  return Sweep(c, dir, progress).run(max_cells);
+  std::unique_ptr<Dataset> data;
+  if (!c.dataset.empty()) {
+    data = std::make_unique<Dataset>(load_dataset(c.dataset));
+    // sweep.json and the plots name the set's system (docs/sweeps.md).
+    c.system = data->system;
+    c.parameters.clear();
+    for (const auto& [name, value] : data->parameters) c.parameters[name] = value;
+  } else if (c.box.empty()) {
+    c.box = make_system(c.system, c.parameters)->info().evaluation;
+  }
+  return Sweep(c, dir, progress, std::move(data)).run(max_cells);
 }
 
 }  // namespace lnn

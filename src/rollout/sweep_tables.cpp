@@ -103,8 +103,14 @@ std::vector<std::string> write_tables(const SweepConfig& config, const std::vect
                "state_median");
   const int n = truth.n;
   std::string q_header;
-  // The system's own coordinate names (r, theta, …), as `lnn systems` lists them.
-  const std::vector<std::string> names = make_system(config.system, config.parameters)->info().coordinates;
+  // The system's own coordinate names (r, theta, …), as `lnn systems` lists
+  // them; q1 … qn for a dataset sweep's system, which has none in lnn.
+  std::vector<std::string> names;
+  if (config.dataset.empty()) {
+    names = make_system(config.system, config.parameters)->info().coordinates;
+  } else {
+    for (int i = 1; i <= n; ++i) names.push_back("q" + std::to_string(i));
+  }
   for (int i = 0; i < n; ++i) q_header += "," + names[static_cast<std::size_t>(i)];
   Table paths("model,integrator,dt,tol,trajectory,t" + q_header);
   Table timing("model,integrator,dt,tol,seconds,accepted_mean,rejected_mean,evaluations_mean,"

@@ -1,13 +1,17 @@
 // TrainConfig <-> JSON (stored in checkpoints so that --resume continues the
-// same run) and its validation.
+// same run), its validation, and its completion as `lnn train` makes it.
 #include <cmath>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "common/box_json.hpp"
+#include "lnn/dataset.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/systems.hpp"
 #include "lnn/train.hpp"
 
 namespace lnn LNN_CXX_API {
@@ -169,6 +173,44 @@ void TrainConfig::validate() const {
   if (validate_every < 0 || checkpoint_every < 0) fail("validate_every and checkpoint_every must be >= 0");
   if (chunk < 1) fail("chunk must be >= 1");
   optimizer.validate();
+}
+
+void complete_train_config(TrainConfig& c, bool auto_embedding, bool n_given) {
+  std::vector<std::uint8_t> angles;
+  int n = 0;
+  if (c.dataset.empty()) {
+    const std::unique_ptr<System> sys = make_system(c.system, c.system_params);
+    n = sys->dof();
+    angles = sys->info().angles;
+  } else {
+    const Dataset d = load_dataset(c.dataset);
+    n = d.n;
+    angles = d.angles;
+    c.system = d.system;
+    c.system_params.clear();
+    for (const auto& [k, v] : d.parameters) c.system_params[k] = v;
+  }
+  if (n_given && c.spec.n != n) {
+    throw InvalidArgument("training configuration: n = " + std::to_string(c.spec.n) + " but " +
+                          (c.dataset.empty() ? "system " + c.system : "the dataset " + c.dataset) +
+                          " has n = " + std::to_string(n));
+  }
+  c.spec.n = n;
+  if (auto_embedding) {
+    c.spec.embedding.clear();
+    for (int j = 0; j < n; ++j) {
+      const bool angle = static_cast<std::size_t>(j) < angles.size() &&
+                         angles[static_cast<std::size_t>(j)] != 0;
+      c.spec.embedding.push_back(angle ? Embedding::angle : Embedding::plain);
+    }
+  } else if (c.spec.embedding.size() == 1 && n > 1) {
+    c.spec.embedding.assign(static_cast<std::size_t>(n), c.spec.embedding.front());
+  } else if (!c.spec.embedding.empty() && c.spec.embedding.size() != static_cast<std::size_t>(n)) {
+    throw InvalidArgument("training configuration: embedding: give auto, one name, or n = " +
+                          std::to_string(n) + " names, got " +
+                          std::to_string(c.spec.embedding.size()));
+  }
+  c.validate();
 }
 
 }  // namespace lnn

@@ -116,6 +116,7 @@ inline void expect_same_bits(const std::vector<double>& a, const std::vector<dou
 inline void expect_same(const Dataset& a, const Dataset& b) {
   EXPECT_EQ(a.kind, b.kind);
   EXPECT_EQ(a.system, b.system);
+  EXPECT_EQ(a.user_system, b.user_system);
   EXPECT_EQ(a.n, b.n);
   EXPECT_EQ(a.parameters, b.parameters);
   EXPECT_EQ(a.angles, b.angles);

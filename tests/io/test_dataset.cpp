@@ -58,6 +58,31 @@ TEST_F(DatasetFileTest, SystemWithoutParametersRoundTrips) {
   expect_same(load_dataset(file("d.h5")), d);
 }
 
+// A system of the user's own (not in the catalogue): any name, parameters and
+// flags, energies optional; refused as before without user_system.
+TEST_F(DatasetFileTest, UserSystemsRoundTripWithOrWithoutEnergies) {
+  for (bool energies : {false, true}) {
+    SCOPED_TRACE(energies ? "with energies" : "without energies");
+    Dataset d = trajectory_set(true, true, true);
+    d.system = "my_anharmonic_oscillator";
+    d.user_system = true;
+    d.parameters = {{"k", 2.0}};
+    d.angles = {0, 1};
+    d.actuated = {1, 0};
+    if (!energies) d.energies.clear();
+    save_dataset(d, file("u.h5"));
+    expect_same(load_dataset(file("u.h5")), d);
+    d.user_system = false;
+    EXPECT_THROW(d.validate(), InvalidArgument);
+  }
+  Dataset d = derivative_set(false, false);
+  d.energies.clear();
+  EXPECT_THROW(d.validate(), InvalidArgument) << "a catalogue system's set needs energies";
+  d.user_system = true;
+  d.angles = {2, 0};
+  EXPECT_THROW(d.validate(), InvalidArgument) << "flags are still 0 or 1";
+}
+
 TEST_F(DatasetFileTest, SameDatasetGivesIdenticalBytes) {
   const Dataset d = trajectory_set(true, true);
   save_dataset(d, file("a.h5"));

@@ -13,8 +13,10 @@
 
 #include "common/scratch.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/generate.hpp"
 #include "lnn/model_file.hpp"
 #include "lnn/sweep.hpp"
+#include "lnn/systems.hpp"
 
 namespace lnn {
 namespace {
@@ -252,6 +254,102 @@ TEST_F(Sweeps, BadConfigurationsAreRefused) {
   c = c_;
   c.models = {(dir_ / "missing.safetensors").string()};
   refused(c, "missing.safetensors");
+}
+
+std::vector<std::string> fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  for (char ch : line) {
+    if (ch == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += ch;
+    }
+  }
+  return out;
+}
+
+// A trajectory set as the ground truth (what a system of your own has): from
+// the same initial conditions, integrated as a sweep's truth is (dopri5 at
+// 1e-10), its state and model-energy errors equal those of the system's
+// sweep; its energy columns are NaN (a user system has no energy function).
+TEST_F(Sweeps, ADatasetIsTheGroundTruth) {
+  c_.models = {test_data("pendulum_32x32_f64.safetensors")};
+  c_.integrators = {Integrator::rk4, Integrator::variational};
+  c_.dts = {0.05};
+  c_.horizons = {1.0, 2.0};
+  c_.box.q = {{-1.0, 1.0}};
+  c_.box.qdot = {{-0.5, 0.5}};
+  ASSERT_TRUE(run_sweep(c_, (dir_ / "system").string()).complete);
+
+  TrajectorySetOptions g;
+  g.trajectories = 4;  // one more than the sweep takes
+  g.t_end = 3.0;
+  g.rate = c_.rate;
+  g.seed = c_.seed;
+  g.box = c_.box;
+  Dataset d = generate_trajectories(*make_system("pendulum"), g);
+  d.system = "my_pendulum";
+  d.user_system = true;
+  d.parameters.clear();
+  const std::string path = (dir_ / "mine.h5").string();
+  save_dataset(d, path);
+  SweepConfig c = c_;
+  c.dataset = path;
+  c.system = "no such system";  // not used
+  const SweepResult r = run_sweep(c, (dir_ / "data").string());
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.cells_total, 2u);
+  EXPECT_FALSE(fs::exists(dir_ / "data" / "truth.h5"));
+
+  const auto want = lines(read(dir_ / "system" / "trajectories.csv"));
+  const auto got = lines(read(dir_ / "data" / "trajectories.csv"));
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_EQ(got.size(), 1u + 2u * 2u * 3u);
+  const std::vector<std::string> header = fields(got[0]);
+  ASSERT_EQ(header, fields(want[0]));
+  std::size_t compared = 0;
+  for (std::size_t row = 1; row < got.size(); ++row) {
+    const auto a = fields(got[row]), b = fields(want[row]);
+    for (std::size_t k = 0; k < header.size(); ++k) {
+      const std::string& h = header[k];
+      if (h.rfind("energy_", 0) == 0) {
+        EXPECT_EQ(a[k], "nan") << h;
+      } else if (h.rfind("state_", 0) == 0 || h.rfind("model_energy_", 0) == 0) {
+        EXPECT_NEAR(std::stod(a[k]), std::stod(b[k]), 1e-7 + 1e-6 * std::abs(std::stod(b[k])))
+            << h << " row " << row;
+        ++compared;
+      } else if (h != "model") {
+        EXPECT_EQ(a[k], b[k]) << h << " row " << row;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 12u * 8u);
+  EXPECT_NE(read(dir_ / "data" / "paths.csv").find(",q1\n"), std::string::npos);
+
+  // Resumed, nothing is computed again; another dataset content is another configuration.
+  EXPECT_EQ(run_sweep(c, (dir_ / "data").string()).cells_resumed, 2u);
+  d.states[4] += 1e-3;
+  save_dataset(d, path);
+  EXPECT_THROW(run_sweep(c, (dir_ / "data").string()), Error);
+
+  // Refused: the analytic baseline, a horizon beyond the set, more trajectories than it has.
+  const auto refused = [&](SweepConfig bad, const std::string& phrase) {
+    try {
+      run_sweep(bad, (dir_ / "bad").string());
+      ADD_FAILURE() << "no error for " << phrase;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    }
+  };
+  SweepConfig bad = c;
+  bad.models.push_back("analytic");
+  refused(bad, "'analytic' needs a catalogue system");
+  bad = c;
+  bad.horizons = {5.0};
+  refused(bad, "beyond the last time");
+  bad = c;
+  bad.trajectories = 5;
+  refused(bad, "fewer than trajectories = 5");
 }
 
 }  // namespace

@@ -213,6 +213,28 @@ TEST(Train, TrainsOnADatasetFile) {
   fs::remove_all(fs::path(path).parent_path());
 }
 
+// A dataset of a system the catalogue does not know (Dataset::user_system,
+// no energies): the trainer needs only its states and accelerations.
+TEST(Train, TrainsOnAUserSystemDataset) {
+  const auto sys = make_system("mass_spring");
+  DerivativeSetOptions g;
+  g.samples = 2000;
+  Dataset d = generate_derivatives(*sys, g);
+  d.system = "my_spring";
+  d.user_system = true;
+  d.parameters.clear();
+  d.energies.clear();
+  const std::string path = scratch("user.h5").string();
+  save_dataset(d, path);
+  TrainConfig c = mass_spring_config();
+  c.system = "my_spring";
+  c.dataset = path;
+  Model<double> model(c.spec);
+  const TrainResult r = run(c, model);
+  EXPECT_LT(r.val_loss, 0.05);
+  fs::remove_all(fs::path(path).parent_path());
+}
+
 TEST(Train, MismatchesAreRefused) {
   TrainConfig c = mass_spring_config();
   ModelSpec other;
@@ -335,6 +357,49 @@ TEST(Train, DiagnosticsAreFilledAtValidationSteps) {
   EXPECT_EQ(diagnosed, 2);
 }
 
+// complete_train_config: what lnn train and Python's lnn.train do to a
+// configuration (n and the embedding from the system or the dataset).
+TEST(Train, ConfigIsCompletedAsLnnTrainDoes) {
+  TrainConfig c;
+  c.system = "double_pendulum";
+  c.spec.hidden = {8};
+  complete_train_config(c, true);
+  EXPECT_EQ(c.spec.n, 2);
+  EXPECT_EQ(c.spec.embedding, (std::vector<Embedding>{Embedding::angle, Embedding::angle}));
+  c.spec.embedding = {Embedding::plain};  // one name for every coordinate
+  complete_train_config(c, false);
+  EXPECT_EQ(c.spec.embedding, (std::vector<Embedding>{Embedding::plain, Embedding::plain}));
+  c.spec.embedding = {Embedding::plain, Embedding::angle, Embedding::angle};
+  EXPECT_THROW(complete_train_config(c, false), InvalidArgument);
+  TrainConfig spring = mass_spring_config();
+  spring.spec.n = 3;
+  EXPECT_THROW(complete_train_config(spring, true, true), InvalidArgument);
+  complete_train_config(spring, true);
+  EXPECT_EQ(spring.spec.n, 1);
+  EXPECT_EQ(spring.spec.embedding, std::vector<Embedding>{Embedding::plain});
+  // A dataset names the run: its n, its system and parameters.
+  DerivativeSetOptions g;
+  g.samples = 10;
+  Dataset d = generate_derivatives(*make_system("pendulum", {{"l", 2.0}}), g);
+  d.system = "my_pendulum";
+  d.user_system = true;
+  const std::string path = scratch("complete.h5").string();
+  save_dataset(d, path);
+  TrainConfig from_data;
+  from_data.spec.hidden = {8};
+  from_data.dataset = path;
+  complete_train_config(from_data, true);
+  EXPECT_EQ(from_data.spec.n, 1);
+  EXPECT_EQ(from_data.system, "my_pendulum");
+  EXPECT_EQ(from_data.system_params.at("l"), 2.0);
+  EXPECT_EQ(from_data.spec.embedding, std::vector<Embedding>{Embedding::angle});
+  fs::remove_all(fs::path(path).parent_path());
+  TrainConfig unknown;
+  unknown.system = "no_such_system";
+  unknown.spec.hidden = {8};
+  EXPECT_THROW(complete_train_config(unknown, true), InvalidArgument);
+}
+
 TEST(Train, ConfigRoundTripsThroughJson) {
   TrainConfig c = mass_spring_config();
   c.system_params = {{"k", 2.5}};
@@ -368,6 +433,54 @@ TEST(Evaluate, AnExactModelOfNothingStillGivesFiniteNumbers) {
   const EvaluateResult r = evaluate(model, *sys, o);
   EXPECT_EQ(r.energy_error.count + r.rollouts_failed, 4u);
   EXPECT_TRUE(std::isfinite(r.acc_l1));
+}
+
+// evaluate_dataset: the acceleration error over the set's points equals the
+// engine's own, a trained model rolls out close to the set's trajectories and
+// conserves its own energy; failed trajectories are skipped; a model of
+// another n is refused.
+TEST(Evaluate, AgainstADatasetsTrajectories) {
+  const TrainConfig c = mass_spring_config();
+  Model<double> trained(c.spec);
+  run(c, trained);
+  const AnyModel model(trained);
+  const auto sys = make_system("mass_spring");
+  TrajectorySetOptions g;
+  g.trajectories = 6;
+  g.t_end = 2.0;
+  g.seed = 9;
+  Dataset d = generate_trajectories(*sys, g);
+  d.status[5] = 1;  // as if its integration had failed
+  DatasetEvaluateOptions o;
+  o.integrate.method = Integrator::variational;
+  const DatasetEvaluateResult r = evaluate_dataset(model, d, o);
+
+  const std::size_t S = d.times.size(), P = 5 * S;
+  std::vector<double> pred(P);
+  AnyEngine engine(model, EngineOptions{.solve = {SolveMethod::lu}});
+  engine.accelerations<double>(std::span<const double>(d.states).first(2 * P), {}, pred);
+  double sum = 0;
+  for (std::size_t p = 0; p < P; ++p) sum += std::fabs(pred[p] - d.accelerations[p]);
+  EXPECT_EQ(r.acc_points, P);
+  EXPECT_NEAR(r.acc_l1, sum / static_cast<double>(P), 1e-12 * (1 + sum));
+  EXPECT_LT(r.acc_l1, 0.05);
+  EXPECT_EQ(r.trajectories_skipped, 1u);
+  EXPECT_EQ(r.position_error.count + r.rollouts_failed, 5u);
+  EXPECT_EQ(r.rollouts_failed, 0u);
+  EXPECT_LT(r.position_error.max, 0.1);
+  EXPECT_LT(r.energy_drift.max, 1e-2);
+
+  // A derivative set has no trajectories: NaN figures, count 0.
+  DerivativeSetOptions dg;
+  dg.samples = 100;
+  const DatasetEvaluateResult rd = evaluate_dataset(model, generate_derivatives(*sys, dg));
+  EXPECT_EQ(rd.acc_points, 100u);
+  EXPECT_EQ(rd.position_error.count, 0u);
+  EXPECT_TRUE(std::isnan(rd.position_error.mean));
+
+  ModelSpec two;
+  two.hidden = {8};
+  EXPECT_THROW(evaluate_dataset(AnyModel(two, Precision::f64), d), InvalidArgument);
 }
 
 TEST(Evaluate, SummaryPercentiles) {
