@@ -32,9 +32,10 @@ py_start=$SECONDS
 [ -x build-py/venv/bin/python ] || python3 -m venv build-py/venv
 py=build-py/venv/bin/python
 "$py" -m pip install -q --disable-pip-version-check numpy pytest "nanobind>=2.0,<4" "scikit-build-core>=0.10,<2"
-# JAX and PyTorch, for the tests of lnn.jax and lnn.torch (PyPI's PyTorch
-# brings its CUDA libraries: about 3 GB the first time, docs/python.md).
-"$py" -m pip install -q --disable-pip-version-check jax torch
+# JAX and PyTorch, for the tests of lnn.jax and lnn.torch, and matplotlib for
+# the example's test (PyPI's PyTorch brings its CUDA libraries: about 3 GB
+# the first time, docs/python.md).
+"$py" -m pip install -q --disable-pip-version-check jax torch matplotlib
 CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$py" -m pip install -q --disable-pip-version-check \
   --no-build-isolation -C build-dir=build-py/build -C cmake.define.LNN_WERROR=ON .
 LNN_CLI=build/lnn LNN_REQUIRE_CLI=1 "$py" -m pytest -q -p no:cacheprovider tests/python
