@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "lnn/any_engine.hpp"
@@ -29,6 +30,30 @@ EngineOptions engine_options(const ModelSpec& spec, const System& system,
   eo.solve = o.solve;
   eo.chunk = o.chunk;
   return eo;
+}
+
+// The held-out acceleration error of both protocols: q̈ of the model at the
+// states x (with forces tau, or none) against `truth`; into `result`: the
+// mean |q̈ − truth| over the samples that solved (NaN if none), the failed
+// samples and their count by reason.
+template <class Result>
+void acceleration_error(AnyEngine& engine, std::span<const double> x, std::span<const double> tau,
+                        std::span<const double> truth, std::size_t un, Result& result) {
+  const std::size_t B = truth.size() / un;
+  std::vector<double> pred(truth.size());
+  std::vector<SolveStatus> status(B);
+  result.acc_failed = engine.accelerations<double>(x, tau, pred, status).failures();
+  double sum = 0;
+  std::size_t count = 0;
+  for (std::size_t s = 0; s < B; ++s) {
+    if (status[s] != SolveStatus::ok) {
+      ++result.acc_failures[std::string(to_string(status[s]))];
+      continue;
+    }
+    for (std::size_t k = 0; k < un; ++k) sum += std::fabs(pred[s * un + k] - truth[s * un + k]);
+    count += un;
+  }
+  result.acc_l1 = count ? sum / static_cast<double>(count) : NAN;
 }
 
 // The protocol on an engine made by engine_options().
@@ -84,20 +109,7 @@ EvaluateResult evaluate_on(AnyEngine& engine, const System& system, const Evalua
     std::vector<double> x(o.held_out * ud), truth(o.held_out * un);
     system.sample_states(o.seed ^ kHeldOutKey, 0, x);
     system.accelerations(x, {}, truth);
-    std::vector<double> pred(truth.size());
-    std::vector<SolveStatus> status(o.held_out);
-    result.acc_failed = engine.accelerations<double>(x, {}, pred, status).failures();
-    double sum = 0;
-    std::size_t count = 0;
-    for (std::size_t s = 0; s < o.held_out; ++s) {
-      if (status[s] != SolveStatus::ok) {
-        ++result.acc_failures[std::string(to_string(status[s]))];
-        continue;
-      }
-      for (std::size_t k = 0; k < un; ++k) sum += std::fabs(pred[s * un + k] - truth[s * un + k]);
-      count += un;
-    }
-    result.acc_l1 = count ? sum / static_cast<double>(count) : NAN;
+    acceleration_error(engine, x, {}, truth, un, result);
   }
   if (progress) progress(1.0);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -164,20 +176,7 @@ DatasetEvaluateResult evaluate_dataset(const AnyModel& model, const Dataset& dat
   }
   result.acc_points = x.size() / ud;
   if (result.acc_points > 0) {
-    std::vector<double> pred(truth.size());
-    std::vector<SolveStatus> status(result.acc_points);
-    result.acc_failed = engine.accelerations<double>(x, tau, pred, status).failures();
-    double sum = 0;
-    std::size_t count = 0;
-    for (std::size_t s = 0; s < result.acc_points; ++s) {
-      if (status[s] != SolveStatus::ok) {
-        ++result.acc_failures[std::string(to_string(status[s]))];
-        continue;
-      }
-      for (std::size_t k = 0; k < un; ++k) sum += std::fabs(pred[s * un + k] - truth[s * un + k]);
-      count += un;
-    }
-    result.acc_l1 = count ? sum / static_cast<double>(count) : NAN;
+    acceleration_error(engine, x, tau, truth, un, result);
   }
   if (progress) progress(0.05);
 
