@@ -217,7 +217,7 @@ class EngineOn final : public EngineCore<T> {
 
   SolveReport accelerations(std::span<const T> states, std::span<const T> tau, std::span<T> acc,
                             std::span<SolveStatus> status, std::span<T> pivot) override {
-    const std::size_t B = batch(states), w = width();
+    const std::size_t B = batch(states);
     const std::size_t N = static_cast<std::size_t>(algo_.n());
     expect(tau, B * N, "tau", true);
     expect(acc, B * N, "acc", false);
@@ -228,12 +228,10 @@ class EngineOn final : public EngineCore<T> {
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       host_status_.resize(bb);
-      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
       T* a = be().stage_out(acc.data() + s0 * N, bb * N, out_[0]);
       SolveStatus* st = be().stage_out(host_status_.data(), bb, status_out_);
       T* pv = pivot.empty() ? nullptr : be().stage_out(pivot.data() + s0, bb, out_[1]);
-      algo_.solve(second_order(x, b, Seeds::euler_lagrange), x, ta, a, st, pv);
+      (void)solve_chunk(states, tau, s0, b, a, st, pv);
       be().mark("results out and wait");
       be().fetch(acc.data() + s0 * N, a, bb * N);
       be().fetch(host_status_.data(), st, bb);
@@ -286,18 +284,15 @@ class EngineOn final : public EngineCore<T> {
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
       host_status_.resize(bb);
-      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
       const T* v = be().stage_in(cotangent.data() + s0 * N, bb * N, in_[2]);
       grow(acc_, bb * N);
       grow(abar_, bb * N);
       SolveStatus* st = be().stage_out(host_status_.data(), bb, status_out_);
-      const auto pass = second_order(x, b, Seeds::euler_lagrange);
-      algo_.solve(pass, x, ta, acc_.data(), st, nullptr);
-      algo_.cotangent_terms(pass, v, abar_.data());
+      const SolvedChunk c = solve_chunk(states, tau, s0, b, acc_.data(), st, nullptr);
+      algo_.cotangent_terms(c.pass, v, abar_.data());
       T* xb = input_grad.empty() ? nullptr
                                  : be().stage_out(input_grad.data() + s0 * w, bb * w, out_[1]);
-      algo_.adjoint(pass, x, abar_.data(), acc_.data(), pg, xb);
+      algo_.adjoint(c.pass, c.x, abar_.data(), acc_.data(), pg, xb);
       be().mark("results out and wait");
       if (xb) be().fetch(input_grad.data() + s0 * w, xb, bb * w);
       if (!tau_grad.empty()) be().fetch(tau_grad.data() + s0 * N, algo_.adjoint_lambda(), bb * N);
@@ -360,33 +355,29 @@ class EngineOn final : public EngineCore<T> {
     // here waits for the backend until the totals are read at the end, except
     // input_grad, fetched per chunk where the caller asked for it.
     const bool two_pass = penalized && B > static_cast<std::size_t>(options_.chunk);
-    // One chunk's forward pass, solve and loss terms, summed into `totals`.
-    // Returns where the backend holds q̈ and ā (the adjoint reads them there).
-    auto loss_chunk = [&](std::size_t s0, int b, const T* x, double* totals) {
+    // One chunk's solve and loss terms, summed into `totals`. q̈ and ā stay
+    // where the backend holds them (acc_, abar_: the adjoint reads them there).
+    auto loss_chunk = [&](std::size_t s0, int b, double* totals) {
       const std::size_t bb = static_cast<std::size_t>(b);
-      const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
       const T* tg = be().stage_in(targets.data() + s0 * N, bb * N, in_[2]);
       const T* wt =
           loss.weights.empty() ? nullptr : be().stage_in(loss.weights.data() + s0, bb, weights_in_);
       grow(acc_, bb * N);
       grow(abar_, bb * N);
-      const auto pass = second_order(x, b, Seeds::euler_lagrange);
-      algo_.solve(pass, x, ta, acc_.data(), nullptr, nullptr);
-      algo_.loss_terms(pass, acc_.data(), tg, wt, loss.kind, abar_.data(), stats_.data());
+      const SolvedChunk c = solve_chunk(states, tau, s0, b, acc_.data(), nullptr, nullptr);
+      algo_.loss_terms(c.pass, acc_.data(), tg, wt, loss.kind, abar_.data(), stats_.data());
       be().sum_rows(b, S, stats_.data(), static_cast<std::size_t>(S), totals);
-      return pass;
+      return c;
     };
     if (two_pass) {
-      chunks(B, [&](std::size_t s0, int b) {
-        const std::size_t bb = static_cast<std::size_t>(b);
-        loss_chunk(s0, b, be().stage_in(states.data() + s0 * w, bb * w, in_[0]), first_.data());
-      });
+      chunks(B, [&](std::size_t s0, int b) { (void)loss_chunk(s0, b, first_.data()); });
     }
     const T pscale = penalized ? static_cast<T>(loss.mass_penalty / static_cast<double>(B)) : T(0);
     chunks(B, [&](std::size_t s0, int b) {
       const std::size_t bb = static_cast<std::size_t>(b);
-      const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
-      const auto pass = loss_chunk(s0, b, x, totals_.data());
+      const SolvedChunk c = loss_chunk(s0, b, totals_.data());
+      const T* x = c.x;
+      const auto& pass = c.pass;
       T* pd = nullptr;
       if (penalized) {
         // Here Σw is complete: one chunk, or counted by the first pass.
@@ -448,6 +439,26 @@ class EngineOn final : public EngineCore<T> {
     algo_.reverse(pass);
     algo_.hessian_blocks(pass, x);
     return pass;
+  }
+
+  // One chunk's solve (docs/math.md §3), shared by accelerations, their VJP
+  // and the loss: the states and τ of samples [s0, s0 + b) staged in, the
+  // second-order pass, q̈ into `a` and statuses and pivots where not null
+  // (backend memory). The staged states and the pass are what the adjoint
+  // reads afterwards.
+  struct SolvedChunk {
+    const T* x;
+    typename LayerAlgorithm<T, Backend>::Pass pass;
+  };
+  SolvedChunk solve_chunk(std::span<const T> states, std::span<const T> tau, std::size_t s0, int b,
+                          T* a, SolveStatus* st, T* pv) {
+    const std::size_t bb = static_cast<std::size_t>(b), w = width();
+    const std::size_t N = static_cast<std::size_t>(algo_.n());
+    const T* x = be().stage_in(states.data() + s0 * w, bb * w, in_[0]);
+    const T* ta = tau.empty() ? nullptr : be().stage_in(tau.data() + s0 * N, bb * N, in_[1]);
+    SolvedChunk c{x, second_order(x, b, Seeds::euler_lagrange)};
+    algo_.solve(c.pass, x, ta, a, st, pv);
+    return c;
   }
   // f(first sample, samples in chunk) over the batch. A backend's
   // out-of-memory error is given the batch and chunk sizes.
