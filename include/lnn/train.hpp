@@ -61,6 +61,9 @@ struct TrainConfig {
   std::int64_t validate_every = 100;   // steps; 0 = only at the end
   std::int64_t checkpoint_every = 500;  // steps; 0 = only at the end
   std::string checkpoint;  // path; empty = none
+  // Also keep every checkpoint under its step's name (kept_checkpoint_path),
+  // for evaluating a run as it went (bench/time_to_quality.sh).
+  bool keep_checkpoints = false;
   // At every validation: the definiteness and condition of the learned M, the
   // size of the predicted q̈ and of the right-hand side, and the gradient norm
   // per layer (TrainProgress::diagnostics; docs/results.md, "The q̈ ≈ 0
@@ -75,6 +78,11 @@ struct TrainConfig {
   static TrainConfig from_json(const std::string& text);
   void validate() const;
 };
+
+// Where a run with keep_checkpoints keeps the checkpoint of step `step`:
+// "run.safetensors" → "run.step5000.safetensors" (a path without that
+// extension gets ".step5000"). Replaced when the step is saved again.
+std::string kept_checkpoint_path(const std::string& checkpoint, std::int64_t step);
 
 // What `lnn train` (and Python's lnn.train) does to a configuration before
 // a fresh run: spec.n from the system, or from the dataset file, whose

@@ -252,6 +252,8 @@ void add_train_command(CLI::App& app) {
   sub->add_flag("--diagnostics", o->train.diagnostics,
                 "At each validation, log M's definiteness and condition, the size of q̈ and the "
                 "gradient norm per layer (extra --log columns; docs/results.md)");
+  sub->add_flag("--keep-checkpoints", o->train.keep_checkpoints,
+                "Also keep each checkpoint as OUT.stepN.safetensors (replaced if it exists)");
   sub->add_flag("--force", o->force, "Replace an existing --out or --log (never done otherwise)");
   sub->add_flag("--quiet,-q", o->quiet, "No progress display");
   sub->callback([o, sub] {

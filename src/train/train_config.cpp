@@ -83,6 +83,7 @@ std::string TrainConfig::to_json() const {
   j["validate_every"] = validate_every;
   j["checkpoint_every"] = checkpoint_every;
   j["diagnostics"] = diagnostics;
+  j["keep_checkpoints"] = keep_checkpoints;
   j["device"] = to_string(device);
   j["chunk"] = chunk;
   return j.dump();
@@ -149,6 +150,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get("validate_every", c.validate_every);
     get("checkpoint_every", c.checkpoint_every);
     get("diagnostics", c.diagnostics);
+    get("keep_checkpoints", c.keep_checkpoints);
     field = "device";
     if (j.contains("device")) c.device = parse_device(j.at("device").get<std::string>());
     get("chunk", c.chunk);
@@ -173,6 +175,18 @@ void TrainConfig::validate() const {
   if (validate_every < 0 || checkpoint_every < 0) fail("validate_every and checkpoint_every must be >= 0");
   if (chunk < 1) fail("chunk must be >= 1");
   optimizer.validate();
+}
+
+std::string kept_checkpoint_path(const std::string& checkpoint, std::int64_t step) {
+  const std::string ext = ".safetensors";
+  const std::string tag = ".step" + std::to_string(step);
+  const std::size_t slash = checkpoint.find_last_of('/');
+  const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
+  if (checkpoint.size() > name + ext.size() &&
+      checkpoint.compare(checkpoint.size() - ext.size(), ext.size(), ext) == 0) {
+    return checkpoint.substr(0, checkpoint.size() - ext.size()) + tag + ext;
+  }
+  return checkpoint + tag;
 }
 
 void complete_train_config(TrainConfig& c, bool auto_embedding, bool n_given) {

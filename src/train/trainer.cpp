@@ -521,6 +521,9 @@ TrainResult train(const TrainConfig& config, Model<T>& model, Adam<T>& optimizer
     store->to_model(model, optimizer);
     state.config = config_json;
     save_checkpoint(config.checkpoint, model, optimizer, state);
+    if (config.keep_checkpoints) {
+      save_checkpoint(kept_checkpoint_path(config.checkpoint, state.step), model, optimizer, state);
+    }
     last_checkpoint = config.checkpoint + " (step " + std::to_string(state.step) + ")";
   };
   LossOptions<T> lo;

@@ -100,6 +100,39 @@ TEST(Train, ResumeFromCheckpointIsBitIdentical) {
   fs::remove_all(fs::path(c.checkpoint).parent_path());
 }
 
+// keep_checkpoints: every checkpoint is also kept under its step's name, and
+// each kept file is the run's state at that step (the one a run stopped
+// there would have saved: resuming the step-100 file gives the whole run).
+TEST(Train, KeptCheckpointsHoldEachStep) {
+  EXPECT_EQ(kept_checkpoint_path("out/run.safetensors", 5000), "out/run.step5000.safetensors");
+  EXPECT_EQ(kept_checkpoint_path("run", 7), "run.step7");
+  EXPECT_EQ(kept_checkpoint_path("dir.safetensors/run", 7), "dir.safetensors/run.step7");
+  EXPECT_EQ(kept_checkpoint_path(".safetensors", 7), ".safetensors.step7");
+  TrainConfig c = mass_spring_config();
+  c.steps = 250;
+  c.checkpoint = scratch("kept.safetensors").string();
+  c.checkpoint_every = 100;
+  c.keep_checkpoints = true;
+  Model<float> whole(c.spec);
+  run(c, whole);
+  for (const std::int64_t step : {100, 200, 250}) {
+    ASSERT_TRUE(fs::exists(kept_checkpoint_path(c.checkpoint, step))) << step;
+  }
+  EXPECT_FALSE(fs::exists(kept_checkpoint_path(c.checkpoint, 150)));
+  Checkpoint<float> at100 = load_checkpoint<float>(kept_checkpoint_path(c.checkpoint, 100));
+  EXPECT_EQ(at100.state.step, 100);
+  Checkpoint<float> last = load_checkpoint<float>(c.checkpoint);
+  const Checkpoint<float> at250 = load_checkpoint<float>(kept_checkpoint_path(c.checkpoint, 250));
+  EXPECT_EQ(std::memcmp(last.model.parameters().data(), at250.model.parameters().data(),
+                        last.model.parameters().size_bytes()),
+            0);
+  train(TrainConfig::from_json(at100.state.config), at100.model, at100.optimizer, at100.state);
+  EXPECT_EQ(std::memcmp(at100.model.parameters().data(), whole.parameters().data(),
+                        whole.parameters().size_bytes()),
+            0);
+  fs::remove_all(fs::path(c.checkpoint).parent_path());
+}
+
 // A dataset whose targets are NaN makes every step non-finite: they are
 // skipped and counted, and the run stops with the reason after max_bad_steps.
 TEST(Train, NonFiniteStepsAreSkippedThenStopTheRun) {
@@ -412,6 +445,7 @@ TEST(Train, ConfigRoundTripsThroughJson) {
   c.init = Init::convex;
   c.scale_inputs = true;
   c.diagnostics = true;
+  c.keep_checkpoints = true;
   const TrainConfig back = TrainConfig::from_json(c.to_json());
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_TRUE(back.spec == c.spec);
