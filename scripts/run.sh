@@ -28,6 +28,17 @@ $lnn train --force --config configs/double_pendulum.toml --dataset "$out/double_
 
 echo "== evaluate (the reference study's protocol: 40 rollouts to t = 100, 100,000 held-out states)"
 $lnn evaluate --model "$out/double_pendulum.safetensors" --json "$out/double_pendulum_eval.json"
+echo "== against the reference study's targets (docs/results.md)"
+python3 - "$out/double_pendulum_eval.json" <<'PY' || echo "(python3 missing: see $out/double_pendulum_eval.json)"
+import json, sys
+e = json.load(open(sys.argv[1]))
+rows = [("held-out acceleration L1", e["acc_l1"], 0.0689, "{:.4f}"),
+        ("energy error mean", 100 * e["energy_error"]["mean"], 0.43, "{:.3f} %"),
+        ("energy error median", 100 * e["energy_error"]["median"], 0.08, "{:.3f} %")]
+for name, value, target, fmt in rows:
+    verdict = "met" if value <= target else "not met"
+    print(f"  {name:26s} {fmt.format(value):>10s}   target <= {fmt.format(target):>9s}   {verdict}")
+PY
 
 echo "== sweep: RK4 and the variational integrator, learned and analytic, 10 rollouts to t = 100"
 rm -rf "$out/sweep"
