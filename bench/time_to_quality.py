@@ -20,7 +20,7 @@ result belongs to that N: say it with the figures. A run over its
 as it got.
 
   python3 bench/time_to_quality.py --lnn build/lnn --widths 128 --seeds 0,1,2 \\
-      --steps 90000 --every 5000 --out ttq/
+      --steps 60000 --every 5000 --out ttq/
 
 Writes OUT/summary.json and prints one row per run. Exit status 0 whether or
 not the targets were met (a measurement, not a test).
@@ -129,7 +129,7 @@ def main():
     ap.add_argument("--config", default="configs/double_pendulum.toml")
     ap.add_argument("--widths", default="128,600")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--steps", type=int, default=90000)
+    ap.add_argument("--steps", type=int, default=60000)
     ap.add_argument("--every", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=512, help="the config's batch (for samples)")
     ap.add_argument("--device", default="cpu")

@@ -3,7 +3,9 @@
 # double-pendulum LNN with the shipped configuration (configs/double_pendulum.toml),
 # printing the evaluation table, then an energy-drift sweep of the model
 # against the analytic system (RK4 and the variational integrator; tables and
-# plots in out/sweep). 6 minutes from a fresh clone on two CPU cores (measured 5 min 52 s).
+# plots in out/sweep). About 11 minutes from a fresh clone on two CPU cores
+# (measured 10 min 40 s, training 6 min 49 s); prints the evaluation against
+# the reference study's targets.
 #   LNN_OUT=dir     where files go (default out/)
 #   LNN_STEPS=N     override the training steps (e.g. for a quick try)
 set -euo pipefail

@@ -62,7 +62,7 @@ struct TrainConfig {
   std::int64_t checkpoint_every = 500;  // steps; 0 = only at the end
   std::string checkpoint;  // path; empty = none
   // Also keep every checkpoint under its step's name (kept_checkpoint_path),
-  // for evaluating a run as it went (bench/time_to_quality.sh).
+  // for evaluating a run as it went (bench/time_to_quality.py).
   bool keep_checkpoints = false;
   // At every validation: the definiteness and condition of the learned M, the
   // size of the predicted q̈ and of the right-hand side, and the gradient norm
