@@ -15,6 +15,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "lnn/errors.hpp"
+#include "lnn/generate.hpp"
 #include "lnn/model_file.hpp"
 #include "lnn/optimizer.hpp"
 #include "lnn/systems.hpp"
@@ -28,6 +29,7 @@ namespace {
 struct TrainOptions {
   TrainConfig train;
   std::vector<std::string> params;
+  std::string q_range, qdot_range;  // empty: the system's sampling box
   std::string hidden = "128,128,128";
   std::string activation = "softplus";
   std::string embedding = "auto";
@@ -67,7 +69,20 @@ TrainConfig config_from(const TrainOptions& o) {
   c.device = resolve_device(o.device);
   // n from the system or the dataset, the embedding, validate().
   complete_train_config(c, auto_embedding);
+  if (!o.q_range.empty() || !o.qdot_range.empty()) {
+    if (!c.dataset.empty()) {
+      throw InvalidArgument("--q-range and --qdot-range set the box fresh states are drawn from; "
+                            "a --dataset brings its own states (give one or the other)");
+    }
+    c.box = parse_box(o.q_range, o.qdot_range, *make_system(c.system, c.system_params));
+  }
   return c;
+}
+
+// ", q ~ U[..), qdot ~ U[..)" when the run draws from a box of its own.
+std::string box_text(const TrainConfig& c) {
+  if (c.box.empty()) return "";
+  return " (" + describe(c.box, *make_system(c.system, c.system_params)) + ")";
 }
 
 // The CSV log: one row per step, flushed as written so a crash loses
@@ -201,7 +216,7 @@ void run_train(const TrainOptions& o) {
   refuse_same_file(o.log, "--log", {{"--dataset", o.train.dataset}, {"--config", o.config}, {"--out", o.train.checkpoint}});
   refuse_existing(config.checkpoint, o.force, "--out");
   refuse_existing(o.log, o.force, "--log");
-  std::cout << "lnn train: " << describe(config.spec) << ", " << (config.dataset.empty() ? "fresh states of " + config.system : config.dataset)
+  std::cout << "lnn train: " << describe(config.spec) << ", " << (config.dataset.empty() ? "fresh states of " + config.system + box_text(config) : config.dataset)
             << ", " << config.steps << " steps of " << config.batch << ", " << to_string(config.loss)
             << ", Adam " << to_string(config.optimizer.schedule) << " lr " << config.optimizer.lr << "\n";
   TrainingRun training(config, parse_precision(o.precision));
@@ -217,6 +232,9 @@ void add_train_command(CLI::App& app) {
   sub->add_option("--system,-s", o->train.system, "System to draw fresh states from (see 'lnn systems')")
       ->capture_default_str();
   sub->add_option("--param,-p", o->params, "System parameter NAME=VALUE (repeatable)");
+  sub->add_option("--q-range", o->q_range,
+                  "Draw fresh q ~ U[LO, HI) instead of the system's sampling box: LO,HI or one LO,HI per coordinate");
+  sub->add_option("--qdot-range", o->qdot_range, "Draw fresh qdot ~ U[LO, HI), as --q-range (with it)");
   sub->add_option("--dataset", o->train.dataset, "Train on this dataset file (lnn generate) instead");
   sub->add_option("--hidden", o->hidden, "Hidden widths")->capture_default_str();
   add_activation_option(*sub, o->activation);

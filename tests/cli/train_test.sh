@@ -81,6 +81,23 @@ PY
 [[ $(wc -l <diag.csv) -eq 101 ]] || fail "resumed diagnostics log has $(wc -l <diag.csv) lines"
 tail -1 diag.csv | awk -F, '{ exit !(NF == 25 && $11 != "") }' || fail "resumed row: $(tail -1 diag.csv)"
 
+step "fresh states from a box of one's own (--q-range, --qdot-range)"
+"$LNN" train --system chain_pendulum --hidden 8,8 --steps 10 --batch 64 --validate-every 5 \
+  --q-range 0,6.25 --qdot-range -10,10,-9,9,-8,8 --out box.safetensors >box.txt
+grep -q "fresh states of chain_pendulum (theta1, theta2, theta3 ~ U\[0, 6.25), theta1dot ~ U\[-10, 10), theta2dot ~ U\[-9, 9), theta3dot ~ U\[-8, 8))" box.txt ||
+  fail "the box in the header: $(head -1 box.txt)"
+python3 - <<'PY' || fail "the box in the checkpoint's configuration"
+import json, struct
+with open("box.safetensors", "rb") as f:
+    (n,) = struct.unpack("<Q", f.read(8))
+    c = json.loads(json.loads(f.read(n))["__metadata__"]["lnn.train.config"])
+assert c["box_q"] == [[0.0, 6.25]] and c["box_qdot"] == [[-10.0, 10.0], [-9.0, 9.0], [-8.0, 8.0]], c
+PY
+"$LNN" generate -s pendulum --samples 50 -o box.h5 -q
+expect_fail "--dataset brings its own states" "$LNN" train --dataset box.h5 --q-range 0,1 --qdot-range 0,1 --out x.safetensors
+expect_fail "go together" "$LNN" train --q-range 0,1 --out x.safetensors
+expect_fail "has 3 numbers" "$LNN" train --q-range 0,1,2 --qdot-range 0,1 --out x.safetensors
+
 step "evaluate"
 "$LNN" evaluate --model whole.safetensors --trajectories 3 --t-end 2 --held-out 1000 -q --json eval.json >eval.txt
 grep -q "energy error" eval.txt || fail "evaluate output: $(cat eval.txt)"
