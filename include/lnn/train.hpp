@@ -214,7 +214,9 @@ struct EvaluateResult {
   // are NaN, never 0).
   Summary energy_error;
   std::size_t rollouts_failed = 0;
-  // Failed rollouts by reason (to_string(TrajectoryStatus)), reasons that occurred.
+  // Failed rollouts by reason (to_string(TrajectoryStatus)), reasons that
+  // occurred; "energy_undefined": the rollout finished where the true energy
+  // is not defined (outside the system's domain), so it has no energy error.
   std::map<std::string, std::size_t> rollout_failures;
   // Mean |q̈_pred − q̈_true| over held-out states and coordinates (solved
   // samples); NaN when no sample was solved.

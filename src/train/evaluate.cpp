@@ -16,6 +16,9 @@ namespace {
 // Held-out states use their own key, apart from training (seed) and
 // validation states.
 constexpr std::uint64_t kHeldOutKey = 0xd1b54a32d192ed03ULL;
+// The failure reason of a rollout that ended where the system's energy is
+// not defined (EvaluateResult::rollout_failures).
+constexpr std::string_view kEnergyUndefined = "energy_undefined";
 
 EngineOptions engine_options(const ModelSpec& spec, const System& system,
                              const EvaluateOptions& o) {
@@ -54,6 +57,13 @@ void acceleration_error(AnyEngine& engine, std::span<const double> x, std::span<
     count += un;
   }
   result.acc_l1 = count ? sum / static_cast<double>(count) : NAN;
+}
+
+// Summary with NaN figures when nothing was measured (count 0).
+Summary summary_or_nan(std::vector<double> values) {
+  Summary s = summarize(std::move(values));
+  if (s.count == 0) s.mean = s.median = s.p90 = s.max = NAN;
+  return s;
 }
 
 // The protocol on an engine made by engine_options().
@@ -96,13 +106,17 @@ EvaluateResult evaluate_on(AnyEngine& engine, const System& system, const Evalua
   std::vector<double> E(finished.size());
   system.energy(final_states, E);
   for (std::size_t i = 0; i < finished.size(); ++i) {
+    // A rollout that ended where the true energy is not defined (a
+    // relativistic particle's learned |q̇| ≥ c) has no energy error to
+    // average: it failed, and says why.
+    if (!std::isfinite(E[i])) {
+      ++result.rollouts_failed;
+      ++result.rollout_failures[std::string(kEnergyUndefined)];
+      continue;
+    }
     errors.push_back(std::fabs(E[i] - E0[finished[i]]) / system.info().potential_scale);
   }
-  result.energy_error = summarize(errors);
-  if (errors.empty()) {
-    result.energy_error.mean = result.energy_error.median = result.energy_error.p90 =
-        result.energy_error.max = NAN;
-  }
+  result.energy_error = summary_or_nan(std::move(errors));
 
   // Acceleration error on held-out states from the system's own sampling.
   if (o.held_out > 0) {
@@ -129,17 +143,6 @@ EvaluateResult evaluate(const AnyModel& model, const System& system, const Evalu
   AnyEngine engine(model, engine_options(model.spec(), system, o));
   return evaluate_on(engine, system, o, progress);
 }
-
-namespace {
-
-// Summary with NaN figures when nothing was measured (count 0).
-Summary summary_or_nan(std::vector<double> values) {
-  Summary s = summarize(std::move(values));
-  if (s.count == 0) s.mean = s.median = s.p90 = s.max = NAN;
-  return s;
-}
-
-}  // namespace
 
 DatasetEvaluateResult evaluate_dataset(const AnyModel& model, const Dataset& data,
                                        const DatasetEvaluateOptions& o,

@@ -451,6 +451,38 @@ TEST(Train, ConfigRoundTripsThroughJson) {
   EXPECT_TRUE(back.spec == c.spec);
 }
 
+TEST(Evaluate, RolloutsEndingWhereTheTrueEnergyIsUndefinedAreFailuresNotNan) {
+  // An untrained model of the relativistic particle started near |q̇| = 1
+  // drives q̇ past 1 in some rollouts, where the true energy is NaN. Those
+  // rollouts are failures with their reason; the figures summarise the rest
+  // (before: every figure NaN, and the median and max of a sort over NaNs).
+  ModelSpec spec;
+  spec.n = 1;
+  spec.hidden = {8};
+  spec.embedding = {Embedding::plain};
+  Model<double> model(spec);
+  model.initialize(Init::xavier, 3);
+  EvaluateOptions o;
+  o.trajectories = 20;
+  o.t_end = 5;
+  o.held_out = 100;
+  o.box.q = {{-1, 1}};
+  o.box.qdot = {{0.9, 0.99}};
+  const auto sys = make_system("relativistic_reference");
+  const EvaluateResult r = evaluate(model, *sys, o);
+  EXPECT_EQ(r.energy_error.count + r.rollouts_failed, 20u);
+  ASSERT_TRUE(r.rollout_failures.count("energy_undefined")) << r.rollouts_failed << " failed";
+  std::size_t reasons = 0;
+  for (const auto& [why, k] : r.rollout_failures) reasons += k;
+  EXPECT_EQ(reasons, r.rollouts_failed);
+  if (r.energy_error.count > 0) {
+    EXPECT_TRUE(std::isfinite(r.energy_error.mean) && std::isfinite(r.energy_error.median) &&
+                std::isfinite(r.energy_error.max));
+  } else {
+    EXPECT_TRUE(std::isnan(r.energy_error.mean));
+  }
+}
+
 TEST(Evaluate, AnExactModelOfNothingStillGivesFiniteNumbers) {
   // An untrained model evaluated briefly: the protocol runs end to end and
   // reports failures rather than crashing.
