@@ -27,11 +27,21 @@ struct EvaluateCliOptions {
   std::string integrator = "rk4";
   std::string q_range, qdot_range;  // empty: the system's evaluation box
   std::string solver = "lu";
+  std::string precision;  // empty: the model's own
   std::string json;
   std::string dataset;  // evaluate against this dataset file instead of a system
   bool quiet = false;
   bool unforced = false;
 };
+
+// The model file, converted when --precision names another precision than
+// its own (an f32 model's parameters are exact in f64).
+AnyModel load_in_precision(const std::string& path, const std::string& precision) {
+  AnyModel model = AnyModel::load(path);
+  if (precision.empty()) return model;
+  const Precision p = parse_precision(precision);
+  return p == model.precision() ? model : model.to(p);
+}
 
 // --dataset: the model against a dataset's points and trajectories
 // (evaluate_dataset), what judges a model of a system not in the catalogue.
@@ -44,13 +54,13 @@ void run_evaluate_dataset(const EvaluateCliOptions& opt) {
   o.solve.method = parse_solve_method(opt.solver);
   const Dataset data = load_dataset(opt.dataset);
   Progress bar("lnn evaluate", opt.quiet);
-  const AnyModel model = AnyModel::load(opt.model);
+  const AnyModel model = load_in_precision(opt.model, opt.precision);
   const DatasetEvaluateResult r =
       evaluate_dataset(model, data, o, [&](double f) { bar.update(f); });
   bar.finish();
   auto figure = [](double v) { return std::isfinite(v) ? format("%.5g", v) : std::string("n/a"); };
   std::cout << "lnn evaluate: " << opt.model << " on " << opt.dataset << " (" << data.system
-            << (data.user_system ? ", user system" : "") << "; " << describe(model.spec()) << ")\n";
+            << (data.user_system ? ", user system" : "") << "; " << describe(model.spec()) << ", " << to_string(model.precision()) << ")\n";
   std::cout << format("  acceleration L1 on %zu points of the set: %s (%zu solves failed)\n",
                       r.acc_points, figure(r.acc_l1).c_str(), r.acc_failed);
   if (data.kind == DatasetKind::trajectories) {
@@ -76,6 +86,7 @@ void run_evaluate_dataset(const EvaluateCliOptions& opt) {
                                 {"integrator", opt.integrator},
                                 {"dt", o.integrate.dt},
                                 {"solver", opt.solver},
+                                {"precision", to_string(model.precision())},
                                 {"acc_l1", number(r.acc_l1)},
                                 {"acc_points", r.acc_points},
                                 {"acc_failed", r.acc_failed},
@@ -105,7 +116,7 @@ void run_evaluate(EvaluateCliOptions opt) {
 
   Progress bar("lnn evaluate", opt.quiet);
   const ProgressFn progress = [&](double f) { bar.update(f); };
-  const AnyModel model = AnyModel::load(opt.model);
+  const AnyModel model = load_in_precision(opt.model, opt.precision);
   const EvaluateResult r = evaluate(model, *system, o, progress);
   bar.finish();
   const double scale = system->info().potential_scale;
@@ -121,7 +132,7 @@ void run_evaluate(EvaluateCliOptions opt) {
     return by.empty() ? std::string() : " (" + list(by) + ")";
   };
   std::cout << "lnn evaluate: " << opt.model << " on " << system->name() << " ("
-            << describe(model.spec()) << ")\n";
+            << describe(model.spec()) << ", " << to_string(model.precision()) << ")\n";
   std::cout << format("  rollouts: %zu from %s, t = 0 .. %g, %s", o.trajectories,
                       describe(r.box, *system).c_str(), o.t_end, opt.integrator.c_str());
   if (o.integrate.method != Integrator::dopri5) std::cout << format(" dt = %g", o.integrate.dt);
@@ -147,6 +158,7 @@ void run_evaluate(EvaluateCliOptions opt) {
         {"integrator", opt.integrator},
         {"dt", o.integrate.dt},
         {"solver", opt.solver},
+        {"precision", to_string(model.precision())},
         {"energy_error", {{"mean", number(r.energy_error.mean)}, {"median", number(r.energy_error.median)},
                           {"p90", number(r.energy_error.p90)}, {"max", number(r.energy_error.max)},
                           {"count", r.energy_error.count}}},
@@ -192,6 +204,10 @@ void add_evaluate_command(CLI::App& app) {
                   "creating ones to 0, so evaluations never start from training's draws)")
       ->capture_default_str();
   sub->add_option("--solver", opt->solver, "cholesky | lu | damped | pinv")->capture_default_str();
+  sub->add_option("--precision", opt->precision,
+                  "Run the network in f32 or f64 (default: the model's own; the reference protocol "
+                  "evaluates an f32 model in f32)")
+      ->check(CLI::IsMember({"f32", "f64"}));
   sub->add_option("--json", opt->json, "Also write the results as JSON to this file");
   CLI::Option* dataset = sub->add_option(
       "--dataset", opt->dataset,

@@ -103,6 +103,16 @@ step "evaluate"
 grep -q "energy error" eval.txt || fail "evaluate output: $(cat eval.txt)"
 python3 -c 'import json,sys; d=json.load(open("eval.json")); assert d["system"]=="double_pendulum" and d["energy_error"]["count"]+d["rollouts_failed"]==3' ||
   fail "evaluate --json"
+python3 -c 'import json; assert json.load(open("eval.json"))["precision"] == "f32"' || fail "evaluate: the model's precision"
+"$LNN" evaluate --model whole.safetensors --trajectories 3 --t-end 2 --held-out 1000 -q --precision f64 --json eval64.json >eval64.txt
+grep -q "parameters, f64)" eval64.txt || fail "evaluate --precision f64: $(head -1 eval64.txt)"
+python3 - <<'PY' || fail "evaluate --precision f64: the same model in double"
+import json
+a, b = json.load(open("eval.json")), json.load(open("eval64.json"))
+assert b["precision"] == "f64", b
+# The same parameters in double: close to the float figures, not equal to them.
+assert b["acc_l1"] != a["acc_l1"] and abs(b["acc_l1"] - a["acc_l1"]) <= 1e-3 * a["acc_l1"], (a["acc_l1"], b["acc_l1"])
+PY
 
 step "errors"
 "$LNN" init --out plain.safetensors --n 2 --hidden 8 >/dev/null
