@@ -20,7 +20,8 @@ from ._lnn import (
 
 # `lnn train` option names (and TOML keys of --config) that differ from
 # TrainConfig's JSON fields.
-_ALIASES = {"out": "checkpoint", "param": "system_params", "adamw": "decoupled"}
+_ALIASES = {"out": "checkpoint", "param": "system_params", "adamw": "decoupled",
+            "q_range": "box_q", "qdot_range": "box_qdot"}
 # Keys that are no TrainConfig field: the precision of a fresh run (an
 # argument of TrainingRun), and `embedding = "auto"` (the default).
 _RUN_KEYS = {"precision"}
@@ -70,6 +71,16 @@ def _params(value):
     return out
 
 
+def _box(value):
+    """box_q / box_qdot: [[LO, HI], ...], or lnn train's --q-range text "LO,HI[,LO,HI...]"."""
+    if isinstance(value, str):
+        numbers = [float(v) for v in value.split(",") if v.strip()]
+        if len(numbers) % 2:
+            raise ValueError(f"training configuration: range {value!r} is not LO,HI pairs")
+        return [numbers[k:k + 2] for k in range(0, len(numbers), 2)]
+    return [[float(lo), float(hi)] for lo, hi in value]
+
+
 def _collect(config, fields):
     """The merged keys: `config` (None, a dict, a TOML path or a TrainConfig), then `fields`."""
     merged = {}
@@ -106,6 +117,8 @@ def _split(config, fields):
                              f"{', '.join(sorted(known | _RUN_KEYS | set(_ALIASES)))})")
         if name == "system_params":
             value = _params(value)
+        elif name in ("box_q", "box_qdot"):
+            value = _box(value)
         elif name == "hidden" and isinstance(value, str):
             value = [int(v) for v in value.split(",") if v.strip()]
         elif name == "embedding" and not isinstance(value, str):

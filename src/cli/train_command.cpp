@@ -79,7 +79,7 @@ TrainConfig config_from(const TrainOptions& o) {
   return c;
 }
 
-// ", q ~ U[..), qdot ~ U[..)" when the run draws from a box of its own.
+// " (q ~ U[..), qdot ~ U[..))" when the run draws from a box of its own.
 std::string box_text(const TrainConfig& c) {
   if (c.box.empty()) return "";
   return " (" + describe(c.box, *make_system(c.system, c.system_params)) + ")";

@@ -50,6 +50,21 @@ def test_a_toml_configuration_as_lnn_train_reads_it(cli, tmp_path):
     assert '"l":1.5' in config.to_json().replace(" ", "")
 
 
+def test_a_box_of_ones_own_as_lnn_train_draws_it(cli, tmp_path):
+    # --q-range/--qdot-range (or TOML's q-range/qdot-range): fresh states from that box.
+    path = tmp_path / "cli.safetensors"
+    cli.run("train", *CLI_SMALL, "--q-range", "0.5,1", "--qdot-range", "-2,2", "--out", path)
+    from_cli = lnn.Model.load(str(path))
+    model, _ = lnn.train(q_range="0.5,1", qdot_range="-2,2", **SMALL)
+    np.testing.assert_array_equal(model.parameters, from_cli.parameters)
+    same, _ = lnn.train(box_q=[[0.5, 1]], box_qdot=[(-2, 2)], **SMALL)
+    np.testing.assert_array_equal(same.parameters, from_cli.parameters)
+    default, _ = lnn.train(**SMALL)
+    assert not np.array_equal(default.parameters, from_cli.parameters)
+    with pytest.raises(ValueError, match="not LO,HI pairs"):
+        lnn.train_config(q_range="0,1,2", qdot_range="0,1", **SMALL)
+
+
 def test_the_callback_sees_every_step_and_its_exception_propagates():
     seen = []
     model, result = lnn.train(callback=seen.append, **SMALL)
