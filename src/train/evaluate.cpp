@@ -106,10 +106,10 @@ EvaluateResult evaluate_on(AnyEngine& engine, const System& system, const Evalua
   std::vector<double> E(finished.size());
   system.energy(final_states, E);
   for (std::size_t i = 0; i < finished.size(); ++i) {
-    // A rollout that ended where the true energy is not defined (a
-    // relativistic particle's learned |q̇| ≥ c) has no energy error to
-    // average: it failed, and says why.
-    if (!std::isfinite(E[i])) {
+    // A rollout that ended (or, from a box the caller chose, started) where
+    // the true energy is not defined (a relativistic particle's |q̇| ≥ c) has
+    // no energy error to average: it failed, and says why.
+    if (!std::isfinite(E[i]) || !std::isfinite(E0[finished[i]])) {
       ++result.rollouts_failed;
       ++result.rollout_failures[std::string(kEnergyUndefined)];
       continue;
